@@ -1,0 +1,40 @@
+//! Generated protobuf messages and gRPC clients/servers for every mediabot package.
+//!
+//! The module tree mirrors the proto packages: `mediabot.billing.v1` is [`billing::v1`], and so on.
+//! [`FILE_DESCRIPTOR_SET`] holds all of them, for `tonic-reflection`.
+#![allow(missing_docs, clippy::all)]
+
+/// Encoded `google.protobuf.FileDescriptorSet` of every mediabot .proto file.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("mediabot_descriptor");
+
+/// Events and job messages carried on NATS (`mediabot.jobs.*`).
+pub mod jobs {
+    /// `mediabot.jobs.v1`
+    pub mod v1 {
+        tonic::include_proto!("mediabot.jobs.v1");
+    }
+}
+
+/// Balances, holds and the ledger (`mediabot.billing.*`).
+pub mod billing {
+    /// `mediabot.billing.v1`
+    pub mod v1 {
+        tonic::include_proto!("mediabot.billing.v1");
+    }
+}
+
+/// Image jobs (`mediabot.imaging.*`).
+pub mod imaging {
+    /// `mediabot.imaging.v1`
+    pub mod v1 {
+        tonic::include_proto!("mediabot.imaging.v1");
+    }
+}
+
+/// Transcription (`mediabot.speech.*`).
+pub mod speech {
+    /// `mediabot.speech.v1`
+    pub mod v1 {
+        tonic::include_proto!("mediabot.speech.v1");
+    }
+}

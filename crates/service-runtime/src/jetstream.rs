@@ -1,0 +1,485 @@
+//! The NATS JetStream side of the job pipeline, defined in one place: subjects, streams, consumers, the
+//! media object store and the job-status bucket, plus publishing with de-duplication and the consume loop
+//! every worker and event consumer runs.
+//!
+//! | stream        | subjects                  | retention  | consumers (durable, pull, explicit ack) |
+//! |---------------|---------------------------|------------|------------------------------------------|
+//! | `JOBS_IMAGING`| `jobs.imaging.requested`  | work queue | `imaging-workers`                        |
+//! | `JOBS_SPEECH` | `jobs.speech.requested`   | work queue | `speech-workers`                         |
+//! | `JOB_EVENTS`  | `jobs.progress`, `jobs.completed`, `jobs.failed` | limits (7 days) | `billing-settlement`, `gateway-delivery` |
+//!
+//! Buckets: object store `media` (`in/<job_id>`, `out/<job_id>`; 24 h time-to-live) and key-value
+//! `job-status` (one [`JobStatus`] per job id; 24 h).
+//!
+//! Everything is created idempotently at start-up by whichever service comes first, with configurations
+//! that nats-server 2.9 (Debian's) accepts as well as 2.10+.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer, kv, object_store, stream};
+use bytes::Bytes;
+use futures::StreamExt;
+use mediabot_proto::jobs::v1::JobStatus;
+use prost::Message as _;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::telemetry;
+
+/// NATS subjects of the job pipeline.
+pub mod subjects {
+    /// [`ImageJobRequest`](mediabot_proto::jobs::v1::ImageJobRequest)s, a work queue for imaging workers.
+    pub const IMAGING_REQUESTED: &str = "jobs.imaging.requested";
+    /// [`SpeechJobRequest`](mediabot_proto::jobs::v1::SpeechJobRequest)s, a work queue for speech workers.
+    pub const SPEECH_REQUESTED: &str = "jobs.speech.requested";
+    /// [`JobProgress`](mediabot_proto::jobs::v1::JobProgress) events.
+    pub const PROGRESS: &str = "jobs.progress";
+    /// [`JobCompleted`](mediabot_proto::jobs::v1::JobCompleted) events.
+    pub const COMPLETED: &str = "jobs.completed";
+    /// [`JobFailed`](mediabot_proto::jobs::v1::JobFailed) events.
+    pub const FAILED: &str = "jobs.failed";
+}
+
+/// Work-queue stream of image jobs.
+pub const IMAGING_STREAM: &str = "JOBS_IMAGING";
+/// Work-queue stream of transcription jobs.
+pub const SPEECH_STREAM: &str = "JOBS_SPEECH";
+/// Stream of job events (progress, completed, failed).
+pub const EVENTS_STREAM: &str = "JOB_EVENTS";
+/// Durable consumer of imaging workers on [`IMAGING_STREAM`].
+pub const IMAGING_WORKERS: &str = "imaging-workers";
+/// Durable consumer of speech workers on [`SPEECH_STREAM`].
+pub const SPEECH_WORKERS: &str = "speech-workers";
+/// Durable consumer of billing on [`EVENTS_STREAM`] (settles holds).
+pub const BILLING_SETTLEMENT: &str = "billing-settlement";
+/// Durable consumer of the gateway on [`EVENTS_STREAM`] (delivers results to chats).
+pub const GATEWAY_DELIVERY: &str = "gateway-delivery";
+/// Object-store bucket for job inputs and results.
+pub const MEDIA_BUCKET: &str = "media";
+/// Key-value bucket holding each job's [`JobStatus`].
+pub const JOB_STATUS_BUCKET: &str = "job-status";
+
+/// How long inputs and results stay in the media bucket, and statuses in the job-status bucket.
+pub const MEDIA_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long job events are kept for consumers that were down.
+pub const EVENTS_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// JetStream de-duplication window for `Nats-Msg-Id`.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// At most this many jobs wait in each work queue; publishing more fails (RESOURCE_EXHAUSTED).
+pub const MAX_QUEUED_JOBS: i64 = 10_000;
+
+/// The object key of a job's input.
+pub fn input_key(job_id: &str) -> String {
+    format!("in/{job_id}")
+}
+
+/// The object key of a job's result.
+pub fn output_key(job_id: &str) -> String {
+    format!("out/{job_id}")
+}
+
+/// Errors talking to NATS.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Connecting to the server failed.
+    #[error("connecting to NATS: {0}")]
+    Connect(#[from] async_nats::ConnectError),
+    /// Creating or updating a stream failed.
+    #[error("setting up stream {stream}: {source}")]
+    Stream {
+        /// Stream name.
+        stream: &'static str,
+        /// Cause.
+        source: async_nats::error::Error<jetstream::context::CreateStreamErrorKind>,
+    },
+    /// Creating or finding a consumer failed.
+    #[error("setting up consumer {consumer}: {source}")]
+    Consumer {
+        /// Consumer name.
+        consumer: &'static str,
+        /// Cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Creating or opening a bucket failed.
+    #[error("setting up bucket {bucket}: {source}")]
+    Bucket {
+        /// Bucket name.
+        bucket: &'static str,
+        /// Cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Publishing failed, or the server did not acknowledge.
+    #[error("publishing to {subject}: {source}")]
+    Publish {
+        /// Subject.
+        subject: String,
+        /// Cause.
+        source: async_nats::error::Error<jetstream::context::PublishErrorKind>,
+    },
+    /// Reading from or writing to the job-status bucket failed.
+    #[error("job-status bucket: {0}")]
+    Status(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// True when a work queue refused a publish because it holds [`MAX_QUEUED_JOBS`] already.
+    pub fn is_queue_full(&self) -> bool {
+        match self {
+            Error::Publish { source, .. } => {
+                let text = source.to_string();
+                text.contains("maximum messages exceeded") || text.contains("10077")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Connects to NATS as `client_name`, retrying in the background if the server is not up yet.
+pub async fn connect(url: &str, client_name: &str) -> Result<async_nats::Client, Error> {
+    let client = async_nats::ConnectOptions::new()
+        .name(client_name)
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await?;
+    Ok(client)
+}
+
+/// The JetStream resources of the pipeline, created (or updated) idempotently.
+#[derive(Clone)]
+pub struct Pipeline {
+    /// JetStream context.
+    pub jetstream: jetstream::Context,
+    /// The `media` object store.
+    pub media: object_store::ObjectStore,
+    /// The `job-status` key-value bucket.
+    pub job_status: kv::Store,
+}
+
+impl Pipeline {
+    /// Creates or updates every stream and bucket of the pipeline. Safe to call from every service at once.
+    pub async fn setup(client: async_nats::Client) -> Result<Self, Error> {
+        let js = jetstream::new(client);
+        for (name, subject) in [
+            (IMAGING_STREAM, subjects::IMAGING_REQUESTED),
+            (SPEECH_STREAM, subjects::SPEECH_REQUESTED),
+        ] {
+            create_or_update_stream(
+                &js,
+                name,
+                stream::Config {
+                    name: name.to_string(),
+                    subjects: vec![subject.to_string()],
+                    retention: stream::RetentionPolicy::WorkQueue,
+                    max_messages: MAX_QUEUED_JOBS,
+                    discard: stream::DiscardPolicy::New,
+                    duplicate_window: DUPLICATE_WINDOW,
+                    storage: stream::StorageType::File,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+        create_or_update_stream(
+            &js,
+            EVENTS_STREAM,
+            stream::Config {
+                name: EVENTS_STREAM.to_string(),
+                subjects: vec![
+                    subjects::PROGRESS.to_string(),
+                    subjects::COMPLETED.to_string(),
+                    subjects::FAILED.to_string(),
+                ],
+                retention: stream::RetentionPolicy::Limits,
+                max_age: EVENTS_TTL,
+                duplicate_window: DUPLICATE_WINDOW,
+                storage: stream::StorageType::File,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let media = match js.get_object_store(MEDIA_BUCKET).await {
+            Ok(store) => store,
+            Err(_) => js
+                .create_object_store(object_store::Config {
+                    bucket: MEDIA_BUCKET.to_string(),
+                    description: Some("job inputs (in/<job_id>) and results (out/<job_id>)".into()),
+                    max_age: MEDIA_TTL,
+                    storage: stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| Error::Bucket {
+                    bucket: MEDIA_BUCKET,
+                    source: Box::new(e),
+                })?,
+        };
+        let job_status = match js.get_key_value(JOB_STATUS_BUCKET).await {
+            Ok(store) => store,
+            Err(_) => js
+                .create_key_value(kv::Config {
+                    bucket: JOB_STATUS_BUCKET.to_string(),
+                    description: "status of each job by job id".into(),
+                    history: 1,
+                    max_age: MEDIA_TTL,
+                    storage: stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| Error::Bucket {
+                    bucket: JOB_STATUS_BUCKET,
+                    source: Box::new(e),
+                })?,
+        };
+        Ok(Self {
+            jetstream: js,
+            media,
+            job_status,
+        })
+    }
+
+    /// Creates (or finds) a durable pull consumer with explicit acks on `stream_name`.
+    ///
+    /// `ack_wait` is how long a delivered message may go unacknowledged before it is redelivered; the
+    /// [`consume`] loop extends it with progress acks while a handler runs. After `max_deliver` deliveries
+    /// a message is dropped, so handlers give up (and publish a failure) before that.
+    pub async fn durable_consumer(
+        &self,
+        stream_name: &'static str,
+        durable: &'static str,
+        filter_subject: Option<&str>,
+        ack_wait: Duration,
+        max_deliver: i64,
+    ) -> Result<consumer::PullConsumer, Error> {
+        let stream = self
+            .jetstream
+            .get_stream(stream_name)
+            .await
+            .map_err(|e| Error::Consumer {
+                consumer: durable,
+                source: Box::new(e),
+            })?;
+        stream
+            .get_or_create_consumer(
+                durable,
+                consumer::pull::Config {
+                    durable_name: Some(durable.to_string()),
+                    filter_subject: filter_subject.unwrap_or_default().to_string(),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    deliver_policy: consumer::DeliverPolicy::All,
+                    ack_wait,
+                    max_deliver,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| Error::Consumer {
+                consumer: durable,
+                source: Box::new(e),
+            })
+    }
+
+    /// Publishes `message` (protobuf-encoded) with `Nats-Msg-Id: msg_id` and the current trace context,
+    /// and waits for the stream's acknowledgement. A duplicate id within [`DUPLICATE_WINDOW`] is accepted
+    /// and stored once.
+    pub async fn publish<M: prost::Message>(
+        &self,
+        subject: &str,
+        msg_id: &str,
+        message: &M,
+    ) -> Result<jetstream::publish::PublishAck, Error> {
+        let mut headers = async_nats::HeaderMap::new();
+        telemetry::inject_nats_headers(&mut headers);
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(Bytes::from(message.encode_to_vec()))
+            .headers(headers)
+            .message_id(msg_id);
+        let publish_error = |source| Error::Publish {
+            subject: subject.to_string(),
+            source,
+        };
+        let ack = self
+            .jetstream
+            .send_publish(subject.to_string(), publish)
+            .await
+            .map_err(publish_error)?
+            .await
+            .map_err(publish_error)?;
+        Ok(ack)
+    }
+
+    /// Number of jobs waiting or running in a work-queue stream.
+    pub async fn queue_depth(&self, stream_name: &str) -> Result<u64, Error> {
+        let info = self
+            .jetstream
+            .get_stream(stream_name)
+            .await
+            .map_err(|e| Error::Status(Box::new(e)))?
+            .get_info()
+            .await
+            .map_err(|e| Error::Status(Box::new(e)))?;
+        Ok(info.state.messages)
+    }
+
+    /// Stores a job's status under its job id.
+    pub async fn put_status(&self, status: &JobStatus) -> Result<(), Error> {
+        self.job_status
+            .put(
+                status_key(&status.job_id),
+                Bytes::from(status.encode_to_vec()),
+            )
+            .await
+            .map_err(|e| Error::Status(Box::new(e)))?;
+        Ok(())
+    }
+
+    /// Reads a job's status; `None` if the id is unknown or expired.
+    pub async fn get_status(&self, job_id: &str) -> Result<Option<JobStatus>, Error> {
+        let bytes = self
+            .job_status
+            .get(status_key(job_id))
+            .await
+            .map_err(|e| Error::Status(Box::new(e)))?;
+        bytes
+            .map(|b| JobStatus::decode(b).map_err(|e| Error::Status(Box::new(e))))
+            .transpose()
+    }
+}
+
+fn status_key(job_id: &str) -> String {
+    // Key-value keys allow [-/_=.a-zA-Z0-9]; job ids are UUIDs, so they fit as they are.
+    job_id.to_string()
+}
+
+async fn create_or_update_stream(
+    js: &jetstream::Context,
+    name: &'static str,
+    config: stream::Config,
+) -> Result<(), Error> {
+    js.create_or_update_stream(config)
+        .await
+        .map(|_| ())
+        .map_err(|source| Error::Stream {
+            stream: name,
+            source,
+        })
+}
+
+/// What to do with a message once its handler has finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Done (including "done with a failure that was reported"): acknowledge.
+    Ack,
+    /// A passing problem (a dependency down): redeliver after the delay.
+    Retry(Duration),
+    /// Never deliverable (undecodable): terminate without redelivery.
+    Term,
+}
+
+/// A delivered message and how many times it has been delivered (1 on the first delivery).
+pub struct Delivery {
+    /// The message; its payload is a protobuf-encoded job or event.
+    pub message: jetstream::Message,
+    /// Delivery count, from the message metadata.
+    pub attempt: i64,
+}
+
+/// Runs `handler` on messages from `consumer`, at most `concurrency` at a time, until `shutdown` fires;
+/// then waits for running handlers to finish. While a handler runs, the message's ack deadline is pushed
+/// back every `ack_wait / 3` (a progress ack), so long jobs are not redelivered while alive; a process that
+/// dies leaves its messages unacknowledged and JetStream redelivers them after `ack_wait`.
+///
+/// Each handler runs in a span that continues the trace carried in the message headers.
+pub async fn consume<H, Fut>(
+    consumer: consumer::PullConsumer,
+    concurrency: usize,
+    ack_wait: Duration,
+    shutdown: CancellationToken,
+    handler: H,
+) where
+    H: Fn(Delivery) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Disposition> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut running = JoinSet::new();
+    let heartbeat = (ack_wait / 3).max(Duration::from_millis(200));
+    'pull: loop {
+        while running.try_join_next().is_some() {}
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => break 'pull,
+            permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break 'pull },
+        };
+        let mut held = vec![first];
+        while let Ok(permit) = permits.clone().try_acquire_owned() {
+            held.push(permit);
+        }
+        let batch = consumer
+            .batch()
+            .max_messages(held.len())
+            .expires(Duration::from_secs(5))
+            .messages()
+            .await;
+        let mut batch = match batch {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::warn!(%error, "pulling messages failed; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break 'pull,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue 'pull,
+                }
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => break 'pull,
+                next = batch.next() => next,
+            };
+            let message = match next {
+                None => break,
+                Some(Ok(message)) => message,
+                Some(Err(error)) => {
+                    tracing::debug!(%error, "pull batch ended with an error");
+                    break;
+                }
+            };
+            let Some(permit) = held.pop() else { break };
+            let handler = handler.clone();
+            running.spawn(async move {
+                let _permit = permit;
+                let attempt = message.info().map(|i| i.delivered).unwrap_or(1);
+                let span = tracing::info_span!("job_message", subject = %message.subject, attempt);
+                telemetry::set_parent_from_nats_headers(&span, message.headers.as_ref());
+                let acker = message.clone();
+                let work =
+                    tracing::Instrument::instrument(handler(Delivery { message, attempt }), span);
+                tokio::pin!(work);
+                let mut ticker = tokio::time::interval(heartbeat);
+                ticker.tick().await;
+                let disposition = loop {
+                    tokio::select! {
+                        d = &mut work => break d,
+                        _ = ticker.tick() => {
+                            if let Err(error) = acker.ack_with(AckKind::Progress).await {
+                                tracing::debug!(%error, "progress ack failed");
+                            }
+                        }
+                    }
+                };
+                let ack = match disposition {
+                    Disposition::Ack => acker.double_ack().await,
+                    Disposition::Retry(delay) => acker.ack_with(AckKind::Nak(Some(delay))).await,
+                    Disposition::Term => acker.ack_with(AckKind::Term).await,
+                };
+                if let Err(error) = ack {
+                    // Not fatal: the message is redelivered and handlers are idempotent.
+                    tracing::warn!(%error, ?disposition, "acknowledging a message failed");
+                }
+            });
+        }
+    }
+    while running.join_next().await.is_some() {}
+}

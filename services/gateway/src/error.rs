@@ -1,0 +1,41 @@
+//! Errors of the gateway. Users never see these texts: handlers turn each failure into a plain-language
+//! message from [`i18n`](crate::i18n) and log the details here.
+
+/// Why a gateway operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The Bot API did not answer getMe at start-up.
+    #[error("the Bot API is unreachable (check TELOXIDE_TOKEN and TELOXIDE_API_URL): {0}")]
+    BotApiUnreachable(teloxide::RequestError),
+    /// A Bot API call failed.
+    #[error("Bot API: {0}")]
+    Telegram(#[from] teloxide::RequestError),
+    /// Downloading a file from the Bot API failed.
+    #[error("downloading a file: {0}")]
+    Download(#[from] teloxide::DownloadError),
+    /// NATS (streams, object store, key-value) failed.
+    #[error(transparent)]
+    Nats(#[from] service_runtime::jetstream::Error),
+    /// Writing to or reading from the media object store failed.
+    #[error("object store: {0}")]
+    ObjectStore(String),
+    /// A backend gRPC call failed.
+    #[error("{service}: {status}")]
+    Backend {
+        /// Which backend.
+        service: &'static str,
+        /// What it answered.
+        status: tonic::Status,
+    },
+    /// A backend URL is malformed.
+    #[error("bad backend URL {url}: {source}")]
+    BackendUrl {
+        /// The URL given.
+        url: String,
+        /// Why it is invalid.
+        source: tonic::transport::Error,
+    },
+    /// An event on NATS could not be decoded.
+    #[error("undecodable event: {0}")]
+    Decode(#[from] prost::DecodeError),
+}

@@ -1,0 +1,368 @@
+//! Everything the bot says to users, in Russian and English. The language comes from the Telegram user's
+//! `language_code`: Russian for `ru*`, English for anything else or nothing.
+
+use mediabot_proto::jobs::v1::FailureReason;
+
+/// Reply language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Русский.
+    Ru,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// From a Telegram `language_code` (IETF tag such as "ru", "ru-RU", "en-US").
+    pub fn from_code(code: Option<&str>) -> Self {
+        match code {
+            Some(c) if c.to_ascii_lowercase().starts_with("ru") => Lang::Ru,
+            _ => Lang::En,
+        }
+    }
+
+    /// The tag carried in `JobContext.language_code`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// Formats an amount of minor units (kopecks) as rubles: `3000` → "30 ₽", `550` → "5.50 ₽" ("5,50 ₽" in Russian).
+pub fn money(lang: Lang, minor: i64, currency: &str) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    let (major, cents) = (abs / 100, abs % 100);
+    let symbol = if currency.is_empty() || currency == "RUB" {
+        "₽"
+    } else {
+        currency
+    };
+    let separator = if lang == Lang::Ru { "," } else { "." };
+    if cents == 0 {
+        format!("{sign}{major} {symbol}")
+    } else {
+        format!("{sign}{major}{separator}{cents:02} {symbol}")
+    }
+}
+
+/// Operation name used in billing and on buttons.
+pub const UPSCALE_2X: &str = "image.upscale_2x";
+/// Operation name of a transcription.
+pub const TRANSCRIBE: &str = "speech.transcribe";
+
+/// A price line for the operation list.
+pub fn operation_name(lang: Lang, operation: &str) -> String {
+    match (lang, operation) {
+        (Lang::Ru, UPSCALE_2X) => "Увеличение фото ×2".into(),
+        (Lang::En, UPSCALE_2X) => "Photo upscale ×2".into(),
+        (Lang::Ru, TRANSCRIBE) => "Расшифровка голосового или аудио".into(),
+        (Lang::En, TRANSCRIBE) => "Voice/audio transcription".into(),
+        (_, other) => other.to_string(),
+    }
+}
+
+/// Reply to /start: what the bot does, the balance and the prices (`prices`: already formatted lines).
+pub fn welcome(lang: Lang, balance: &str, prices: &[String]) -> String {
+    let list = prices
+        .iter()
+        .map(|p| format!("• {p}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    match lang {
+        Lang::Ru => format!(
+            "Привет! Я обрабатываю то, что вы присылаете:\n\
+             • фото или файл изображения — увеличу в 2 раза;\n\
+             • голосовое или аудио — превращу в текст.\n\n\
+             Цены:\n{list}\n\nВаш баланс: {balance}\nДеньги списываются только за выполненную работу.\n/help — помощь, /balance — баланс."
+        ),
+        Lang::En => format!(
+            "Hi! I process what you send me:\n\
+             • a photo or an image file — I upscale it 2×;\n\
+             • a voice note or audio — I turn it into text.\n\n\
+             Prices:\n{list}\n\nYour balance: {balance}\nYou only pay for work that is done.\n/help for help, /balance for your balance."
+        ),
+    }
+}
+
+/// Reply to /help.
+pub fn help(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Пришлите фото или картинку файлом — я предложу увеличить её в 2 раза.\n\
+                     Пришлите голосовое сообщение или аудиофайл — я пришлю расшифровку.\n\
+                     Файлы до 20 МБ. Если что-то не получится, деньги не списываются.\n\n\
+                     /start — начало, /balance — баланс, /help — эта справка."
+            .into(),
+        Lang::En => "Send a photo or an image file and I will offer to upscale it 2×.\n\
+                     Send a voice note or an audio file and I will send back the transcript.\n\
+                     Files up to 20 MB. If something fails, you are not charged.\n\n\
+                     /start to begin, /balance for your balance, /help for this text."
+            .into(),
+    }
+}
+
+/// Reply to /balance.
+pub fn balance(lang: Lang, available: &str, held: Option<&str>) -> String {
+    match (lang, held) {
+        (Lang::Ru, None) => format!("Ваш баланс: {available}"),
+        (Lang::En, None) => format!("Your balance: {available}"),
+        (Lang::Ru, Some(held)) => {
+            format!("Ваш баланс: {available}\nЗарезервировано под задания в работе: {held}")
+        }
+        (Lang::En, Some(held)) => {
+            format!("Your balance: {available}\nReserved for jobs in progress: {held}")
+        }
+    }
+}
+
+/// Text above the operation buttons for a received image.
+pub fn choose_image_operation(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Что сделать с изображением?".into(),
+        Lang::En => "What should I do with this image?".into(),
+    }
+}
+
+/// Label of the upscale button.
+pub fn upscale_button(lang: Lang, price: &str) -> String {
+    match lang {
+        Lang::Ru => format!("Увеличить ×2 — {price}"),
+        Lang::En => format!("Upscale ×2 — {price}"),
+    }
+}
+
+/// Status message while a job waits in the queue (`position`: jobs ahead of it).
+pub fn queued(lang: Lang, position: u64) -> String {
+    match (lang, position) {
+        (Lang::Ru, 0) => "⏳ В очереди, вы следующий…".into(),
+        (Lang::En, 0) => "⏳ Queued, you are next…".into(),
+        (Lang::Ru, n) => format!("⏳ В очереди, перед вами заданий: {n}…"),
+        (Lang::En, n) => format!("⏳ Queued, {n} job(s) ahead of you…"),
+    }
+}
+
+/// Status message while a file is being received, before the job is queued.
+pub fn receiving(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "⏳ Получаю файл…".into(),
+        Lang::En => "⏳ Receiving the file…".into(),
+    }
+}
+
+/// Status message while a worker runs the job.
+pub fn working(lang: Lang, percent: u32) -> String {
+    match (lang, percent) {
+        (Lang::Ru, 0) => "⚙️ Обрабатываю…".into(),
+        (Lang::En, 0) => "⚙️ Working on it…".into(),
+        (Lang::Ru, p) => format!("⚙️ Обрабатываю… {p}%"),
+        (Lang::En, p) => format!("⚙️ Working on it… {p}%"),
+    }
+}
+
+/// Caption of an upscaled image.
+pub fn image_done(lang: Lang, width: u32, height: u32, balance: &str) -> String {
+    match lang {
+        Lang::Ru => format!("Готово: {width}×{height}. Баланс: {balance}"),
+        Lang::En => format!("Done: {width}×{height}. Balance: {balance}"),
+    }
+}
+
+/// Caption line telling that the result comes as a file because Telegram would not take it as a photo.
+pub fn sent_as_file(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Изображение слишком большое для фото в Telegram, отправляю файлом.".into(),
+        Lang::En => "The image is too large for a Telegram photo, so it comes as a file.".into(),
+    }
+}
+
+/// The line after a transcript.
+pub fn transcript_done(lang: Lang, balance: &str) -> String {
+    match lang {
+        Lang::Ru => format!("Баланс: {balance}"),
+        Lang::En => format!("Balance: {balance}"),
+    }
+}
+
+/// When the recording holds no recognisable speech.
+pub fn no_speech(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "В записи не удалось распознать речь.".into(),
+        Lang::En => "No speech could be recognised in this recording.".into(),
+    }
+}
+
+/// Not enough money for an operation.
+pub fn insufficient_funds(lang: Lang, price: &str, balance: &str) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Недостаточно средств: стоимость {price}, ваш баланс {balance}. Ничего не списано."
+        ),
+        Lang::En => format!(
+            "Not enough money: this costs {price}, your balance is {balance}. Nothing was charged."
+        ),
+    }
+}
+
+/// A file over the size limit.
+pub fn file_too_big(lang: Lang, limit_mb: u64) -> String {
+    match lang {
+        Lang::Ru => {
+            format!("Файл слишком большой: я принимаю файлы до {limit_mb} МБ. Ничего не списано.")
+        }
+        Lang::En => {
+            format!("The file is too big: I accept files up to {limit_mb} MB. Nothing was charged.")
+        }
+    }
+}
+
+/// Audio over the duration limit.
+pub fn audio_too_long(lang: Lang, limit_min: u32) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Запись слишком длинная: я расшифровываю до {limit_min} мин. Ничего не списано."
+        ),
+        Lang::En => format!(
+            "The recording is too long: I transcribe up to {limit_min} min. Nothing was charged."
+        ),
+    }
+}
+
+/// Transcription is not configured on this installation (speech has no model).
+pub fn speech_not_set_up(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => {
+            "Расшифровка голоса не настроена на этой установке бота. Ничего не списано.".into()
+        }
+        Lang::En => {
+            "Voice transcription is not set up on this installation. Nothing was charged.".into()
+        }
+    }
+}
+
+/// A backend is down or a call failed before the job was queued.
+pub fn try_later(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Сервис временно недоступен, попробуйте через минуту. Ничего не списано.".into(),
+        Lang::En => "The service is temporarily unavailable, please try again in a minute. Nothing was charged.".into(),
+    }
+}
+
+/// The button's source message is gone (too old, deleted).
+pub fn send_again(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Не нашёл исходный файл — пришлите его ещё раз, пожалуйста.".into(),
+        Lang::En => "I can't find the original file any more — please send it again.".into(),
+    }
+}
+
+/// Anything else a user sends.
+pub fn unsupported_message(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Я понимаю фото, картинки файлом, голосовые и аудио. /help — подробнее.".into(),
+        Lang::En => "I understand photos, image files, voice notes and audio. See /help.".into(),
+    }
+}
+
+/// A document of a type the bot does not process.
+pub fn unsupported_file(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => {
+            "Этот тип файла я не обрабатываю. Пришлите изображение (JPEG, PNG, WebP) или аудио."
+                .into()
+        }
+        Lang::En => {
+            "I can't process this type of file. Send an image (JPEG, PNG, WebP) or audio.".into()
+        }
+    }
+}
+
+/// A failed job, in plain words; always says that nothing was charged.
+pub fn job_failed(lang: Lang, reason: FailureReason) -> String {
+    let what = match (lang, reason) {
+        (Lang::Ru, FailureReason::CorruptInput) => "Файл повреждён или не читается.",
+        (Lang::En, FailureReason::CorruptInput) => "The file is damaged or unreadable.",
+        (Lang::Ru, FailureReason::UnsupportedFormat) => "Этот формат я пока не поддерживаю.",
+        (Lang::En, FailureReason::UnsupportedFormat) => "I don't support this format yet.",
+        (Lang::Ru, FailureReason::TooLarge) => "Файл слишком большой для обработки.",
+        (Lang::En, FailureReason::TooLarge) => "The file is too large to process.",
+        (Lang::Ru, FailureReason::InputMissing) => {
+            "Файл потерялся по дороге — пришлите его ещё раз."
+        }
+        (Lang::En, FailureReason::InputMissing) => {
+            "The file got lost on the way — please send it again."
+        }
+        (Lang::Ru, _) => "Что-то пошло не так при обработке.",
+        (Lang::En, _) => "Something went wrong while processing it.",
+    };
+    match lang {
+        Lang::Ru => format!("❌ {what} Деньги не списаны."),
+        Lang::En => format!("❌ {what} You were not charged."),
+    }
+}
+
+/// Splits `text` into chunks of at most `max_chars` characters (Telegram's limit is 4096), preferring to
+/// break at a newline, then at a space.
+pub fn split_message(text: &str, max_chars: usize) -> Vec<String> {
+    let mut chunks = Vec::new();
+    let mut rest = text.trim();
+    while rest.chars().count() > max_chars {
+        let hard = rest
+            .char_indices()
+            .nth(max_chars)
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        let head = &rest[..hard];
+        let cut = head
+            .rfind('\n')
+            .or_else(|| head.rfind(' '))
+            .filter(|&i| i > 0)
+            .unwrap_or(hard);
+        chunks.push(rest[..cut].trim_end().to_string());
+        rest = rest[cut..].trim_start();
+    }
+    if !rest.is_empty() {
+        chunks.push(rest.to_string());
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_formats_kopecks() {
+        assert_eq!(money(Lang::En, 3000, "RUB"), "30 ₽");
+        assert_eq!(money(Lang::En, 550, "RUB"), "5.50 ₽");
+        assert_eq!(money(Lang::Ru, 505, "RUB"), "5,05 ₽");
+        assert_eq!(money(Lang::Ru, -200, "RUB"), "-2 ₽");
+    }
+
+    #[test]
+    fn language_from_code() {
+        assert_eq!(Lang::from_code(Some("ru")), Lang::Ru);
+        assert_eq!(Lang::from_code(Some("ru-RU")), Lang::Ru);
+        assert_eq!(Lang::from_code(Some("en-US")), Lang::En);
+        assert_eq!(Lang::from_code(Some("uk")), Lang::En);
+        assert_eq!(Lang::from_code(None), Lang::En);
+    }
+
+    #[test]
+    fn split_respects_limit_and_keeps_text() {
+        let word = "слово ";
+        let text = word.repeat(2000);
+        let chunks = split_message(&text, 4096);
+        assert!(chunks.len() >= 3);
+        assert!(chunks.iter().all(|c| c.chars().count() <= 4096));
+        assert_eq!(chunks.join(" "), text.trim());
+        let unbroken = "x".repeat(5000);
+        let chunks = split_message(&unbroken, 4096);
+        assert_eq!(
+            chunks.iter().map(|c| c.chars().count()).collect::<Vec<_>>(),
+            vec![4096, 904]
+        );
+        assert!(split_message("   ", 4096).is_empty());
+    }
+}

@@ -1,0 +1,258 @@
+//! mediabot gateway: the Telegram side.
+//!
+//! It receives updates by long polling (teloxide), answers commands (`/start`, `/balance`, `/help`), offers
+//! paid operations on photos and image files (an inline keyboard), transcribes voice notes and audio, and
+//! starts each paid job the way DESIGN.md lays out: check size from the metadata, download, put the bytes
+//! in the NATS object store, reserve the price in billing, submit the job to imaging or speech — releasing
+//! the hold at once if the submit fails. A separate durable consumer ([`delivery`]) sends each job's
+//! outcome to its chat, so a restarted gateway still delivers what completed while it was down.
+//!
+//! Replies are in Russian when the user's `language_code` is `ru`, English otherwise ([`i18n`]).
+
+pub mod backends;
+pub mod delivery;
+pub mod error;
+pub mod i18n;
+pub mod jobs;
+pub mod telegram;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use service_runtime::config::{NatsArgs, TelemetryArgs};
+use service_runtime::jetstream::{self, Pipeline};
+use teloxide::prelude::*;
+use tokio_util::sync::CancellationToken;
+
+pub use error::Error;
+
+/// A secret string (the bot token) that never shows in logs or `Debug` output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself; call only where it is sent to its owner (the Bot API).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+/// Gateway configuration: command-line flags, each with an environment-variable fallback.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "gateway",
+    version,
+    about = "mediabot gateway: the Telegram side"
+)]
+pub struct Config {
+    /// Telegram bot token from @BotFather.
+    #[arg(
+        long = "telegram-token",
+        env = "TELOXIDE_TOKEN",
+        hide_env_values = true
+    )]
+    pub telegram_token: Secret,
+    /// Bot API base URL; unset means Telegram itself. Point it at telegram-sandbox to run without Telegram.
+    #[arg(long = "telegram-api-url", env = "TELOXIDE_API_URL")]
+    pub telegram_api_url: Option<url::Url>,
+    /// billing gRPC endpoint.
+    #[arg(
+        long = "billing-url",
+        env = "BILLING_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub billing_url: String,
+    /// imaging gRPC endpoint.
+    #[arg(
+        long = "imaging-url",
+        env = "IMAGING_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    pub imaging_url: String,
+    /// speech gRPC endpoint.
+    #[arg(
+        long = "speech-url",
+        env = "SPEECH_URL",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    pub speech_url: String,
+    /// Largest file accepted, bytes. The Bot API's getFile stops at 20 MB.
+    #[arg(long = "max-file-bytes", env = "MAX_FILE_BYTES", default_value_t = 20 * 1024 * 1024)]
+    pub max_file_bytes: u64,
+    /// Longest voice note or audio accepted for transcription, seconds.
+    #[arg(long = "max-audio-secs", env = "MAX_AUDIO_SECS", default_value_t = 600)]
+    pub max_audio_secs: u32,
+    /// Job outcomes delivered to chats at once.
+    #[arg(
+        long = "delivery-concurrency",
+        env = "DELIVERY_CONCURRENCY",
+        default_value_t = 8
+    )]
+    pub delivery_concurrency: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub nats: NatsArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub telemetry: TelemetryArgs,
+}
+
+/// Limits checked from message metadata before anything is downloaded.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest file, bytes.
+    pub max_file_bytes: u64,
+    /// Longest audio, seconds.
+    pub max_audio_secs: u32,
+}
+
+/// Everything the handlers and the delivery consumer share. Cheap to clone.
+#[derive(Clone)]
+pub struct Gateway {
+    /// The Bot API client.
+    pub bot: Bot,
+    /// NATS JetStream: the media object store and job streams.
+    pub pipeline: Pipeline,
+    /// gRPC clients of billing, imaging and speech.
+    pub backends: backends::Backends,
+    /// Size and duration limits.
+    pub limits: Limits,
+    /// Which outcomes were already sent to their chats (key: job id).
+    pub deliveries: Arc<async_nats::jetstream::kv::Store>,
+}
+
+/// A built, not yet running, gateway.
+pub struct Application {
+    gateway: Gateway,
+    delivery_concurrency: usize,
+}
+
+/// Key-value bucket recording delivered job outcomes, so a redelivered event is not sent twice.
+pub const DELIVERIES_BUCKET: &str = "gateway-deliveries";
+
+impl Application {
+    /// Connects to the Bot API (waiting up to 30 s for it to answer getMe), NATS (creating the streams and
+    /// buckets if needed) and the backends (lazily: a backend that is down fails only the calls made to it).
+    pub async fn build(config: Config) -> Result<Self, Error> {
+        let mut bot = Bot::new(config.telegram_token.expose());
+        if let Some(url) = &config.telegram_api_url {
+            bot = bot.set_api_url(url.clone());
+        }
+        wait_for_bot_api(&bot).await?;
+        let client = jetstream::connect(&config.nats.nats_url, "gateway").await?;
+        let pipeline = Pipeline::setup(client).await?;
+        let deliveries = match pipeline.jetstream.get_key_value(DELIVERIES_BUCKET).await {
+            Ok(store) => store,
+            Err(_) => pipeline
+                .jetstream
+                .create_key_value(async_nats::jetstream::kv::Config {
+                    bucket: DELIVERIES_BUCKET.to_string(),
+                    description: "job outcomes already sent to their chats".into(),
+                    history: 1,
+                    max_age: jetstream::EVENTS_TTL,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| {
+                    Error::Nats(jetstream::Error::Bucket {
+                        bucket: DELIVERIES_BUCKET,
+                        source: Box::new(e),
+                    })
+                })?,
+        };
+        let backends = backends::Backends::connect(
+            &config.billing_url,
+            &config.imaging_url,
+            &config.speech_url,
+        )?;
+        Ok(Self {
+            gateway: Gateway {
+                bot,
+                pipeline,
+                backends,
+                limits: Limits {
+                    max_file_bytes: config.max_file_bytes,
+                    max_audio_secs: config.max_audio_secs,
+                },
+                deliveries: Arc::new(deliveries),
+            },
+            delivery_concurrency: config.delivery_concurrency,
+        })
+    }
+
+    /// Polls Telegram for updates and delivers job outcomes until `shutdown` fires.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
+        let gateway = self.gateway;
+        telegram::register_commands(&gateway.bot).await;
+        let consumer = gateway
+            .pipeline
+            .durable_consumer(
+                jetstream::EVENTS_STREAM,
+                jetstream::GATEWAY_DELIVERY,
+                None,
+                delivery::ACK_WAIT,
+                delivery::MAX_DELIVER,
+            )
+            .await?;
+        let delivering = {
+            let gateway = gateway.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(jetstream::consume(
+                consumer,
+                self.delivery_concurrency,
+                delivery::ACK_WAIT,
+                shutdown,
+                move |d| delivery::handle(gateway.clone(), d),
+            ))
+        };
+        let mut dispatcher = Dispatcher::builder(gateway.bot.clone(), telegram::schema())
+            .dependencies(dptree::deps![gateway.clone()])
+            .default_handler(|_| async {})
+            .build();
+        let stop = dispatcher.shutdown_token();
+        let stopper = tokio::spawn(async move {
+            shutdown.cancelled().await;
+            // Err means the dispatcher is not running yet or already stopped; nothing to wait for then.
+            if let Ok(done) = stop.shutdown() {
+                done.await;
+            }
+        });
+        tracing::info!("gateway polling for updates");
+        dispatcher.dispatch().await;
+        stopper.abort();
+        if let Err(error) = delivering.await {
+            tracing::error!(%error, "delivery consumer task failed");
+        }
+        Ok(())
+    }
+}
+
+async fn wait_for_bot_api(bot: &Bot) -> Result<(), Error> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match bot.get_me().await {
+            Ok(me) => {
+                tracing::info!(username = %me.username(), api = %bot.api_url(), "connected to the Bot API");
+                return Ok(());
+            }
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(%error, api = %bot.api_url(), "Bot API not answering getMe yet; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => return Err(Error::BotApiUnreachable(error)),
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The update handler tree: commands, photos and image files (offered an operation by inline keyboard),
+//! voice notes and audio (transcribed at once), and button presses. Endpoints only read the update,
+//! pick the language and delegate to [`Gateway`] (jobs) or billing (balances).
+
+use mediabot_proto::billing::v1::{GetBalanceRequest, ListPricesRequest};
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::{
+    BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage,
+    ReplyParameters,
+};
+use teloxide::utils::command::BotCommands;
+
+use crate::Gateway;
+use crate::i18n::{self, Lang};
+use crate::jobs::{JobKind, JobRequest, MediaRef};
+
+/// Error type of the endpoints; the dispatcher logs it.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+type HandlerResult = Result<(), HandlerError>;
+
+/// Callback data of the "Upscale ×2" button.
+pub const CALLBACK_UPSCALE_2X: &str = "upscale_2x";
+
+/// The bot's commands.
+#[derive(BotCommands, Clone, Debug)]
+#[command(rename_rule = "lowercase")]
+pub enum Command {
+    /// Greeting, balance and prices; opens the account.
+    Start,
+    /// The current balance.
+    Balance,
+    /// What the bot does.
+    Help,
+}
+
+/// The handler tree given to the dispatcher.
+pub fn schema() -> UpdateHandler<HandlerError> {
+    let messages = Update::filter_message()
+        .branch(teloxide::filter_command::<Command, _>().endpoint(on_command))
+        .branch(dptree::filter(|m: Message| image_of(&m).is_some()).endpoint(on_image))
+        .branch(dptree::filter(|m: Message| audio_of(&m).is_some()).endpoint(on_audio))
+        .branch(dptree::endpoint(on_other));
+    let callbacks = Update::filter_callback_query().endpoint(on_callback);
+    dptree::entry().branch(messages).branch(callbacks)
+}
+
+/// Sets the command menu in English and Russian. Failures are logged, not fatal.
+pub async fn register_commands(bot: &Bot) {
+    let menus = [
+        (
+            None,
+            [
+                ("start", "Start: balance and prices"),
+                ("balance", "Your balance"),
+                ("help", "How it works"),
+            ],
+        ),
+        (
+            Some("ru"),
+            [
+                ("start", "Начало: баланс и цены"),
+                ("balance", "Ваш баланс"),
+                ("help", "Как это работает"),
+            ],
+        ),
+    ];
+    for (language, commands) in menus {
+        let commands = commands
+            .iter()
+            .map(|(c, d)| BotCommand::new(*c, *d))
+            .collect::<Vec<_>>();
+        let mut request = bot.set_my_commands(commands);
+        if let Some(code) = language {
+            request = request.language_code(code);
+        }
+        if let Err(error) = request.await {
+            tracing::warn!(%error, "setMyCommands failed");
+        }
+    }
+}
+
+fn lang_of(user: Option<&teloxide::types::User>) -> Lang {
+    Lang::from_code(user.and_then(|u| u.language_code.as_deref()))
+}
+
+/// The image in a message: the largest photo size, or a document whose MIME type or name says image.
+pub fn image_of(message: &Message) -> Option<MediaRef> {
+    if let Some(largest) = message
+        .photo()
+        .and_then(|sizes| sizes.iter().max_by_key(|p| p.width * p.height))
+    {
+        return Some(MediaRef {
+            file_id: largest.file.id.clone(),
+            size_bytes: u64::from(largest.file.size),
+            mime_type: Some("image/jpeg".into()),
+            file_name: None,
+            duration_secs: None,
+        });
+    }
+    let document = message.document()?;
+    let mime = document
+        .mime_type
+        .as_ref()
+        .map(|m| m.essence_str().to_string());
+    let name = document.file_name.clone();
+    let by_mime = mime.as_deref().is_some_and(|m| m.starts_with("image/"));
+    let by_name = name.as_deref().is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        [
+            ".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif",
+        ]
+        .iter()
+        .any(|ext| n.ends_with(ext))
+    });
+    (by_mime || by_name).then(|| MediaRef {
+        file_id: document.file.id.clone(),
+        size_bytes: u64::from(document.file.size),
+        mime_type: mime,
+        file_name: name,
+        duration_secs: None,
+    })
+}
+
+/// The audio in a message: a voice note, an audio file, or a document whose MIME type says audio.
+pub fn audio_of(message: &Message) -> Option<MediaRef> {
+    if let Some(voice) = message.voice() {
+        return Some(MediaRef {
+            file_id: voice.file.id.clone(),
+            size_bytes: u64::from(voice.file.size),
+            mime_type: voice
+                .mime_type
+                .as_ref()
+                .map(|m| m.essence_str().to_string()),
+            file_name: None,
+            duration_secs: Some(voice.duration.seconds()),
+        });
+    }
+    if let Some(audio) = message.audio() {
+        return Some(MediaRef {
+            file_id: audio.file.id.clone(),
+            size_bytes: u64::from(audio.file.size),
+            mime_type: audio
+                .mime_type
+                .as_ref()
+                .map(|m| m.essence_str().to_string()),
+            file_name: audio.file_name.clone(),
+            duration_secs: Some(audio.duration.seconds()),
+        });
+    }
+    let document = message.document()?;
+    let mime = document
+        .mime_type
+        .as_ref()
+        .map(|m| m.essence_str().to_string())?;
+    mime.starts_with("audio/").then(|| MediaRef {
+        file_id: document.file.id.clone(),
+        size_bytes: u64::from(document.file.size),
+        mime_type: Some(mime),
+        file_name: document.file_name.clone(),
+        duration_secs: None,
+    })
+}
+
+async fn on_command(
+    bot: Bot,
+    gateway: Gateway,
+    message: Message,
+    command: Command,
+) -> HandlerResult {
+    let lang = lang_of(message.from.as_ref());
+    let Some(user) = message.from.as_ref() else {
+        return Ok(());
+    };
+    let account_id = user.id.0 as i64;
+    let text = match command {
+        Command::Help => i18n::help(lang),
+        Command::Start | Command::Balance => {
+            let mut billing = gateway.backends.billing.clone();
+            match billing.get_balance(GetBalanceRequest { account_id }).await {
+                Err(status) => {
+                    tracing::warn!(%status, "billing GetBalance failed");
+                    i18n::try_later(lang)
+                }
+                Ok(balance) => {
+                    let balance = balance.into_inner();
+                    let available = i18n::money(lang, balance.available_minor, &balance.currency);
+                    if matches!(command, Command::Balance) {
+                        let held = (balance.held_minor > 0)
+                            .then(|| i18n::money(lang, balance.held_minor, &balance.currency));
+                        i18n::balance(lang, &available, held.as_deref())
+                    } else {
+                        let prices = match billing.list_prices(ListPricesRequest {}).await {
+                            Ok(p) => p.into_inner().prices,
+                            Err(status) => {
+                                tracing::warn!(%status, "billing ListPrices failed");
+                                Vec::new()
+                            }
+                        };
+                        let lines = prices
+                            .iter()
+                            .map(|p| {
+                                format!(
+                                    "{} — {}",
+                                    i18n::operation_name(lang, &p.operation),
+                                    i18n::money(lang, p.amount_minor, &p.currency)
+                                )
+                            })
+                            .collect::<Vec<_>>();
+                        i18n::welcome(lang, &available, &lines)
+                    }
+                }
+            }
+        }
+    };
+    bot.send_message(message.chat.id, text).await?;
+    Ok(())
+}
+
+async fn on_image(bot: Bot, gateway: Gateway, message: Message) -> HandlerResult {
+    let lang = lang_of(message.from.as_ref());
+    let price = match gateway
+        .backends
+        .billing
+        .clone()
+        .list_prices(ListPricesRequest {})
+        .await
+    {
+        Ok(prices) => prices
+            .into_inner()
+            .prices
+            .into_iter()
+            .find(|p| p.operation == i18n::UPSCALE_2X)
+            .map(|p| i18n::money(lang, p.amount_minor, &p.currency)),
+        Err(status) => {
+            tracing::warn!(%status, "billing ListPrices failed");
+            None
+        }
+    };
+    let Some(price) = price else {
+        bot.send_message(message.chat.id, i18n::try_later(lang))
+            .await?;
+        return Ok(());
+    };
+    let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
+        i18n::upscale_button(lang, &price),
+        CALLBACK_UPSCALE_2X,
+    )]]);
+    bot.send_message(message.chat.id, i18n::choose_image_operation(lang))
+        .reply_parameters(ReplyParameters::new(message.id))
+        .reply_markup(keyboard)
+        .await?;
+    Ok(())
+}
+
+async fn on_audio(bot: Bot, gateway: Gateway, message: Message) -> HandlerResult {
+    let lang = lang_of(message.from.as_ref());
+    let (Some(media), Some(user)) = (audio_of(&message), message.from.as_ref()) else {
+        return Ok(());
+    };
+    let status = bot
+        .send_message(message.chat.id, i18n::receiving(lang))
+        .reply_parameters(ReplyParameters::new(message.id))
+        .await?;
+    let request = JobRequest {
+        kind: JobKind::Transcribe,
+        media,
+        chat_id: message.chat.id,
+        user_id: user.id.0 as i64,
+        source_message: message.id,
+        status_message: status.id,
+        lang,
+    };
+    // Errors were already told to the user and logged.
+    let _ = gateway.start_job(request).await;
+    Ok(())
+}
+
+async fn on_other(bot: Bot, message: Message) -> HandlerResult {
+    let lang = lang_of(message.from.as_ref());
+    let text = if message.document().is_some() {
+        i18n::unsupported_file(lang)
+    } else {
+        i18n::unsupported_message(lang)
+    };
+    bot.send_message(message.chat.id, text).await?;
+    Ok(())
+}
+
+async fn on_callback(bot: Bot, gateway: Gateway, query: CallbackQuery) -> HandlerResult {
+    let lang = lang_of(Some(&query.from));
+    // Answer at once so the client stops its spinner; Telegram drops answers that come too late.
+    bot.answer_callback_query(query.id.clone()).await?;
+    if query.data.as_deref() != Some(CALLBACK_UPSCALE_2X) {
+        return Ok(());
+    }
+    let Some(MaybeInaccessibleMessage::Regular(offer)) = query.message.as_ref() else {
+        return Ok(());
+    };
+    let source = offer.reply_to_message();
+    let Some((source, media)) = source.and_then(|s| image_of(s).map(|m| (s, m))) else {
+        bot.edit_message_text(offer.chat.id, offer.id, i18n::send_again(lang))
+            .await?;
+        return Ok(());
+    };
+    // The offer message becomes the job's status message; its keyboard goes away so it is pressed once.
+    bot.edit_message_text(offer.chat.id, offer.id, i18n::receiving(lang))
+        .await?;
+    let request = JobRequest {
+        kind: JobKind::Upscale2x,
+        media,
+        chat_id: offer.chat.id,
+        user_id: query.from.id.0 as i64,
+        source_message: source.id,
+        status_message: offer.id,
+        lang,
+    };
+    let _ = gateway.start_job(request).await;
+    Ok(())
+}
