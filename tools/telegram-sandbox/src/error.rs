@@ -29,7 +29,11 @@ impl ApiError {
 
     /// An error with any status and the exact description given.
     pub fn new(status: StatusCode, description: impl Into<String>) -> Self {
-        Self { status, description: description.into(), retry_after: None }
+        Self {
+            status,
+            description: description.into(),
+            retry_after: None,
+        }
     }
 
     /// 401 for a token the sandbox does not accept.
@@ -94,23 +98,36 @@ pub struct ControlError {
 impl ControlError {
     /// 400 with a reason.
     pub fn bad_request(reason: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, reason: reason.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            reason: reason.into(),
+        }
     }
 
     /// 404 with a reason.
     pub fn not_found(reason: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, reason: reason.into() }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            reason: reason.into(),
+        }
     }
 }
 
 impl From<ApiError> for ControlError {
     fn from(err: ApiError) -> Self {
-        Self { status: err.status, reason: err.description }
+        Self {
+            status: err.status,
+            reason: err.description,
+        }
     }
 }
 
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "ok": false, "error": self.reason }))).into_response()
+        (
+            self.status,
+            Json(json!({ "ok": false, "error": self.reason })),
+        )
+            .into_response()
     }
 }

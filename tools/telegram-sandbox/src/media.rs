@@ -5,7 +5,9 @@
 use std::io::Cursor;
 
 use bytes::Bytes;
-use image::{DynamicImage, ImageDecoder, ImageReader, codecs::jpeg::JpegEncoder, imageops::FilterType};
+use image::{
+    DynamicImage, ImageDecoder, ImageReader, codecs::jpeg::JpegEncoder, imageops::FilterType,
+};
 
 /// The longest side of each size Telegram makes of a normal photo (its `s`, `m`, `x` and `y` sizes).
 pub const PHOTO_SIDES: [u32; 4] = [90, 320, 800, 1280];
@@ -38,13 +40,19 @@ pub struct EncodedPhoto {
 /// Re-encodes a photo as Telegram does: EXIF orientation applied, metadata stripped, one JPEG per size in
 /// [`PHOTO_SIDES`] that is smaller than the original, plus the original size capped at 1280; smallest first.
 pub fn photo_sizes(data: &[u8]) -> Result<Vec<EncodedPhoto>, MediaError> {
-    let mut decoder = ImageReader::new(Cursor::new(data)).with_guessed_format()?.into_decoder()?;
+    let mut decoder = ImageReader::new(Cursor::new(data))
+        .with_guessed_format()?
+        .into_decoder()?;
     let orientation = decoder.orientation()?;
     let mut image = DynamicImage::from_decoder(decoder)?;
     image.apply_orientation(orientation);
     let image = DynamicImage::ImageRgb8(image.to_rgb8());
     let longest = image.width().max(image.height()).max(1);
-    let mut sides: Vec<u32> = PHOTO_SIDES.iter().copied().filter(|side| *side < longest).collect();
+    let mut sides: Vec<u32> = PHOTO_SIDES
+        .iter()
+        .copied()
+        .filter(|side| *side < longest)
+        .collect();
     let top = longest.min(PHOTO_SIDES[PHOTO_SIDES.len() - 1]);
     if !sides.contains(&top) {
         sides.push(top);
@@ -54,11 +62,18 @@ pub fn photo_sizes(data: &[u8]) -> Result<Vec<EncodedPhoto>, MediaError> {
     let mut source = image;
     for side in sides.iter().rev() {
         let (w, h) = fit(source.width(), source.height(), *side);
-        let resized =
-            if (w, h) == (source.width(), source.height()) { source } else { source.resize_exact(w, h, FilterType::Triangle) };
+        let resized = if (w, h) == (source.width(), source.height()) {
+            source
+        } else {
+            source.resize_exact(w, h, FilterType::Triangle)
+        };
         let mut jpeg = Vec::new();
         JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY).encode_image(&resized)?;
-        out.push(EncodedPhoto { bytes: Bytes::from(jpeg), width: w, height: h });
+        out.push(EncodedPhoto {
+            bytes: Bytes::from(jpeg),
+            width: w,
+            height: h,
+        });
         source = resized;
     }
     out.reverse();
@@ -81,7 +96,11 @@ fn fit(width: u32, height: u32, side: u32) -> (u32, u32) {
 /// OGG/Opus is read from the last page's granule position (48 kHz, minus the pre-skip); other formats
 /// through symphonia.
 pub fn duration_secs(data: &[u8]) -> Option<u32> {
-    let secs = if data.starts_with(b"OggS") { ogg_opus_duration(data).or_else(|| symphonia_duration(data)) } else { symphonia_duration(data) }?;
+    let secs = if data.starts_with(b"OggS") {
+        ogg_opus_duration(data).or_else(|| symphonia_duration(data))
+    } else {
+        symphonia_duration(data)
+    }?;
     Some(secs.round().max(0.0) as u32)
 }
 
@@ -115,7 +134,12 @@ fn symphonia_duration(data: &[u8]) -> Option<f64> {
     };
     let source = MediaSourceStream::new(Box::new(Cursor::new(data.to_vec())), Default::default());
     let mut reader = symphonia::default::get_probe()
-        .probe(&Hint::new(), source, FormatOptions::default(), MetadataOptions::default())
+        .probe(
+            &Hint::new(),
+            source,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
         .ok()?;
     let track = reader.tracks().first()?.clone();
     let time_base = track.time_base?;
@@ -129,7 +153,37 @@ fn symphonia_duration(data: &[u8]) -> Option<f64> {
             total = total.saturating_add(packet.dur.get());
         }
     }
-    time_base.calc_duration(symphonia::core::units::Duration::from(total)).map(|t| t.as_secs_f64())
+    time_base
+        .calc_duration(symphonia::core::units::Duration::from(total))
+        .map(|t| t.as_secs_f64())
+}
+
+/// Width and height of the first video track of a container symphonia can read (MP4), if any.
+pub fn video_size(data: &[u8]) -> Option<(u32, u32)> {
+    use symphonia::core::{
+        codecs::CodecParameters,
+        formats::{FormatOptions, probe::Hint},
+        io::MediaSourceStream,
+        meta::MetadataOptions,
+    };
+    let source = MediaSourceStream::new(Box::new(Cursor::new(data.to_vec())), Default::default());
+    let reader = symphonia::default::get_probe()
+        .probe(
+            &Hint::new(),
+            source,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .ok()?;
+    reader
+        .tracks()
+        .iter()
+        .find_map(|track| match &track.codec_params {
+            Some(CodecParameters::Video(video)) => {
+                Some((u32::from(video.width?), u32::from(video.height?)))
+            }
+            _ => None,
+        })
 }
 
 /// A MIME type for a file: from its name's extension, else from its first bytes, else
@@ -152,10 +206,17 @@ pub fn guess_mime(file_name: Option<&str>, data: &[u8]) -> String {
         "application/pdf"
     } else if data.starts_with(b"OggS") {
         "audio/ogg"
-    } else if data.starts_with(b"ID3") || data.starts_with(b"\xFF\xFB") || data.starts_with(b"\xFF\xF3") {
+    } else if data.starts_with(b"ID3")
+        || data.starts_with(b"\xFF\xFB")
+        || data.starts_with(b"\xFF\xF3")
+    {
         "audio/mpeg"
     } else if data.get(4..8) == Some(b"ftyp") {
-        if data.get(8..11) == Some(b"M4A") { "audio/mp4" } else { "video/mp4" }
+        if data.get(8..11) == Some(b"M4A") {
+            "audio/mp4"
+        } else {
+            "video/mp4"
+        }
     } else {
         "application/octet-stream"
     };
@@ -164,10 +225,14 @@ pub fn guess_mime(file_name: Option<&str>, data: &[u8]) -> String {
 
 /// The usual file extension for a MIME type, for `file_path`s.
 pub fn extension_for(mime: &str, file_name: Option<&str>) -> String {
-    if let Some(ext) = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, ext)| ext) {
-        if !ext.is_empty() && ext.len() <= 8 && ext.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return ext.to_ascii_lowercase();
-        }
+    if let Some(ext) = file_name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, ext)| ext)
+        && !ext.is_empty()
+        && ext.len() <= 8
+        && ext.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return ext.to_ascii_lowercase();
     }
     match mime {
         "image/jpeg" => "jpg",
@@ -188,7 +253,11 @@ mod tests {
     use super::*;
 
     fn fixture(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../../../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/../../../shared/fixtures/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -213,7 +282,8 @@ mod tests {
         let shapes: Vec<(u32, u32)> = [1, 3, 6, 8]
             .iter()
             .map(|n| {
-                let sizes = photo_sizes(&fixture(&format!("images/orientation/landscape_{n}.jpg"))).unwrap();
+                let sizes = photo_sizes(&fixture(&format!("images/orientation/landscape_{n}.jpg")))
+                    .unwrap();
                 let last = sizes.last().unwrap();
                 (last.width, last.height)
             })

@@ -48,9 +48,9 @@ impl Params {
             .unwrap_or("")
             .to_ascii_lowercase();
         if content_type.starts_with("multipart/form-data") {
-            let mut multipart = Multipart::from_request(req, &())
-                .await
-                .map_err(|e| ApiError::bad_request(format!("can't parse multipart/form-data: {e}")))?;
+            let mut multipart = Multipart::from_request(req, &()).await.map_err(|e| {
+                ApiError::bad_request(format!("can't parse multipart/form-data: {e}"))
+            })?;
             loop {
                 let field = match multipart.next_field().await {
                     Ok(Some(field)) => field,
@@ -61,8 +61,22 @@ impl Params {
                 let file_name = field.file_name().map(str::to_owned);
                 let part_type = field.content_type().map(str::to_owned);
                 let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
-                if file_name.is_some() {
-                    params.files.insert(name, Upload { bytes, file_name, content_type: part_type });
+                // A part is an upload when it has a file name; clients that omit it still send binary
+                // content or a non-text type.
+                let is_upload = file_name.is_some()
+                    || part_type.as_deref().is_some_and(|t| {
+                        !t.starts_with("text/") && !t.starts_with("application/json")
+                    })
+                    || std::str::from_utf8(&bytes).is_err();
+                if is_upload {
+                    params.files.insert(
+                        name,
+                        Upload {
+                            bytes,
+                            file_name,
+                            content_type: part_type,
+                        },
+                    );
                 } else {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
                     params.fields.insert(name, Value::String(text));
@@ -70,7 +84,9 @@ impl Params {
             }
             return Ok(params);
         }
-        let body = axum::body::to_bytes(req.into_body(), MAX_BODY).await.map_err(|_| ApiError::too_large())?;
+        let body = axum::body::to_bytes(req.into_body(), MAX_BODY)
+            .await
+            .map_err(|_| ApiError::too_large())?;
         if body.is_empty() {
             return Ok(params);
         }
@@ -91,7 +107,10 @@ impl Params {
 
     /// Parameters from a JSON object (used for the items of `sendMediaGroup`).
     pub fn from_json(fields: Map<String, Value>) -> Self {
-        Self { fields, files: HashMap::new() }
+        Self {
+            fields,
+            files: HashMap::new(),
+        }
     }
 
     fn add_urlencoded(&mut self, raw: &[u8]) -> Result<(), ApiError> {
@@ -122,17 +141,16 @@ impl Params {
     pub fn i64(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.fields.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| ApiError::bad_request(format!("field \"{key}\" must be a valid Number"))),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
+                ApiError::bad_request(format!("field \"{key}\" must be a valid Number"))
+            }),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::bad_request(format!("field \"{key}\" must be a valid Number"))),
-            Some(_) => Err(ApiError::bad_request(format!("field \"{key}\" must be a valid Number"))),
+            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
+                ApiError::bad_request(format!("field \"{key}\" must be a valid Number"))
+            }),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "field \"{key}\" must be a valid Number"
+            ))),
         }
     }
 
@@ -162,9 +180,16 @@ impl Params {
     pub fn chat_id(&self) -> Result<i64, ApiError> {
         match self.fields.get("chat_id") {
             None | Some(Value::Null) => Err(ApiError::bad_request("chat_id is empty")),
-            Some(Value::String(s)) if s.is_empty() => Err(ApiError::bad_request("chat_id is empty")),
-            Some(Value::String(s)) => s.trim().parse().map_err(|_| ApiError::bad_request("chat not found")),
-            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| ApiError::bad_request("chat not found")),
+            Some(Value::String(s)) if s.is_empty() => {
+                Err(ApiError::bad_request("chat_id is empty"))
+            }
+            Some(Value::String(s)) => s
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::bad_request("chat not found")),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .ok_or_else(|| ApiError::bad_request("chat not found")),
             Some(_) => Err(ApiError::bad_request("chat not found")),
         }
     }

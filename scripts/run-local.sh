@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Runs the whole of mediabot on this machine: nats-server (JetStream), billing (SQLite), imaging, speech,
+# gateway — and, when no TELOXIDE_TOKEN is given, telegram-sandbox, a local Telegram Bot API server you can
+# use with curl (see README). Ctrl-C stops everything this script started.
+#
+# Environment (all optional):
+#   TELOXIDE_TOKEN    a real bot token: the gateway talks to Telegram instead of the sandbox
+#   WHISPER_MODEL     path to a whisper.cpp ggml model (default: the first models/*.bin, if any)
+#   STATE_DIR         where data and logs go (default: .run/)
+#   NATS_PORT SANDBOX_PORT BILLING_PORT IMAGING_PORT SPEECH_PORT   (defaults 14222 8081 50051 50052 50053)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+bash scripts/install-deps.sh
+echo "building (the first build takes several minutes)…"
+cargo build --workspace --bins --quiet
+bin="${CARGO_TARGET_DIR:-$root/target}/debug"
+
+state="${STATE_DIR:-$root/.run}"
+mkdir -p "$state/nats" "$state/logs"
+nats_port="${NATS_PORT:-14222}"
+sandbox_port="${SANDBOX_PORT:-8081}"
+billing_port="${BILLING_PORT:-50051}"
+imaging_port="${IMAGING_PORT:-50052}"
+speech_port="${SPEECH_PORT:-50053}"
+for port in "$nats_port" "$billing_port" "$imaging_port" "$speech_port" $([[ -z "${TELOXIDE_TOKEN:-}" ]] && echo "$sandbox_port"); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is already in use; stop what uses it or choose another (see the top of $0)" >&2
+    exit 1
+  fi
+done
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "stopping…"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+start() { # name, command...
+  local name=$1; shift
+  "$@" >"$state/logs/$name.log" 2>&1 &
+  pids+=($!)
+}
+wait_port() { # name port
+  for _ in $(seq 1 150); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "$1 did not start; its log:" >&2; tail -n 30 "$state/logs/$1.log" >&2; exit 1
+}
+
+export RUST_LOG="${RUST_LOG:-info}"
+export NATS_URL="nats://127.0.0.1:$nats_port"
+start nats nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$state/nats"
+wait_port nats "$nats_port"
+
+if [[ -z "${TELOXIDE_TOKEN:-}" ]]; then
+  export TELOXIDE_TOKEN="1234567890:sandbox-local-token-0000000000"
+  export TELOXIDE_API_URL="http://127.0.0.1:$sandbox_port"
+  start telegram-sandbox "$bin/telegram-sandbox" --listen "127.0.0.1:$sandbox_port" --token "$TELOXIDE_TOKEN"
+  wait_port telegram-sandbox "$sandbox_port"
+fi
+
+model="${WHISPER_MODEL:-$(ls "$root"/models/*.bin 2>/dev/null | head -n 1 || true)}"
+DATABASE_URL="${DATABASE_URL:-sqlite://$state/billing.sqlite?mode=rwc}" \
+  start billing "$bin/billing" --listen "127.0.0.1:$billing_port"
+start imaging "$bin/imaging" --listen "127.0.0.1:$imaging_port"
+WHISPER_MODEL="$model" start speech "$bin/speech" --listen "127.0.0.1:$speech_port"
+wait_port billing "$billing_port"; wait_port imaging "$imaging_port"; wait_port speech "$speech_port"
+BILLING_URL="http://127.0.0.1:$billing_port" IMAGING_URL="http://127.0.0.1:$imaging_port" \
+  SPEECH_URL="http://127.0.0.1:$speech_port" start gateway "$bin/gateway"
+
+cat <<MSG
+
+mediabot is running.
+  nats-server (JetStream)  $NATS_URL
+  billing   gRPC           127.0.0.1:$billing_port   (SQLite: ${DATABASE_URL:-$state/billing.sqlite})
+  imaging   gRPC           127.0.0.1:$imaging_port
+  speech    gRPC           127.0.0.1:$speech_port   (model: ${model:-none — voice transcription is off; see README})
+  gateway                  polling ${TELOXIDE_API_URL:-Telegram}
+MSG
+if [[ -n "${TELOXIDE_API_URL:-}" ]]; then
+  cat <<MSG
+  telegram-sandbox         $TELOXIDE_API_URL   (Bot API for the bot; control API for you, see README)
+
+Try it:
+  curl -s -X POST $TELOXIDE_API_URL/sandbox/chats/1001/messages -H 'content-type: application/json' \\
+       -d '{"from":{"id":1001,"first_name":"Ann","language_code":"en"},"text":"/start"}'
+  curl -s "$TELOXIDE_API_URL/sandbox/chats/1001/messages?wait=5"
+MSG
+fi
+echo "logs: $state/logs/   Ctrl-C stops everything."
+wait -n "${pids[@]}" || true
+echo "a process exited; see $state/logs/" >&2

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test of mediabot: unit and integration tests of each crate (against a real nats-server,
+# real SQLite and PostgreSQL, real media from ../shared/fixtures), the end-to-end test that starts the real
+# binaries, and the sandbox's test with a Bot API client that is not teloxide (python-telegram-bot).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  echo "PostgreSQL is not listening on 127.0.0.1:5432; billing's PostgreSQL tests need it (trust auth, user postgres)." >&2
+  exit 1
+fi
+if [[ ! -d ../shared/fixtures ]]; then
+  echo "../shared/fixtures (the real media the tests use) is missing" >&2
+  exit 1
+fi
+
+# The end-to-end test runs the real binaries, so build them first.
+cargo build --workspace --bins
+cargo test --workspace --no-fail-fast
+bash tools/telegram-sandbox/tests/python/run.sh

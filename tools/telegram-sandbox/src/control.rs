@@ -1,0 +1,458 @@
+//! The user side: a JSON-over-HTTP control API through which tests, scripts and people act as Telegram users
+//! (send messages and files, press inline buttons), read a chat's history as both sides see it, download any
+//! file, and inject Bot API faults. Every bad request is a 400 with a reason.
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::{
+    Json,
+    extract::{Path, RawQuery, Request, State},
+    http::header::CONTENT_TYPE,
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    bot_api::{self, Input, MAX_TEXT, MediaKind},
+    entities,
+    error::ControlError,
+    params::Params,
+    state::{EntryKind, Fault, PendingCallback, Shared},
+};
+
+/// Longest `wait` of the history long poll, in seconds.
+const MAX_WAIT_SECS: u64 = 120;
+
+type Result<T, E = ControlError> = std::result::Result<T, E>;
+
+fn query_map(raw: Option<String>) -> Result<HashMap<String, String>> {
+    let raw = raw.unwrap_or_default();
+    serde_urlencoded::from_str(&raw)
+        .map_err(|e| ControlError::bad_request(format!("bad query string: {e}")))
+}
+
+fn parse_chat_id(raw: &str) -> Result<i64> {
+    match raw.parse::<i64>() {
+        Ok(0) | Err(_) => Err(ControlError::bad_request(format!(
+            "chat id must be a non-zero integer, got {raw:?}"
+        ))),
+        Ok(id) => Ok(id),
+    }
+}
+
+/// The token of the bot a control call is about: `?bot=<bot id>`, else the `--token` bot, else the only or
+/// the most recently active bot.
+fn bot_token(shared: &Shared, query: &HashMap<String, String>) -> Result<String> {
+    let state = shared.lock();
+    if let Some(raw) = query.get("bot") {
+        let id: i64 = raw.parse().map_err(|_| {
+            ControlError::bad_request(format!("bot must be a bot user id, got {raw:?}"))
+        })?;
+        return state.token_of(id).ok_or_else(|| {
+            ControlError::not_found(format!("no bot with id {id} has called the Bot API"))
+        });
+    }
+    if let Some(token) = &shared.config.token {
+        return Ok(token.clone());
+    }
+    if state.bots.len() == 1
+        && let Some(token) = state.bots.keys().next()
+    {
+        return Ok(token.clone());
+    }
+    state
+        .last_bot
+        .clone()
+        .ok_or_else(|| ControlError::bad_request("no bot has called the Bot API yet: start the bot first, or run the sandbox with --token"))
+}
+
+/// A Telegram `User` for a human from the control API's `from` (defaults: id = chat id, "Sandbox User").
+fn user_from(from: Option<Value>, chat_id: i64) -> Result<Value> {
+    let default_id = if chat_id > 0 { chat_id } else { 100_000_001 };
+    let Some(from) = from else {
+        return Ok(json!({ "id": default_id, "is_bot": false, "first_name": "Sandbox User" }));
+    };
+    let from = match from {
+        Value::String(s) => serde_json::from_str(&s)
+            .map_err(|e| ControlError::bad_request(format!("from is not a JSON object: {e}")))?,
+        other => other,
+    };
+    let Value::Object(fields) = from else {
+        return Err(ControlError::bad_request(
+            "from must be an object like {\"id\":1,\"first_name\":\"Ann\"}",
+        ));
+    };
+    let id = match fields.get("id") {
+        None => default_id,
+        Some(v) => v
+            .as_i64()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| ControlError::bad_request("from.id must be a positive integer"))?,
+    };
+    if chat_id > 0 && id != chat_id {
+        return Err(ControlError::bad_request(format!(
+            "in a private chat from.id must equal the chat id {chat_id}, got {id}"
+        )));
+    }
+    let mut user = json!({ "id": id, "is_bot": false, "first_name": "Sandbox User" });
+    for key in ["first_name", "last_name", "username", "language_code"] {
+        match fields.get(key) {
+            Some(Value::String(s)) => user[key] = json!(s),
+            Some(Value::Null) | None => {}
+            Some(_) => {
+                return Err(ControlError::bad_request(format!(
+                    "from.{key} must be a string"
+                )));
+            }
+        }
+    }
+    if fields.get("is_premium").and_then(Value::as_bool) == Some(true) {
+        user["is_premium"] = json!(true);
+    }
+    Ok(user)
+}
+
+/// The `Chat` object: private chats take the user's names; negative ids are groups (supergroups below
+/// -10^12, as Telegram numbers them).
+fn chat_object(chat_id: i64, user: &Value) -> Value {
+    if chat_id > 0 {
+        let mut chat =
+            json!({ "id": chat_id, "type": "private", "first_name": user["first_name"] });
+        for key in ["last_name", "username"] {
+            if let Some(v) = user.get(key) {
+                chat[key] = v.clone();
+            }
+        }
+        chat
+    } else if chat_id < -1_000_000_000_000 {
+        json!({ "id": chat_id, "type": "supergroup", "title": format!("Sandbox supergroup {}", -chat_id) })
+    } else {
+        json!({ "id": chat_id, "type": "group", "title": format!("Sandbox group {}", -chat_id) })
+    }
+}
+
+/// `POST /sandbox/chats/{chat_id}/messages`: a user sends a text (JSON) or a file (multipart); answers with
+/// the Message as the bot receives it.
+pub async fn send_message(
+    State(shared): State<Arc<Shared>>,
+    Path(chat_id): Path<String>,
+    RawQuery(query): RawQuery,
+    req: Request,
+) -> Result<Json<Value>> {
+    let chat_id = parse_chat_id(&chat_id)?;
+    let query = query_map(query)?;
+    let token = bot_token(&shared, &query)?;
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    let params = Params::from_request(req).await?;
+    let user = user_from(
+        params
+            .json("from")
+            .map_err(|_| ControlError::bad_request("from is not valid JSON"))?,
+        chat_id,
+    )?;
+    let reply_to = params.i64("reply_to_message_id")?;
+    let upload = ["photo", "document", "voice", "audio", "video", "video_note"]
+        .into_iter()
+        .find_map(|field| params.file(field).map(|upload| (field, upload.clone())));
+    let mut body = json!({});
+    match upload {
+        Some((field, upload)) => {
+            let kind = MediaKind::from_field(field)
+                .ok_or_else(|| ControlError::bad_request("unknown file field"))?;
+            let media = bot_api::media_object(&shared, kind, Input::Upload(upload), &params)
+                .await
+                .map_err(|e| {
+                    ControlError::bad_request(format!(
+                        "can't process the {field}: {}",
+                        e.description
+                    ))
+                })?;
+            body[field] = media;
+            if let Some(caption) = params.str("caption").filter(|c| !c.is_empty()) {
+                if entities::utf16_len(&caption) > bot_api::MAX_CAPTION {
+                    return Err(ControlError::bad_request(
+                        "caption is longer than 1024 characters",
+                    ));
+                }
+                body["caption"] = json!(caption);
+            }
+        }
+        None => {
+            let text = params.str("text").unwrap_or_default();
+            if text.trim().is_empty() {
+                let hint = if is_json {
+                    "a text message needs a non-empty \"text\""
+                } else {
+                    "send JSON with \"text\", or multipart with one file part named photo, document, voice, audio, video or video_note"
+                };
+                return Err(ControlError::bad_request(hint));
+            }
+            if entities::utf16_len(&text) > MAX_TEXT {
+                return Err(ControlError::bad_request(
+                    "text is longer than 4096 characters",
+                ));
+            }
+            let commands = entities::bot_commands(&text);
+            body["text"] = json!(text);
+            if !commands.is_empty() {
+                body["entities"] = json!(commands);
+            }
+        }
+    }
+    let message = {
+        let mut state = shared.lock();
+        let bot = state
+            .bots
+            .get_mut(&token)
+            .ok_or_else(|| ControlError::bad_request("the bot is gone"))?;
+        let chat = bot.chat_or_create(chat_id, || chat_object(chat_id, &user));
+        if let Some(reply_to) = reply_to {
+            let replied = chat.message(reply_to).ok_or_else(|| {
+                ControlError::not_found(format!("no message {reply_to} in chat {chat_id}"))
+            })?;
+            body["reply_to_message"] = bot_api::strip_reply(replied);
+        }
+        body["from"] = user;
+        let message = chat.add_message(body);
+        bot.push_update("message", message.clone());
+        message
+    };
+    shared.notify();
+    Ok(Json(message))
+}
+
+/// Body of `POST /sandbox/chats/{chat_id}/callback`.
+#[derive(Debug, Deserialize)]
+struct ButtonPress {
+    from: Option<Value>,
+    message_id: i64,
+    data: String,
+}
+
+/// `POST /sandbox/chats/{chat_id}/callback`: the user presses an inline button; answers with the
+/// CallbackQuery as the bot receives it.
+pub async fn press_button(
+    State(shared): State<Arc<Shared>>,
+    Path(chat_id): Path<String>,
+    RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>> {
+    let chat_id = parse_chat_id(&chat_id)?;
+    let query = query_map(query)?;
+    let token = bot_token(&shared, &query)?;
+    let press: ButtonPress = serde_json::from_slice(&body)
+        .map_err(|e| ControlError::bad_request(format!("bad JSON body: {e}")))?;
+    let user = user_from(press.from, chat_id)?;
+    let callback_query = {
+        let mut state = shared.lock();
+        let callback_id = {
+            let bot_id = state.bots.get(&token).map(|b| b.id).unwrap_or_default();
+            state.next_callback_id(bot_id)
+        };
+        let bot = state
+            .bots
+            .get_mut(&token)
+            .ok_or_else(|| ControlError::bad_request("the bot is gone"))?;
+        let bot_id = bot.id;
+        let chat = bot
+            .chats
+            .get_mut(&chat_id)
+            .ok_or_else(|| ControlError::not_found(format!("no chat {chat_id}")))?;
+        let message = chat.message(press.message_id).ok_or_else(|| {
+            ControlError::not_found(format!("no message {} in chat {chat_id}", press.message_id))
+        })?;
+        if message["from"]["id"].as_i64() != Some(bot_id) {
+            return Err(ControlError::bad_request(
+                "only messages of the bot have inline buttons",
+            ));
+        }
+        let has_button = message["reply_markup"]["inline_keyboard"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_array)
+            .flatten()
+            .any(|button| button["callback_data"].as_str() == Some(press.data.as_str()));
+        if !has_button {
+            return Err(ControlError::bad_request(format!(
+                "message {} has no inline button with callback_data {:?}",
+                press.message_id, press.data
+            )));
+        }
+        let callback_query = json!({
+            "id": callback_id,
+            "from": user,
+            "message": message,
+            "chat_instance": format!("{}", (chat_id.unsigned_abs() ^ 0x5a5a_5a5a_5a5a) as i64),
+            "data": press.data,
+        });
+        chat.add_event(
+            EntryKind::CallbackQuery,
+            json!({ "callback_query": callback_query }),
+        );
+        bot.callbacks.insert(
+            callback_id,
+            PendingCallback {
+                chat_id,
+                message_id: press.message_id,
+                data: Some(press.data),
+                created: std::time::Instant::now(),
+                answered: false,
+            },
+        );
+        bot.push_update("callback_query", callback_query.clone());
+        callback_query
+    };
+    shared.notify();
+    Ok(Json(callback_query))
+}
+
+/// `GET /sandbox/chats/{chat_id}/messages?after=<n>&wait=<seconds>`: the chat's entries changed after
+/// counter `n`, in chat order; with `wait`, holds the request until there is one.
+pub async fn history(
+    State(shared): State<Arc<Shared>>,
+    Path(chat_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>> {
+    let chat_id = parse_chat_id(&chat_id)?;
+    let query = query_map(query)?;
+    let token = bot_token(&shared, &query)?;
+    let after = match query.get("after") {
+        Some(raw) => raw.parse::<i64>().map_err(|_| {
+            ControlError::bad_request(format!("after must be an integer, got {raw:?}"))
+        })?,
+        None => 0,
+    };
+    let wait = match query.get("wait") {
+        Some(raw) => raw
+            .parse::<f64>()
+            .ok()
+            .filter(|w| w.is_finite() && *w >= 0.0)
+            .ok_or_else(|| {
+                ControlError::bad_request(format!("wait must be a number of seconds, got {raw:?}"))
+            })?,
+        None => 0.0,
+    };
+    let wait = std::time::Duration::from_secs_f64(wait.min(MAX_WAIT_SECS as f64));
+    let deadline = tokio::time::Instant::now() + wait;
+    let entries = shared
+        .wait_for(deadline, |state| {
+            let chat = state.bots.get(&token)?.chats.get(&chat_id)?;
+            let entries = chat.history_after(after);
+            (!entries.is_empty()).then_some(entries)
+        })
+        .await
+        .unwrap_or_default();
+    let cursor = {
+        let state = shared.lock();
+        state
+            .bots
+            .get(&token)
+            .and_then(|bot| bot.chats.get(&chat_id))
+            .map_or(after, |chat| chat.counter.max(after))
+    };
+    Ok(Json(
+        json!({ "chat_id": chat_id, "cursor": cursor, "entries": entries }),
+    ))
+}
+
+/// `GET /sandbox/files/{file_id}`: the bytes of any stored file.
+pub async fn file(
+    State(shared): State<Arc<Shared>>,
+    Path(file_id): Path<String>,
+) -> Result<Response> {
+    let file = shared
+        .lock()
+        .file(&file_id)
+        .ok_or_else(|| ControlError::not_found(format!("no file {file_id}")))?;
+    Ok(([(CONTENT_TYPE, file.mime_type.clone())], file.bytes.clone()).into_response())
+}
+
+/// Body of `POST /sandbox/faults`.
+#[derive(Debug, Deserialize)]
+struct FaultRequest {
+    method: String,
+    #[serde(default = "one")]
+    count: u32,
+    error_code: u16,
+    description: Option<String>,
+    retry_after: Option<u64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `POST /sandbox/faults`: the next `count` calls of `method` fail with `error_code` (and `description`,
+/// `retry_after`).
+pub async fn add_fault(
+    State(shared): State<Arc<Shared>>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>> {
+    let request: FaultRequest = serde_json::from_slice(&body)
+        .map_err(|e| ControlError::bad_request(format!("bad JSON body: {e}")))?;
+    if request.method.is_empty() || !request.method.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ControlError::bad_request(
+            "method must be a Bot API method name like sendMessage",
+        ));
+    }
+    if !(400..=599).contains(&request.error_code) {
+        return Err(ControlError::bad_request(
+            "error_code must be between 400 and 599",
+        ));
+    }
+    if request.count == 0 || request.count > 10_000 {
+        return Err(ControlError::bad_request(
+            "count must be between 1 and 10000",
+        ));
+    }
+    let method = request.method.to_ascii_lowercase();
+    let fault = Fault {
+        error_code: request.error_code,
+        description: request.description,
+        retry_after: request.retry_after,
+    };
+    let pending = {
+        let mut state = shared.lock();
+        let queue = state.faults.entry(method.clone()).or_default();
+        queue.extend(std::iter::repeat_n(fault, request.count as usize));
+        queue.len()
+    };
+    Ok(Json(
+        json!({ "ok": true, "method": method, "pending": pending }),
+    ))
+}
+
+/// `DELETE /sandbox/faults`: forgets every pending fault.
+pub async fn clear_faults(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    shared.lock().faults.clear();
+    Json(json!({ "ok": true }))
+}
+
+/// `GET /sandbox/bots`: every bot that has called the Bot API (or the `--token` bot), with its webhook, pending
+/// update count and chats, to find your way around a running sandbox.
+pub async fn bots(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let state = shared.lock();
+    let mut bots: Vec<Value> = state
+        .bots
+        .values()
+        .map(|bot| {
+            let mut chats: Vec<i64> = bot.chats.keys().copied().collect();
+            chats.sort_unstable();
+            json!({
+                "id": bot.id,
+                "username": bot.user["username"],
+                "webhook_url": bot.webhook.as_ref().map(|w| w.url.clone()),
+                "pending_update_count": bot.updates.len(),
+                "chats": chats,
+            })
+        })
+        .collect();
+    bots.sort_by_key(|b| b["id"].as_i64());
+    Json(json!({ "bots": bots }))
+}
