@@ -8,7 +8,7 @@
 #   python3-venv       the sandbox's python-telegram-bot test
 set -euo pipefail
 
-packages=(protobuf-compiler cmake clang libclang-dev pkg-config nasm nats-server python3-venv curl)
+packages=(protobuf-compiler cmake clang libclang-dev pkg-config nasm nats-server python3-venv curl chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

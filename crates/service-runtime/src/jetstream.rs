@@ -217,23 +217,13 @@ impl Pipeline {
                     source: Box::new(e),
                 })?,
         };
-        let job_status = match js.get_key_value(JOB_STATUS_BUCKET).await {
-            Ok(store) => store,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: JOB_STATUS_BUCKET.to_string(),
-                    description: "status of each job by job id".into(),
-                    history: 1,
-                    max_age: MEDIA_TTL,
-                    storage: stream::StorageType::File,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| Error::Bucket {
-                    bucket: JOB_STATUS_BUCKET,
-                    source: Box::new(e),
-                })?,
-        };
+        let job_status = key_value_bucket(
+            &js,
+            JOB_STATUS_BUCKET,
+            "status of each job by job id",
+            MEDIA_TTL,
+        )
+        .await?;
         Ok(Self {
             jetstream: js,
             media,
@@ -352,6 +342,40 @@ impl Pipeline {
 fn status_key(job_id: &str) -> String {
     // Key-value keys allow [-/_=.a-zA-Z0-9]; job ids are UUIDs, so they fit as they are.
     job_id.to_string()
+}
+
+/// Creates (or updates) a key-value bucket keeping one value per key for `max_age`, and opens it.
+///
+/// The bucket's stream is created directly rather than with `Context::create_key_value`, which in
+/// async-nats 0.51 first reads the account info (`$JS.API.INFO`) and cannot parse nats-server 2.9's
+/// answer. The stream settings are those `create_key_value` would send.
+pub async fn key_value_bucket(
+    js: &jetstream::Context,
+    bucket: &'static str,
+    description: &str,
+    max_age: Duration,
+) -> Result<kv::Store, Error> {
+    let bucket_error =
+        |e: Box<dyn std::error::Error + Send + Sync>| Error::Bucket { bucket, source: e };
+    js.create_or_update_stream(stream::Config {
+        name: format!("KV_{bucket}"),
+        description: Some(description.to_string()),
+        subjects: vec![format!("$KV.{bucket}.>")],
+        max_messages_per_subject: 1,
+        max_age,
+        storage: stream::StorageType::File,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        num_replicas: 1,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| bucket_error(Box::new(e)))?;
+    js.get_key_value(bucket)
+        .await
+        .map_err(|e| bucket_error(Box::new(e)))
 }
 
 async fn create_or_update_stream(

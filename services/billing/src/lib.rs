@@ -1,1 +1,187 @@
-//! (being written)
+//! mediabot billing: prepaid accounts keyed by Telegram user id, holds keyed by job id, and an immutable
+//! ledger, on an SQLite file (default) or PostgreSQL.
+//!
+//! - [`domain`]: validated ids and amounts, the price list, holds, entries.
+//! - [`db`]: connecting, migrations, write transactions on either backend.
+//! - [`ledger`]: every money rule (reserve, capture, release, top-up, expiry), one transaction each.
+//! - [`grpc`]: the `mediabot.billing.v1.Billing` service; [`error`] maps domain errors to statuses.
+//! - [`settlement`]: the NATS consumer that captures on `jobs.completed` and releases on `jobs.failed`.
+//! - [`sweeper`]: releases holds nobody settled in time.
+//!
+//! [`Application`] wires them together; `main` and the integration tests start it the same way.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use service_runtime::config::{NatsArgs, TelemetryArgs};
+use service_runtime::grpc::GrpcServer;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod ledger;
+pub mod settlement;
+pub mod sweeper;
+
+use domain::{PriceSetting, Prices};
+use ledger::Ledger;
+
+/// Command-line flags (each with an environment-variable fallback).
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "billing",
+    version,
+    about = "mediabot billing: balances, holds and the ledger over gRPC"
+)]
+pub struct Config {
+    /// gRPC listen address.
+    #[arg(long, env = "BILLING_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST/DB`.
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        default_value = "sqlite://billing.sqlite?mode=rwc"
+    )]
+    pub database_url: String,
+    /// Most PostgreSQL connections in the pool (SQLite always uses one writer connection).
+    #[arg(
+        long = "database-max-connections",
+        env = "DATABASE_MAX_CONNECTIONS",
+        default_value_t = 10
+    )]
+    pub database_max_connections: u32,
+    /// Credited once to every new account, minor units (3000 = 30.00 RUB).
+    #[arg(long = "welcome-credit-minor", env = "WELCOME_CREDIT_MINOR", default_value_t = 3000,
+          value_parser = clap::value_parser!(i64).range(0..))]
+    pub welcome_credit_minor: i64,
+    /// ISO 4217 currency code of accounts and prices.
+    #[arg(long, env = "CURRENCY", default_value = "RUB")]
+    pub currency: String,
+    /// Price of a paid operation, `OPERATION=AMOUNT_MINOR`; repeat the flag, or set PRICES to a
+    /// comma-separated list.
+    #[arg(long = "price", env = "PRICES", value_delimiter = ',',
+          default_values = ["image.upscale_2x=500", "speech.transcribe=300"])]
+    pub prices: Vec<PriceSetting>,
+    /// Seconds a hold may stay pending before it is released as expired.
+    #[arg(
+        long = "hold-timeout",
+        env = "HOLD_TIMEOUT_SECS",
+        default_value_t = 1800
+    )]
+    pub hold_timeout_secs: u64,
+    /// How often the sweeper looks for expired holds, milliseconds.
+    #[arg(
+        long = "hold-sweep-interval-ms",
+        env = "HOLD_SWEEP_INTERVAL_MS",
+        default_value_t = 5000
+    )]
+    pub hold_sweep_interval_ms: u64,
+    /// NATS connection.
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Logs and traces.
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+/// Errors starting or running the service.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting is invalid.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Database(#[from] db::Error),
+    /// Binding or serving gRPC failed.
+    #[error(transparent)]
+    Grpc(#[from] service_runtime::grpc::Error),
+}
+
+/// A built billing service: database migrated, listener bound, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    ledger: Ledger,
+    nats_url: String,
+    sweep_interval: Duration,
+}
+
+impl Application {
+    /// Validates the configuration, opens and migrates the database and binds the gRPC listener (port 0
+    /// picks a free port; read it with [`grpc_addr`](Self::grpc_addr)). NATS is connected in
+    /// [`run`](Self::run), in the background.
+    pub async fn build(config: Config) -> Result<Self, Error> {
+        let prices = Prices::new(&config.prices).map_err(Error::Config)?;
+        let currency = config.currency.trim().to_ascii_uppercase();
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(Error::Config(format!(
+                "currency must be an ISO 4217 code, got {:?}",
+                config.currency
+            )));
+        }
+        if config.welcome_credit_minor < 0 {
+            return Err(Error::Config("welcome credit must not be negative".into()));
+        }
+        let db = db::Db::connect(&config.database_url, config.database_max_connections).await?;
+        let settings = ledger::Settings {
+            currency,
+            welcome_credit_minor: config.welcome_credit_minor,
+            hold_timeout: Duration::from_secs(config.hold_timeout_secs),
+        };
+        let ledger = Ledger::new(db, prices, settings);
+        let listener = service_runtime::grpc::bind(config.listen).await?;
+        let addr = listener.local_addr().unwrap_or(config.listen);
+        Ok(Self {
+            listener,
+            addr,
+            ledger,
+            nats_url: config.nats.nats_url,
+            sweep_interval: Duration::from_millis(config.hold_sweep_interval_ms),
+        })
+    }
+
+    /// The address gRPC listens on.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The ledger (for tools and tests that inspect the database directly).
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Serves gRPC, settles job outcomes from NATS and sweeps expired holds until `shutdown` fires; then
+    /// finishes in-flight calls and events, and closes the database.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
+        let server = GrpcServer::new()?
+            .add_service(grpc::make_server(self.ledger.clone()))
+            .await;
+        let health = server.health();
+        let mut tasks = JoinSet::new();
+        tasks.spawn(settlement::run(
+            self.nats_url,
+            self.ledger.clone(),
+            health,
+            shutdown.child_token(),
+        ));
+        tasks.spawn(sweeper::run(
+            self.ledger.clone(),
+            self.sweep_interval,
+            shutdown.child_token(),
+        ));
+        let served = server.serve(self.listener, shutdown.clone()).await;
+        // If serving failed on its own, stop the background tasks too.
+        shutdown.cancel();
+        while tasks.join_next().await.is_some() {}
+        self.ledger.db().close().await;
+        served?;
+        Ok(())
+    }
+}

@@ -154,25 +154,13 @@ impl Application {
         wait_for_bot_api(&bot).await?;
         let client = jetstream::connect(&config.nats.nats_url, "gateway").await?;
         let pipeline = Pipeline::setup(client).await?;
-        let deliveries = match pipeline.jetstream.get_key_value(DELIVERIES_BUCKET).await {
-            Ok(store) => store,
-            Err(_) => pipeline
-                .jetstream
-                .create_key_value(async_nats::jetstream::kv::Config {
-                    bucket: DELIVERIES_BUCKET.to_string(),
-                    description: "job outcomes already sent to their chats".into(),
-                    history: 1,
-                    max_age: jetstream::EVENTS_TTL,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| {
-                    Error::Nats(jetstream::Error::Bucket {
-                        bucket: DELIVERIES_BUCKET,
-                        source: Box::new(e),
-                    })
-                })?,
-        };
+        let deliveries = jetstream::key_value_bucket(
+            &pipeline.jetstream,
+            DELIVERIES_BUCKET,
+            "job outcomes already sent to their chats",
+            jetstream::EVENTS_TTL,
+        )
+        .await?;
         let backends = backends::Backends::connect(
             &config.billing_url,
             &config.imaging_url,

@@ -126,6 +126,46 @@ fn fault_error(fault: Fault) -> ApiError {
     err
 }
 
+/// Records a refused Bot API call about `chat_id` in that chat's history (entry kind `api_error`: `method` as
+/// the bot called it, `error_code`, `description`, `retry_after`), if the bot and chat exist. This is how a
+/// 429 of flood control reaches the person in the browser page: the bot, not the person, gets the error.
+pub fn record_error(shared: &Shared, token: &str, chat_id: i64, method: &str, err: &ApiError) {
+    // Clients differ in case (teloxide says SendMessage); show the Bot API's own spelling, sendMessage.
+    let mut chars = method.chars();
+    let method: String = chars
+        .next()
+        .map(|c| c.to_ascii_lowercase())
+        .into_iter()
+        .chain(chars)
+        .collect();
+    let recorded = {
+        let mut state = shared.lock();
+        let chat = state
+            .bots
+            .get_mut(token)
+            .and_then(|bot| bot.chats.get_mut(&chat_id));
+        match chat {
+            Some(chat) => {
+                chat.add_event(
+                    EntryKind::ApiError,
+                    json!({
+                        "method": method,
+                        "error_code": err.status.as_u16(),
+                        "description": err.description,
+                        "retry_after": err.retry_after,
+                        "date": now_unix(),
+                    }),
+                );
+                true
+            }
+            None => false,
+        }
+    };
+    if recorded {
+        shared.notify();
+    }
+}
+
 fn with_bot<T>(
     shared: &Shared,
     token: &str,
@@ -667,6 +707,58 @@ fn commands_key(p: &Params) -> Result<String, ApiError> {
         .unwrap_or_else(|| json!({ "type": "default" }));
     let language = p.str("language_code").unwrap_or_default();
     Ok(format!("{scope}|{language}"))
+}
+
+/// The commands a user sees in `chat_id` with language `language` (may be empty), resolved as Telegram
+/// clients do: the first non-empty list of the scopes chat, then all private chats or all group chats, then
+/// default — at each scope the user's language before the list without a language.
+/// Source: <https://core.telegram.org/bots/api#determining-list-of-commands>.
+pub fn commands_for_chat(bot: &crate::state::Bot, chat_id: i64, language: &str) -> Value {
+    let kind = if chat_id > 0 {
+        "all_private_chats"
+    } else {
+        "all_group_chats"
+    };
+    let scope_rank = |scope: &Value| -> Option<usize> {
+        match scope["type"].as_str()? {
+            "chat" => {
+                let id = match &scope["chat_id"] {
+                    Value::Number(n) => n.as_i64(),
+                    Value::String(s) => s.trim().parse().ok(),
+                    _ => None,
+                };
+                (id == Some(chat_id)).then_some(0)
+            }
+            t if t == kind => Some(1),
+            "default" => Some(2),
+            _ => None,
+        }
+    };
+    let mut best: Option<((usize, usize), &Value)> = None;
+    for (key, commands) in &bot.commands {
+        let Some((scope, lang)) = key.rsplit_once('|') else {
+            continue;
+        };
+        let Ok(scope) = serde_json::from_str::<Value>(scope) else {
+            continue;
+        };
+        let Some(scope_rank) = scope_rank(&scope) else {
+            continue;
+        };
+        let lang_rank = if lang.is_empty() {
+            1
+        } else if !language.is_empty() && lang == language {
+            0
+        } else {
+            continue;
+        };
+        let empty = commands.as_array().is_none_or(Vec::is_empty);
+        let rank = (scope_rank, lang_rank);
+        if !empty && best.is_none_or(|(b, _)| rank < b) {
+            best = Some((rank, commands));
+        }
+    }
+    best.map_or_else(|| json!([]), |(_, commands)| commands.clone())
 }
 
 fn set_my_commands(shared: &Shared, token: &str, p: &Params) -> Result<Value, ApiError> {

@@ -361,6 +361,29 @@ pub async fn history(
     ))
 }
 
+/// `GET /sandbox/chats/{chat_id}/commands?language_code=<xx>`: the bot's command menu as the user of that
+/// chat sees it (setMyCommands resolved by scope and language, as Telegram clients do); answers
+/// `{"chat_id":..,"language_code":..,"commands":[{"command":"start","description":".."}]}`.
+pub async fn commands(
+    State(shared): State<Arc<Shared>>,
+    Path(chat_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>> {
+    let chat_id = parse_chat_id(&chat_id)?;
+    let query = query_map(query)?;
+    let token = bot_token(&shared, &query)?;
+    let language = query.get("language_code").cloned().unwrap_or_default();
+    let state = shared.lock();
+    let bot = state
+        .bots
+        .get(&token)
+        .ok_or_else(|| ControlError::bad_request("the bot is gone"))?;
+    let commands = bot_api::commands_for_chat(bot, chat_id, &language);
+    Ok(Json(
+        json!({ "chat_id": chat_id, "language_code": language, "commands": commands }),
+    ))
+}
+
 /// `GET /sandbox/files/{file_id}`: the bytes of any stored file.
 pub async fn file(
     State(shared): State<Arc<Shared>>,
@@ -446,6 +469,7 @@ pub async fn bots(State(shared): State<Arc<Shared>>) -> Json<Value> {
             chats.sort_unstable();
             json!({
                 "id": bot.id,
+                "first_name": bot.user["first_name"],
                 "username": bot.user["username"],
                 "webhook_url": bot.webhook.as_ref().map(|w| w.url.clone()),
                 "pending_update_count": bot.updates.len(),

@@ -13,6 +13,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 mod bot_api;
+#[cfg(feature = "browser")]
+pub mod browser;
 mod control;
 mod entities;
 mod error;
@@ -21,6 +23,7 @@ mod media;
 mod params;
 mod server;
 mod state;
+mod web;
 mod webhook;
 
 /// How to run a sandbox.

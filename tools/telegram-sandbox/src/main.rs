@@ -1,5 +1,6 @@
 //! The `telegram-sandbox` binary: parses flags (each also read from an env var), starts the sandbox, prints
-//! `telegram-sandbox listening on <url>` as the first line on stdout and runs until Ctrl-C or SIGTERM.
+//! `telegram-sandbox listening on <url>` as the first line on stdout (then the chat page's URL) and runs until
+//! Ctrl-C or SIGTERM.
 
 use std::{io::IsTerminal, net::SocketAddr};
 
@@ -47,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let sandbox = spawn(config).await.context("starting the sandbox")?;
     println!("telegram-sandbox listening on {}", sandbox.base_url());
+    println!("chat with your bot in a browser: {}/", sandbox.base_url());
     shutdown_signal().await;
     tracing::info!("shutting down");
     sandbox.shutdown().await;

@@ -20,6 +20,7 @@ use crate::{
     error::ApiError,
     params::Params,
     state::Shared,
+    web,
 };
 
 /// Largest request body: big enough for a user document over the 20 MB getFile limit and a bot upload up to
@@ -29,6 +30,9 @@ const MAX_BODY: usize = 100 * 1024 * 1024;
 /// The sandbox's HTTP service.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .route("/", get(web::index))
+        .route("/app.js", get(web::app_js))
+        .route("/style.css", get(web::style_css))
         .route(
             "/sandbox/chats/{chat_id}/messages",
             post(control::send_message).get(control::history),
@@ -37,6 +41,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/sandbox/chats/{chat_id}/callback",
             post(control::press_button),
         )
+        .route("/sandbox/chats/{chat_id}/commands", get(control::commands))
         .route("/sandbox/files/{file_id}", get(control::file))
         .route("/sandbox/bots", get(control::bots))
         .route(
@@ -75,6 +80,7 @@ async fn telegram(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Ok(params) => params,
         Err(err) => return err.into_response(),
     };
+    let chat_id = params.chat_id().ok();
     match bot_api::call(&shared, &token, &method, params).await {
         Ok(result) => {
             tracing::debug!(%method, "bot api call");
@@ -82,6 +88,9 @@ async fn telegram(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         }
         Err(err) => {
             tracing::info!(%method, error = %err.description, "bot api call refused");
+            if let Some(chat_id) = chat_id {
+                bot_api::record_error(&shared, &token, chat_id, &method, &err);
+            }
             err.into_response()
         }
     }

@@ -178,6 +178,9 @@ pub enum EntryKind {
     CallbackAnswer,
     /// The bot sent a chat action (`typing`, `upload_photo`, ...).
     ChatAction,
+    /// A Bot API call of the bot about this chat was refused (flood control, a bad request, an injected
+    /// fault), so that a person watching the chat sees why an answer is missing.
+    ApiError,
 }
 
 impl EntryKind {
@@ -188,6 +191,7 @@ impl EntryKind {
             EntryKind::CallbackQuery => "callback_query",
             EntryKind::CallbackAnswer => "callback_answer",
             EntryKind::ChatAction => "chat_action",
+            EntryKind::ApiError => "api_error",
         }
     }
 }

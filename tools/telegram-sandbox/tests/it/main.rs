@@ -8,6 +8,8 @@
     reason = "tests fail by panicking"
 )]
 
+mod browser;
 mod helpers;
 mod teloxide_bot;
+mod web_page;
 mod wire;

@@ -1,0 +1,123 @@
+//! The database behind the ledger: an SQLite file by default, PostgreSQL when the URL says `postgres://`.
+//!
+//! One set of business logic runs on both through [`sqlx::AnyPool`]. Every query uses `$1, $2, ...`
+//! placeholders, which both PostgreSQL and sqlx's SQLite driver (`$NNN` = the NNN-th argument) accept,
+//! and only types both drivers map to the same Rust types (`BIGINT`/`INTEGER` → `i64`, `TEXT` → `String`).
+//!
+//! Concurrency: writes run in [`Db::begin_write`] transactions. On PostgreSQL these are ordinary
+//! READ COMMITTED transactions whose conditional `UPDATE`s lock the account row. On SQLite the pool holds a
+//! single connection (so this process never meets `SQLITE_BUSY`) and write transactions start with
+//! `BEGIN IMMEDIATE` plus a 10 s `busy_timeout`, so another process on the same file (an operator's check, a
+//! second instance) waits for the write lock instead of failing half-way.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Executor as _, Transaction};
+
+/// Errors opening or migrating the database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The URL is neither `sqlite:` nor `postgres:`/`postgresql:`.
+    #[error("unsupported database URL scheme (use sqlite:// or postgres://): {0}")]
+    UnsupportedUrl(String),
+    /// Connecting failed.
+    #[error("connecting to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// Applying the embedded migrations failed.
+    #[error("applying database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Which database engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file (one writer at a time).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Detects the backend from a database URL.
+    pub fn from_url(url: &str) -> Result<Self, Error> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            // Never echo the whole URL: it may carry a password.
+            let scheme = url.split(':').next().unwrap_or_default().to_string();
+            Err(Error::UnsupportedUrl(scheme))
+        }
+    }
+}
+
+/// A migrated connection pool.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects to `url` with at most `max_connections` connections (PostgreSQL; SQLite always uses one)
+    /// and applies the embedded migrations of that backend.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, Error> {
+        install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let options = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // WAL lets readers in other processes run beside the writer.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            // Keep in step with SQLITE_BUSY_TIMEOUT.
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            Ok(())
+                        })
+                    })
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(max_connections.max(1)),
+        };
+        let pool = options
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .map_err(Error::Connect)?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        tracing::info!(?backend, "database ready (migrations applied)");
+        Ok(Self { pool, backend })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for reads.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a transaction that will write: `BEGIN IMMEDIATE` on SQLite (take the write lock now, not
+    /// at the first write, so two writers never deadlock upgrading), a plain `BEGIN` on PostgreSQL.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Closes every connection (waits for them to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,562 @@
+//! The image pipeline of an `UPSCALE_2X` job, as pure synchronous functions over bytes (no I/O, no async):
+//! sniff the format → check the pixel count from the header → decode → apply the EXIF orientation →
+//! Lanczos3 2× → encode. The worker runs [`upscale_2x`] on a blocking thread; the bench binary times the
+//! stages one by one.
+//!
+//! Codecs: JPEG is decoded and encoded with libjpeg-turbo (`turbojpeg`), PNG, WebP, GIF (first frame), BMP
+//! and TIFF are decoded with `image`; resampling is `fast_image_resize` (SIMD convolution). Measured on this
+//! project's machines, plain `image` is 4–9× slower for both steps (see /work/shared/STACK.md).
+//!
+//! Output format: an image with an alpha channel becomes PNG; an opaque JPEG or WebP (photos) becomes JPEG
+//! (quality [`JPEG_QUALITY`], 4:2:0); an opaque PNG, GIF, BMP or TIFF (screenshots, drawings) stays lossless
+//! as PNG. PNG is written with the fast deflate setting: a 2× upscale is large and speed matters more.
+
+use std::io::Cursor;
+
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use image::codecs::png::{CompressionType, PngEncoder};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader};
+use mediabot_proto::jobs::v1::FailureReason;
+
+/// JPEG quality of the result (libjpeg scale 1–100).
+pub const JPEG_QUALITY: i32 = 90;
+
+/// Telegram's limit for a photo (`sendPhoto`): larger results must be sent as a document.
+/// Source: Bot API, sendPhoto — "The photo must be at most 10 MB in size. The photo's width and height must
+/// not exceed 10000 in total. Width and height ratio must be at most 20."
+pub const TELEGRAM_PHOTO_MAX_BYTES: usize = 10 * 1000 * 1000;
+/// Telegram's limit for the sum of a photo's width and height, pixels.
+pub const TELEGRAM_PHOTO_MAX_WIDTH_PLUS_HEIGHT: u64 = 10_000;
+/// Telegram's limit for a photo's aspect ratio (longer side / shorter side).
+pub const TELEGRAM_PHOTO_MAX_RATIO: u64 = 20;
+
+/// Limits that protect a worker from inputs that would take too much memory or produce an undeliverable
+/// result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest input, in pixels (width × height as stored), checked from the header before decoding, so a
+    /// small file that claims a huge size (a decompression bomb) is refused without allocating. The result
+    /// has 4× as many pixels.
+    pub max_input_pixels: u64,
+    /// Largest encoded result, bytes. Telegram bots upload at most 50 MB, so a larger result could not be
+    /// delivered at all.
+    pub max_output_bytes: usize,
+}
+
+impl Default for Limits {
+    /// 50 megapixels in (200 out: at most ~0.8 GB of RGBA buffers at once), 50 MB out.
+    fn default() -> Self {
+        Self {
+            max_input_pixels: 50_000_000,
+            max_output_bytes: 50 * 1000 * 1000,
+        }
+    }
+}
+
+/// Why an input could not be processed. [`ImageError::reason`] maps each cause to the proto
+/// [`FailureReason`] the user is told.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// Zero bytes.
+    #[error("the input is empty")]
+    Empty,
+    /// A file format this service does not read (HEIF, PDF, AVIF, ...), named when recognised.
+    #[error("{0} is not a supported input format (JPEG, PNG, WebP, GIF, BMP, TIFF are)")]
+    UnsupportedFormat(String),
+    /// The data is not a valid image of the format it claims to be (corrupt or truncated).
+    #[error("corrupt or truncated {format}: {detail}")]
+    Corrupt {
+        /// Format sniffed from the first bytes.
+        format: &'static str,
+        /// The decoder's message.
+        detail: String,
+    },
+    /// The input has more pixels than [`Limits::max_input_pixels`].
+    #[error("the image is {width}x{height} ({pixels} pixels); at most {max} pixels are accepted")]
+    TooManyPixels {
+        /// Stored width, pixels.
+        width: u32,
+        /// Stored height, pixels.
+        height: u32,
+        /// width × height.
+        pixels: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The encoded result is larger than [`Limits::max_output_bytes`].
+    #[error("the result is {size} bytes; at most {max} bytes can be delivered")]
+    OutputTooLarge {
+        /// Encoded size, bytes.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A decoder needed more memory than allowed for an image of an accepted size.
+    #[error("decoding needs too much memory: {0}")]
+    DecoderLimit(String),
+    /// Resampling failed (a bug: sizes and pixel types are checked before).
+    #[error("resizing: {0}")]
+    Resize(String),
+    /// Encoding the result failed (a bug or out of memory).
+    #[error("encoding {format}: {detail}")]
+    Encode {
+        /// Output format.
+        format: &'static str,
+        /// The encoder's message.
+        detail: String,
+    },
+}
+
+impl ImageError {
+    /// The reason reported in `JobFailed`.
+    pub fn reason(&self) -> FailureReason {
+        match self {
+            ImageError::Empty | ImageError::Corrupt { .. } => FailureReason::CorruptInput,
+            ImageError::UnsupportedFormat(_) => FailureReason::UnsupportedFormat,
+            ImageError::TooManyPixels { .. }
+            | ImageError::OutputTooLarge { .. }
+            | ImageError::DecoderLimit(_) => FailureReason::TooLarge,
+            ImageError::Resize(_) | ImageError::Encode { .. } => FailureReason::Internal,
+        }
+    }
+}
+
+/// Format of an encoded result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// `image/jpeg`, quality [`JPEG_QUALITY`], 4:2:0 chroma subsampling (grey stays grey).
+    Jpeg,
+    /// `image/png`, fast deflate.
+    Png,
+}
+
+impl OutputFormat {
+    /// The MIME type.
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "image/jpeg",
+            OutputFormat::Png => "image/png",
+        }
+    }
+}
+
+/// The result of [`upscale_2x`].
+#[derive(Clone)]
+pub struct Output {
+    /// The encoded image.
+    pub bytes: Vec<u8>,
+    /// `image/jpeg` or `image/png`.
+    pub mime_type: &'static str,
+    /// Width, pixels: exactly twice the oriented input width.
+    pub width: u32,
+    /// Height, pixels: exactly twice the oriented input height.
+    pub height: u32,
+    /// True when Telegram would not take it as a photo (see [`must_send_as_document`]).
+    pub send_as_document: bool,
+}
+
+impl std::fmt::Debug for Output {
+    // The bytes would flood logs and test failures; their length is what matters.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output")
+            .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
+            .field("mime_type", &self.mime_type)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("send_as_document", &self.send_as_document)
+            .finish()
+    }
+}
+
+/// A decoded input, before orientation.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// Pixels as stored, 8 bits per channel: L8, La8, Rgb8 or Rgba8.
+    pub image: DynamicImage,
+    /// The sniffed input format.
+    pub format: ImageFormat,
+    /// The EXIF orientation to apply (`NoTransforms` when absent or unreadable).
+    pub orientation: Orientation,
+}
+
+/// Upscales an image to exactly twice its (EXIF-oriented) width and height with Lanczos3.
+///
+/// The format is sniffed from the bytes; any declared MIME type is ignored. Errors: [`ImageError`] —
+/// `Empty`/`Corrupt` (CORRUPT_INPUT), `UnsupportedFormat`, `TooManyPixels`/`OutputTooLarge` (TOO_LARGE).
+/// Broken EXIF metadata is ignored (the image is used as stored).
+pub fn upscale_2x(input: &[u8], limits: &Limits) -> Result<Output, ImageError> {
+    let decoded = decode(input, limits)?;
+    let format = output_format(&decoded);
+    let oriented = orient(decoded);
+    let resized = resize_2x(&oriented)?;
+    let bytes = encode(&resized, format)?;
+    if bytes.len() > limits.max_output_bytes {
+        return Err(ImageError::OutputTooLarge {
+            size: bytes.len(),
+            max: limits.max_output_bytes,
+        });
+    }
+    let (width, height) = (resized.width(), resized.height());
+    Ok(Output {
+        send_as_document: must_send_as_document(bytes.len(), width, height),
+        mime_type: format.mime_type(),
+        bytes,
+        width,
+        height,
+    })
+}
+
+/// True when Telegram's `sendPhoto` would refuse (or recompress) an image of this size: over
+/// [`TELEGRAM_PHOTO_MAX_BYTES`], width + height over [`TELEGRAM_PHOTO_MAX_WIDTH_PLUS_HEIGHT`], or an aspect
+/// ratio over [`TELEGRAM_PHOTO_MAX_RATIO`].
+pub fn must_send_as_document(size_bytes: usize, width: u32, height: u32) -> bool {
+    let (w, h) = (u64::from(width), u64::from(height));
+    let (long, short) = (w.max(h), w.min(h).max(1));
+    size_bytes > TELEGRAM_PHOTO_MAX_BYTES
+        || w + h > TELEGRAM_PHOTO_MAX_WIDTH_PLUS_HEIGHT
+        || long > short * TELEGRAM_PHOTO_MAX_RATIO
+}
+
+/// Sniffs the format, checks the header's pixel count against `limits`, reads the EXIF orientation and
+/// decodes to 8-bit pixels. JPEG goes through libjpeg-turbo, the other formats through `image`.
+pub fn decode(input: &[u8], limits: &Limits) -> Result<Decoded, ImageError> {
+    let format = sniff(input)?;
+    match format {
+        ImageFormat::Jpeg => decode_jpeg(input, limits),
+        _ => decode_with_image(input, format, limits),
+    }
+}
+
+/// The format the result is written in: PNG for anything with alpha, JPEG for opaque photos (JPEG, WebP),
+/// PNG for opaque lossless inputs.
+pub fn output_format(decoded: &Decoded) -> OutputFormat {
+    if decoded.image.color().has_alpha() {
+        return OutputFormat::Png;
+    }
+    match decoded.format {
+        ImageFormat::Jpeg | ImageFormat::WebP => OutputFormat::Jpeg,
+        _ => OutputFormat::Png,
+    }
+}
+
+/// Applies the EXIF orientation, so the image is the way up a viewer would show it.
+pub fn orient(decoded: Decoded) -> DynamicImage {
+    let mut image = decoded.image;
+    image.apply_orientation(decoded.orientation);
+    image
+}
+
+/// Lanczos3 resampling to exactly 2× width and 2× height (alpha-aware: colour is premultiplied while
+/// filtering, so transparent pixels do not bleed dark fringes).
+pub fn resize_2x(image: &DynamicImage) -> Result<DynamicImage, ImageError> {
+    let (width, height) = (image.width(), image.height());
+    let (Some(out_width), Some(out_height)) = (width.checked_mul(2), height.checked_mul(2)) else {
+        return Err(ImageError::Resize(format!(
+            "{width}x{height} cannot be doubled"
+        )));
+    };
+    let mut resized = DynamicImage::new(out_width, out_height, image.color());
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    Resizer::new()
+        .resize(image, &mut resized, &options)
+        .map_err(|e| ImageError::Resize(e.to_string()))?;
+    Ok(resized)
+}
+
+/// Encodes 8-bit pixels (L8, La8, Rgb8 or Rgba8) as `format`. JPEG drops alpha, so callers choose PNG for
+/// images that have it ([`output_format`]).
+pub fn encode(image: &DynamicImage, format: OutputFormat) -> Result<Vec<u8>, ImageError> {
+    match format {
+        OutputFormat::Jpeg => encode_jpeg(image),
+        OutputFormat::Png => encode_png(image),
+    }
+}
+
+fn sniff(input: &[u8]) -> Result<ImageFormat, ImageError> {
+    if input.is_empty() {
+        return Err(ImageError::Empty);
+    }
+    match image::guess_format(input) {
+        Ok(
+            format @ (ImageFormat::Jpeg
+            | ImageFormat::Png
+            | ImageFormat::WebP
+            | ImageFormat::Gif
+            | ImageFormat::Bmp
+            | ImageFormat::Tiff),
+        ) => Ok(format),
+        Ok(other) => Err(ImageError::UnsupportedFormat(format!("{other:?}"))),
+        Err(_) => Err(ImageError::UnsupportedFormat(
+            name_unreadable_format(input).to_string(),
+        )),
+    }
+}
+
+/// Names common files that are not images we read, for the log and the operator; the user is told
+/// "unsupported format" either way.
+fn name_unreadable_format(input: &[u8]) -> &'static str {
+    let brand = input.get(4..12);
+    match brand {
+        Some(b"ftypheic" | b"ftypheix" | b"ftypheim" | b"ftypheis" | b"ftypmif1" | b"ftypmsf1") => {
+            "HEIF"
+        }
+        Some(b"ftypavif" | b"ftypavis") => "AVIF",
+        Some(brand) if brand.starts_with(b"ftyp") => "an ISO media file (MP4/MOV/HEIF family)",
+        _ if input.starts_with(b"%PDF") => "PDF",
+        _ => "an unrecognised file",
+    }
+}
+
+fn format_name(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Jpeg => "JPEG",
+        ImageFormat::Png => "PNG",
+        ImageFormat::WebP => "WebP",
+        ImageFormat::Gif => "GIF",
+        ImageFormat::Bmp => "BMP",
+        ImageFormat::Tiff => "TIFF",
+        _ => "image",
+    }
+}
+
+fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), ImageError> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_input_pixels {
+        return Err(ImageError::TooManyPixels {
+            width,
+            height,
+            pixels,
+            max: limits.max_input_pixels,
+        });
+    }
+    if pixels == 0 {
+        return Err(ImageError::Corrupt {
+            format: "image",
+            detail: format!("{width}x{height} has no pixels"),
+        });
+    }
+    Ok(())
+}
+
+fn decode_jpeg(input: &[u8], limits: &Limits) -> Result<Decoded, ImageError> {
+    let corrupt = |e: turbojpeg::Error| ImageError::Corrupt {
+        format: "JPEG",
+        detail: e.to_string(),
+    };
+    let mut decompressor = turbojpeg::Decompressor::new().map_err(corrupt)?;
+    let header = decompressor.read_header(input).map_err(corrupt)?;
+    let (width, height) = (
+        u32::try_from(header.width).unwrap_or(u32::MAX),
+        u32::try_from(header.height).unwrap_or(u32::MAX),
+    );
+    check_pixels(width, height, limits)?;
+    if matches!(
+        header.colorspace,
+        turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
+    ) {
+        // TurboJPEG cannot convert CMYK to RGB; these (print-oriented, rare in chats) go through `image`.
+        return decode_with_image(input, ImageFormat::Jpeg, limits);
+    }
+    let grey = header.colorspace == turbojpeg::Colorspace::Gray;
+    let pixel_format = if grey {
+        turbojpeg::PixelFormat::GRAY
+    } else {
+        turbojpeg::PixelFormat::RGB
+    };
+    let pitch = header.width * pixel_format.size();
+    let mut pixels = vec![0u8; pitch * header.height];
+    let target = turbojpeg::Image {
+        pixels: pixels.as_mut_slice(),
+        width: header.width,
+        pitch,
+        height: header.height,
+        format: pixel_format,
+    };
+    // TurboJPEG decodes through recoverable damage but then fails the call with the first warning. Damage
+    // to the image data (a truncated scan, bad Huffman codes) is refused rather than upscaled with grey
+    // bands; stray bytes between segments, which some cameras and editors write, leave every pixel intact.
+    if let Err(error) = decompressor.decompress(input, target)
+        && !is_harmless_warning(&error)
+    {
+        return Err(corrupt(error));
+    }
+    let image = if grey {
+        image::GrayImage::from_raw(width, height, pixels).map(DynamicImage::ImageLuma8)
+    } else {
+        image::RgbImage::from_raw(width, height, pixels).map(DynamicImage::ImageRgb8)
+    };
+    let image = image.ok_or_else(|| ImageError::Corrupt {
+        format: "JPEG",
+        detail: "decoded buffer does not match the header size".into(),
+    })?;
+    Ok(Decoded {
+        image,
+        format: ImageFormat::Jpeg,
+        orientation: jpeg_orientation(input),
+    })
+}
+
+/// libjpeg's JWRN_EXTRANEOUS_DATA ("Corrupt JPEG data: N extraneous bytes before marker 0xXX"): garbage
+/// between two segments, skipped by the decoder with the pixels complete.
+fn is_harmless_warning(error: &turbojpeg::Error) -> bool {
+    matches!(error, turbojpeg::Error::TurboJpegError(message) if message.contains("extraneous bytes before marker"))
+}
+
+/// Orientation from the JPEG's EXIF block; a missing, unreadable or out-of-range tag means "as stored"
+/// (broken EXIF is common in files edited by some tools, and the pixels are still fine).
+fn jpeg_orientation(input: &[u8]) -> Orientation {
+    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(input)) else {
+        return Orientation::NoTransforms;
+    };
+    exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)
+        .and_then(|field| field.value.get_uint(0))
+        .and_then(|value| u8::try_from(value).ok())
+        .and_then(Orientation::from_exif)
+        .unwrap_or(Orientation::NoTransforms)
+}
+
+fn decode_with_image(
+    input: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<Decoded, ImageError> {
+    let name = format_name(format);
+    let map = |e: image::ImageError| match e {
+        image::ImageError::Unsupported(u) => {
+            ImageError::UnsupportedFormat(format!("this {name} variant ({u})"))
+        }
+        image::ImageError::Limits(l) => ImageError::DecoderLimit(l.to_string()),
+        other => ImageError::Corrupt {
+            format: name,
+            detail: other.to_string(),
+        },
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(input), format);
+    // Our own limits are set once the header has been read: `image`'s default (512 MiB) would refuse
+    // some acceptable inputs with an allocation error before we saw their size.
+    reader.no_limits();
+    let mut decoder = reader.into_decoder().map_err(map)?;
+    let (width, height) = decoder.dimensions();
+    check_pixels(width, height, limits)?;
+    let mut image_limits = image::Limits::default();
+    // Room for the decoded image in its widest sample type (4 channels × 4 bytes) plus the decoder's
+    // working memory; the pixel count has been checked above, this only caps what a decoder may allocate.
+    image_limits.max_alloc = Some(
+        limits
+            .max_input_pixels
+            .saturating_mul(16)
+            .saturating_add(64 << 20),
+    );
+    decoder.set_limits(image_limits).map_err(map)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(map)?;
+    Ok(Decoded {
+        image: to_8_bit(image),
+        format,
+        orientation,
+    })
+}
+
+/// Converts to one of the four 8-bit layouts the encoders take, keeping alpha and grey where present.
+fn to_8_bit(image: DynamicImage) -> DynamicImage {
+    match image {
+        DynamicImage::ImageLuma8(_)
+        | DynamicImage::ImageLumaA8(_)
+        | DynamicImage::ImageRgb8(_)
+        | DynamicImage::ImageRgba8(_) => image,
+        DynamicImage::ImageLuma16(_) => DynamicImage::ImageLuma8(image.to_luma8()),
+        DynamicImage::ImageLumaA16(_) => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
+        other if other.color().has_alpha() => DynamicImage::ImageRgba8(other.to_rgba8()),
+        other => DynamicImage::ImageRgb8(other.to_rgb8()),
+    }
+}
+
+fn encode_jpeg(image: &DynamicImage) -> Result<Vec<u8>, ImageError> {
+    let error = |e: turbojpeg::Error| ImageError::Encode {
+        format: "JPEG",
+        detail: e.to_string(),
+    };
+    let opaque;
+    let (pixels, pixel_format, subsamp) = match image {
+        DynamicImage::ImageLuma8(grey) => (
+            grey.as_raw(),
+            turbojpeg::PixelFormat::GRAY,
+            turbojpeg::Subsamp::Gray,
+        ),
+        DynamicImage::ImageRgb8(rgb) => (
+            rgb.as_raw(),
+            turbojpeg::PixelFormat::RGB,
+            turbojpeg::Subsamp::Sub2x2,
+        ),
+        other => {
+            opaque = other.to_rgb8();
+            (
+                opaque.as_raw(),
+                turbojpeg::PixelFormat::RGB,
+                turbojpeg::Subsamp::Sub2x2,
+            )
+        }
+    };
+    let width = usize::try_from(image.width())
+        .map_err(|_| error(turbojpeg::Error::IntegerOverflow("width")))?;
+    let height = usize::try_from(image.height())
+        .map_err(|_| error(turbojpeg::Error::IntegerOverflow("height")))?;
+    let mut compressor = turbojpeg::Compressor::new().map_err(error)?;
+    compressor.set_quality(JPEG_QUALITY).map_err(error)?;
+    compressor.set_subsamp(subsamp).map_err(error)?;
+    let source = turbojpeg::Image {
+        pixels: pixels.as_slice(),
+        width,
+        pitch: width * pixel_format.size(),
+        height,
+        format: pixel_format,
+    };
+    compressor.compress_to_vec(source).map_err(error)
+}
+
+fn encode_png(image: &DynamicImage) -> Result<Vec<u8>, ImageError> {
+    let mut bytes = Vec::new();
+    let encoder = PngEncoder::new_with_quality(
+        &mut bytes,
+        CompressionType::Fast,
+        image::codecs::png::FilterType::Adaptive,
+    );
+    encoder
+        .write_image(
+            image.as_bytes(),
+            image.width(),
+            image.height(),
+            image.color().into(),
+        )
+        .map_err(|e| ImageError::Encode {
+            format: "PNG",
+            detail: e.to_string(),
+        })?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn telegram_photo_limits() {
+        assert!(!must_send_as_document(1_000_000, 6000, 4000));
+        assert!(must_send_as_document(1_000_000, 9216, 3952));
+        assert!(must_send_as_document(10_000_001, 1000, 1000));
+        assert!(must_send_as_document(1000, 4200, 200));
+        assert!(!must_send_as_document(1000, 4000, 200));
+    }
+
+    #[test]
+    fn names_heif_and_pdf() {
+        assert!(
+            matches!(sniff(b"\0\0\0\x18ftypheic\0\0"), Err(ImageError::UnsupportedFormat(f)) if f == "HEIF")
+        );
+        assert!(
+            matches!(sniff(b"%PDF-1.7\n"), Err(ImageError::UnsupportedFormat(f)) if f == "PDF")
+        );
+        assert!(matches!(sniff(b""), Err(ImageError::Empty)));
+    }
+}

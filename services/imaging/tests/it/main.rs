@@ -1,0 +1,13 @@
+//! The imaging integration tests, one binary: the pure pipeline on the real fixtures, and the whole
+//! service (gRPC + worker) against a real nats-server.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests fail loudly"
+)]
+
+mod api;
+mod helpers;
+mod pipeline;

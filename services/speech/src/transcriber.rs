@@ -1,0 +1,218 @@
+//! Bounded transcription: at most `workers` whisper runs at once, each on a blocking thread (never on
+//! the async runtime's worker threads), each with `threads_per_job` ggml threads. The gRPC `Transcribe`
+//! call and the NATS worker share one [`Transcriber`], so the bound holds for the whole process.
+//!
+//! A whisper state (KV caches and compute buffers, tens to hundreds of MB for real models) is created on
+//! first use and kept in a pool for the next job, since creating one costs as much as a short transcription.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use whisper_rs::{FullParams, SamplingStrategy, WhisperState};
+
+use crate::audio::Pcm;
+use crate::model::{Language, Model};
+
+/// Errors transcribing.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscribeError {
+    /// The audio holds no samples.
+    #[error("no audio to transcribe")]
+    NoAudio,
+    /// The run was stopped because the service is shutting down.
+    #[error("transcription aborted by shutdown")]
+    Aborted,
+    /// whisper.cpp failed (creating a state or running the model).
+    #[error("whisper: {0}")]
+    Whisper(#[from] whisper_rs::WhisperError),
+    /// The blocking thread panicked or the pool was closed.
+    #[error("transcription thread: {0}")]
+    Thread(String),
+}
+
+/// What whisper heard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcription {
+    /// The segments' text joined and trimmed; may be empty (silence, or a test model).
+    pub text: String,
+    /// The requested language's code, or the detected one when the request said "auto"; empty if unknown.
+    pub language: String,
+    /// Length of the audio that was transcribed.
+    pub audio_duration: Duration,
+    /// Wall time of the whisper run (excluding the wait for a free slot).
+    pub processing_time: Duration,
+}
+
+/// Runs transcriptions on the loaded model with bounded concurrency. Clones share the bound.
+#[derive(Clone)]
+pub struct Transcriber {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    model: Arc<Model>,
+    permits: Arc<Semaphore>,
+    states: Mutex<Vec<WhisperState>>,
+    workers: usize,
+    threads_per_job: usize,
+}
+
+impl std::fmt::Debug for Transcriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transcriber")
+            .field("model", &self.inner.model)
+            .field("workers", &self.inner.workers)
+            .field("threads_per_job", &self.inner.threads_per_job)
+            .finish()
+    }
+}
+
+impl Transcriber {
+    /// At most `workers` (≥ 1) transcriptions at once, `threads_per_job` (≥ 1) threads each.
+    pub fn new(model: Arc<Model>, workers: usize, threads_per_job: usize) -> Self {
+        let workers = workers.max(1);
+        Self {
+            inner: Arc::new(Inner {
+                model,
+                permits: Arc::new(Semaphore::new(workers)),
+                states: Mutex::new(Vec::with_capacity(workers)),
+                workers,
+                threads_per_job: threads_per_job.max(1),
+            }),
+        }
+    }
+
+    /// How many transcriptions may run at once.
+    pub fn workers(&self) -> usize {
+        self.inner.workers
+    }
+
+    /// Transcribes 16 kHz mono `pcm`, waiting for a free slot first.
+    ///
+    /// `progress` receives whisper's percentages (0..=100) as they come, best effort. When `abort` is
+    /// cancelled the run stops at whisper's next check and returns [`TranscribeError::Aborted`].
+    pub async fn transcribe(
+        &self,
+        pcm: Pcm,
+        language: Language,
+        progress: Option<mpsc::UnboundedSender<u32>>,
+        abort: CancellationToken,
+    ) -> Result<Transcription, TranscribeError> {
+        if pcm.samples.is_empty() {
+            return Err(TranscribeError::NoAudio);
+        }
+        let permit = tokio::select! {
+            permit = self.inner.permits.clone().acquire_owned() => {
+                permit.map_err(|e| TranscribeError::Thread(e.to_string()))?
+            }
+            _ = abort.cancelled() => return Err(TranscribeError::Aborted),
+        };
+        let inner = self.inner.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let _entered = span.enter();
+            inner.run(&pcm, &language, progress, abort)
+        })
+        .await
+        .map_err(|e| TranscribeError::Thread(e.to_string()))?
+    }
+}
+
+impl Inner {
+    fn run(
+        &self,
+        pcm: &Pcm,
+        language: &Language,
+        progress: Option<mpsc::UnboundedSender<u32>>,
+        abort: CancellationToken,
+    ) -> Result<Transcription, TranscribeError> {
+        let pooled = self
+            .states
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        let mut state = match pooled {
+            Some(state) => state,
+            None => self.model.context.create_state()?,
+        };
+        let started = Instant::now();
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(i32::try_from(self.threads_per_job).unwrap_or(1));
+        match language {
+            // None means "detect" and, unlike Some("auto"), does not leak a CString per call.
+            Language::Auto => params.set_language(None),
+            Language::Code(code) => params.set_language(Some(code.as_str())),
+        }
+        params.set_translate(false);
+        params.set_no_timestamps(true);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        // whisper-rs never frees the closures handed to FullParams, so they capture only a shared slot that
+        // is emptied after the run: the sender and the token are then dropped (closing the progress channel)
+        // and each run leaks just the two small slot handles.
+        let progress = Arc::new(Mutex::new(progress));
+        let abort_slot = Arc::new(Mutex::new(Some(abort.clone())));
+        {
+            let progress = progress.clone();
+            params.set_progress_callback_safe(move |percent: i32| {
+                if let Some(tx) = lock(&progress).as_ref() {
+                    let _ = tx.send(percent.clamp(0, 100) as u32);
+                }
+            });
+        }
+        {
+            let abort_slot = abort_slot.clone();
+            // Boxed on purpose: whisper-rs 0.16's set_abort_callback_safe casts its user data to `*mut F` but
+            // stores a `Box<dyn FnMut>`, which is only the same type when F is that box.
+            let callback: Box<dyn FnMut() -> bool> = Box::new(move || {
+                lock(&abort_slot)
+                    .as_ref()
+                    .is_some_and(CancellationToken::is_cancelled)
+            });
+            params.set_abort_callback_safe(callback);
+        }
+
+        let outcome = state.full(params, &pcm.samples);
+        lock(&progress).take();
+        lock(&abort_slot).take();
+        if abort.is_cancelled() {
+            return Err(TranscribeError::Aborted);
+        }
+        outcome?;
+        let mut text = String::new();
+        for segment in state.as_iter() {
+            // Lossy: a token boundary may split a UTF-8 character; a replacement char beats losing the text.
+            let piece = segment.to_str_lossy()?;
+            text.push_str(&piece);
+        }
+        let language = match language {
+            Language::Code(code) => code.clone(),
+            Language::Auto => whisper_rs::get_lang_str(state.full_lang_id_from_state())
+                .unwrap_or_default()
+                .to_string(),
+        };
+        let transcription = Transcription {
+            text: text.trim().to_string(),
+            language,
+            audio_duration: pcm.duration,
+            processing_time: started.elapsed(),
+        };
+        self.states
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(state);
+        Ok(transcription)
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: every value guarded here stays valid even if a holder panicked.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

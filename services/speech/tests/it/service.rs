@@ -1,0 +1,332 @@
+//! The service end to end: gRPC in, NATS JetStream through the worker, events out.
+
+use std::time::Duration;
+
+use mediabot_proto::jobs::v1::{
+    FailureReason, GetJobRequest, JobCompleted, JobContext, JobFailed, JobKind, JobProgress,
+    JobState, JobStatus, SpeechJobRequest, Transcript, job_completed,
+};
+use mediabot_proto::speech::v1::{SubmitTranscriptionRequest, TranscribeRequest};
+use service_runtime::jetstream::{EVENTS_STREAM, Pipeline, SPEECH_STREAM, input_key, subjects};
+use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::helpers::{TestApp, audio_fixture, poll_until, tiny_model_path};
+
+const SPEECH_SERVICE: &str = "mediabot.speech.v1.Speech";
+
+fn context() -> JobContext {
+    JobContext {
+        chat_id: 42,
+        user_id: 7,
+        status_message_id: 3,
+        reply_to_message_id: 2,
+        language_code: "en".into(),
+    }
+}
+
+fn submit_request(job_id: &str) -> SubmitTranscriptionRequest {
+    SubmitTranscriptionRequest {
+        job_id: job_id.to_string(),
+        input_key: input_key(job_id),
+        mime_type: "audio/ogg".into(),
+        language: String::new(),
+        context: Some(context()),
+    }
+}
+
+async fn put_input(pipeline: &Pipeline, job_id: &str, bytes: &[u8]) {
+    let mut reader = bytes;
+    pipeline
+        .media
+        .put(input_key(job_id).as_str(), &mut reader)
+        .await
+        .expect("putting the input");
+}
+
+/// The last event on `subject` for `job_id`, if there is one yet.
+async fn last_event<M: prost::Message + Default>(
+    pipeline: &Pipeline,
+    subject: &str,
+    job_id: &str,
+) -> Option<M> {
+    let stream = pipeline.jetstream.get_stream(EVENTS_STREAM).await.ok()?;
+    let message = stream.get_last_raw_message_by_subject(subject).await.ok()?;
+    let event = M::decode(message.payload).ok()?;
+    let id = format!("{job_id}.");
+    let headers_match = message
+        .headers
+        .get("Nats-Msg-Id")
+        .map(|v| v.as_str().starts_with(&id))
+        .unwrap_or(false);
+    headers_match.then_some(event)
+}
+
+async fn serving_status(app: &TestApp) -> i32 {
+    let mut health = HealthClient::new(app.channel().await);
+    health
+        .check(HealthCheckRequest {
+            service: SPEECH_SERVICE.into(),
+        })
+        .await
+        .expect("health check")
+        .into_inner()
+        .status
+}
+
+#[tokio::test]
+async fn voice_note_is_transcribed_end_to_end() {
+    let app = TestApp::spawn(Some(tiny_model_path())).await;
+    assert_eq!(serving_status(&app).await, ServingStatus::Serving as i32);
+    let job_id = uuid::Uuid::new_v4().to_string();
+    put_input(&app.pipeline, &job_id, &audio_fixture("jfk-voice.ogg")).await;
+
+    let mut client = app.client().await;
+    let response = client
+        .submit_transcription(submit_request(&job_id))
+        .await
+        .expect("submit")
+        .into_inner();
+    assert_eq!(response.job_id, job_id);
+    assert_eq!(response.queue_position, 0);
+
+    let completed: JobCompleted = poll_until(Duration::from_secs(60), "JobCompleted", || {
+        last_event(&app.pipeline, subjects::COMPLETED, &job_id)
+    })
+    .await;
+    assert_eq!(completed.job_id, job_id);
+    assert_eq!(completed.context, Some(context()));
+    let Some(job_completed::Result::Transcript(transcript)) = completed.result else {
+        panic!("a transcript: {completed:?}");
+    };
+    assert!(
+        (transcript.audio_duration_ms as i64 - 11_000).abs() <= 100,
+        "{transcript:?}"
+    );
+    assert!(!transcript.language.is_empty());
+
+    let status = client
+        .get_job(GetJobRequest {
+            job_id: job_id.clone(),
+        })
+        .await
+        .expect("get job")
+        .into_inner();
+    assert_eq!(status.state, JobState::Completed as i32);
+    assert_eq!(
+        status.completed.and_then(|c| c.result),
+        Some(job_completed::Result::Transcript(transcript))
+    );
+    let progress: JobProgress = last_event(&app.pipeline, subjects::PROGRESS, &job_id)
+        .await
+        .expect("a progress event");
+    assert_eq!(progress.state, JobState::Running as i32);
+    assert_eq!(progress.context, Some(context()));
+    // The request was acknowledged, so the work queue is empty again.
+    poll_until(Duration::from_secs(10), "an empty work queue", || async {
+        (app.pipeline.queue_depth(SPEECH_STREAM).await.ok() == Some(0)).then_some(())
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_audio_fails_the_job_with_its_reason() {
+    let app = TestApp::spawn(Some(tiny_model_path())).await;
+    let job_id = uuid::Uuid::new_v4().to_string();
+    put_input(
+        &app.pipeline,
+        &job_id,
+        b"this is a text file, not a voice note",
+    )
+    .await;
+    let mut client = app.client().await;
+    client
+        .submit_transcription(submit_request(&job_id))
+        .await
+        .expect("submit");
+
+    let failed: JobFailed = poll_until(Duration::from_secs(30), "JobFailed", || {
+        last_event(&app.pipeline, subjects::FAILED, &job_id)
+    })
+    .await;
+    assert_eq!(failed.reason, FailureReason::UnsupportedFormat as i32);
+    assert_eq!(failed.context, Some(context()));
+    let status = client
+        .get_job(GetJobRequest { job_id })
+        .await
+        .expect("get job")
+        .into_inner();
+    assert_eq!(status.state, JobState::Failed as i32);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn submit_validates_the_request() {
+    let app = TestApp::spawn(Some(tiny_model_path())).await;
+    let mut client = app.client().await;
+
+    let mut bad_id = submit_request("not-a-uuid");
+    bad_id.input_key = "in/x".into();
+    let status = client.submit_transcription(bad_id).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+
+    let job_id = uuid::Uuid::new_v4().to_string();
+    let mut no_context = submit_request(&job_id);
+    no_context.context = None;
+    assert_eq!(
+        client
+            .submit_transcription(no_context)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::InvalidArgument
+    );
+
+    let mut bad_language = submit_request(&job_id);
+    bad_language.language = "klingon".into();
+    assert_eq!(
+        client
+            .submit_transcription(bad_language)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::InvalidArgument
+    );
+
+    let status = client
+        .submit_transcription(submit_request(&job_id))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "no input object: {status:?}");
+
+    let status = client.get_job(GetJobRequest { job_id }).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn transcribe_takes_inline_mp3() {
+    let app = TestApp::spawn(Some(tiny_model_path())).await;
+    let mut client = app.client().await;
+    let transcript = client
+        .transcribe(TranscribeRequest {
+            audio: audio_fixture("jfk.mp3"),
+            language: "en".into(),
+        })
+        .await
+        .expect("transcribe")
+        .into_inner();
+    assert!(
+        (transcript.audio_duration_ms as i64 - 11_000).abs() <= 100,
+        "{transcript:?}"
+    );
+    assert_eq!(transcript.language, "en");
+
+    let status = client
+        .transcribe(TranscribeRequest {
+            audio: b"not audio".to_vec(),
+            language: String::new(),
+        })
+        .await;
+    assert_eq!(status.unwrap_err().code(), Code::InvalidArgument);
+    let status = client
+        .transcribe(TranscribeRequest {
+            audio: vec![],
+            language: String::new(),
+        })
+        .await;
+    assert_eq!(status.unwrap_err().code(), Code::InvalidArgument);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_model_the_service_is_up_but_not_serving() {
+    let app = TestApp::spawn(None).await;
+    assert_eq!(serving_status(&app).await, ServingStatus::NotServing as i32);
+    let job_id = uuid::Uuid::new_v4().to_string();
+    put_input(&app.pipeline, &job_id, &audio_fixture("jfk-voice.ogg")).await;
+    let mut client = app.client().await;
+
+    let status = client
+        .submit_transcription(submit_request(&job_id))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(
+        status.message().contains("WHISPER_MODEL"),
+        "{}",
+        status.message()
+    );
+    let status = client
+        .transcribe(TranscribeRequest {
+            audio: audio_fixture("jfk.mp3"),
+            language: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    // Nothing was queued.
+    assert_eq!(app.pipeline.queue_depth(SPEECH_STREAM).await.unwrap(), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_redelivered_job_that_already_completed_is_not_run_again() {
+    let app = TestApp::spawn(Some(tiny_model_path())).await;
+    let job_id = uuid::Uuid::new_v4().to_string();
+    // The outcome is on record but the request was never acknowledged (a worker died in between). The
+    // input object is gone, so running the job again would fail it: the recorded outcome must win.
+    let completed = JobCompleted {
+        job_id: job_id.clone(),
+        kind: JobKind::Speech as i32,
+        context: Some(context()),
+        result: Some(job_completed::Result::Transcript(Transcript {
+            text: "recorded".into(),
+            language: "en".into(),
+            audio_duration_ms: 1234,
+        })),
+        processing_ms: 1,
+        completed_at_unix_ms: 1,
+    };
+    let status = JobStatus {
+        job_id: job_id.clone(),
+        kind: JobKind::Speech as i32,
+        state: JobState::Completed as i32,
+        completed: Some(completed.clone()),
+        failed: None,
+        updated_at_unix_ms: 1,
+    };
+    app.pipeline.put_status(&status).await.unwrap();
+    let request = SpeechJobRequest {
+        job_id: job_id.clone(),
+        input_key: input_key(&job_id),
+        mime_type: String::new(),
+        language: "auto".into(),
+        context: Some(context()),
+        submitted_at_unix_ms: 1,
+    };
+    app.pipeline
+        .publish(
+            subjects::SPEECH_REQUESTED,
+            &format!("{job_id}.requested"),
+            &request,
+        )
+        .await
+        .unwrap();
+
+    let event: JobCompleted =
+        poll_until(Duration::from_secs(30), "the recorded JobCompleted", || {
+            last_event(&app.pipeline, subjects::COMPLETED, &job_id)
+        })
+        .await;
+    assert_eq!(event, completed);
+    assert!(
+        last_event::<JobFailed>(&app.pipeline, subjects::FAILED, &job_id)
+            .await
+            .is_none()
+    );
+    app.stop().await;
+}

@@ -1,0 +1,441 @@
+//! Starts the whole system as separate processes and talks to the sandbox as a user.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mediabot_proto::billing::v1::billing_client::BillingClient;
+use serde_json::{Value, json};
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+
+pub const TOKEN: &str = "4242424242:e2e-test-token-abcdefghijklmnop";
+
+pub fn fixture(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures")
+        .join(relative)
+}
+
+/// The directory holding the workspace's binaries: this test runs from `<target>/<profile>/deps/`.
+fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --workspace --bins`; scripts/test.sh does it)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Process {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The running system. Everything stops when it is dropped.
+pub struct System {
+    processes: Vec<Process>,
+    pub sandbox_url: String,
+    pub billing_url: String,
+    pub imaging_url: String,
+    pub speech_url: String,
+    _nats: nats_test_server::NatsServer,
+    _dir: tempfile::TempDir,
+}
+
+/// How to start the system.
+pub struct Options {
+    /// Give speech a (generated, tiny) whisper model.
+    pub speech_model: bool,
+    /// billing's welcome credit, kopecks; None keeps billing's default.
+    pub welcome_credit_minor: Option<i64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            speech_model: true,
+            welcome_credit_minor: None,
+        }
+    }
+}
+
+impl System {
+    pub async fn start(options: Options) -> System {
+        let dir = tempfile::tempdir().unwrap();
+        let nats = nats_test_server::NatsServer::start().unwrap();
+        let model_path = dir.path().join("ggml-test-tiny.bin");
+        if options.speech_model {
+            speech::test_model::write_tiny_model(&model_path).unwrap();
+        }
+        let (sandbox, billing, imaging, speech) =
+            (free_port(), free_port(), free_port(), free_port());
+        let mut system = System {
+            processes: Vec::new(),
+            sandbox_url: format!("http://127.0.0.1:{sandbox}"),
+            billing_url: format!("http://127.0.0.1:{billing}"),
+            imaging_url: format!("http://127.0.0.1:{imaging}"),
+            speech_url: format!("http://127.0.0.1:{speech}"),
+            _nats: nats,
+            _dir: dir,
+        };
+        let nats_url = system._nats.url();
+        let logs = system._dir.path().to_path_buf();
+        let sandbox_listen = format!("127.0.0.1:{sandbox}");
+        system.spawn(
+            "telegram-sandbox",
+            &logs,
+            &[
+                "--listen",
+                &sandbox_listen,
+                "--token",
+                TOKEN,
+                "--flood-control",
+                "false",
+            ],
+            &[],
+        );
+        let db = format!(
+            "sqlite://{}?mode=rwc",
+            logs.join("billing.sqlite").display()
+        );
+        let env_common = [("NATS_URL", nats_url.as_str()), ("RUST_LOG", "info")];
+        let billing_listen = format!("127.0.0.1:{billing}");
+        let welcome = options.welcome_credit_minor.map(|w| w.to_string());
+        let mut billing_env = vec![("DATABASE_URL", db.as_str())];
+        if let Some(welcome) = &welcome {
+            billing_env.push(("WELCOME_CREDIT_MINOR", welcome));
+        }
+        system.spawn(
+            "billing",
+            &logs,
+            &["--listen", &billing_listen],
+            &[&env_common[..], &billing_env].concat(),
+        );
+        let imaging_listen = format!("127.0.0.1:{imaging}");
+        system.spawn(
+            "imaging",
+            &logs,
+            &["--listen", &imaging_listen],
+            &env_common,
+        );
+        let speech_listen = format!("127.0.0.1:{speech}");
+        let model = model_path.display().to_string();
+        let speech_env = if options.speech_model {
+            vec![("WHISPER_MODEL", model.as_str())]
+        } else {
+            vec![]
+        };
+        system.spawn(
+            "speech",
+            &logs,
+            &["--listen", &speech_listen],
+            &[&env_common[..], &speech_env].concat(),
+        );
+        let mut ready = vec![
+            (system.billing_url.clone(), "mediabot.billing.v1.Billing"),
+            (system.imaging_url.clone(), "mediabot.imaging.v1.Imaging"),
+        ];
+        // Without a model speech stays NOT_SERVING by design; its process-wide status ("") still says it is up.
+        ready.push((
+            system.speech_url.clone(),
+            if options.speech_model {
+                "mediabot.speech.v1.Speech"
+            } else {
+                ""
+            },
+        ));
+        for (url, service) in ready {
+            system.wait_serving(&url, service).await;
+        }
+        let (b, i, s, api) = (
+            system.billing_url.clone(),
+            system.imaging_url.clone(),
+            system.speech_url.clone(),
+            system.sandbox_url.clone(),
+        );
+        system.spawn(
+            "gateway",
+            &logs,
+            &[],
+            &[
+                &env_common[..],
+                &[
+                    ("TELOXIDE_TOKEN", TOKEN),
+                    ("TELOXIDE_API_URL", &api),
+                    ("BILLING_URL", &b),
+                    ("IMAGING_URL", &i),
+                    ("SPEECH_URL", &s),
+                ],
+            ]
+            .concat(),
+        );
+        system
+    }
+
+    fn spawn(&mut self, name: &'static str, logs: &Path, args: &[&str], env: &[(&str, &str)]) {
+        let log = logs.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(bin(name))
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        self.processes.push(Process { name, child, log });
+    }
+
+    async fn wait_serving(&mut self, url: &str, service: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let status = async {
+                let channel = tonic::transport::Endpoint::from_shared(url.to_string())
+                    .ok()?
+                    .connect()
+                    .await
+                    .ok()?;
+                let response = HealthClient::new(channel)
+                    .check(HealthCheckRequest {
+                        service: service.to_string(),
+                    })
+                    .await
+                    .ok()?;
+                Some(response.into_inner().status)
+            }
+            .await;
+            if status == Some(ServingStatus::Serving as i32) {
+                return;
+            }
+            self.assert_alive();
+            if Instant::now() > deadline {
+                panic!(
+                    "{service} at {url} not SERVING after 60 s (last: {status:?})\n{}",
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Panics with the logs if a process has exited.
+    pub fn assert_alive(&mut self) {
+        let mut dead = Vec::new();
+        for p in &mut self.processes {
+            if let Ok(Some(status)) = p.child.try_wait() {
+                dead.push(format!("{} exited: {status}", p.name));
+            }
+        }
+        if !dead.is_empty() {
+            panic!("{}\n{}", dead.join("\n"), self.logs());
+        }
+    }
+
+    /// The last lines of every process's log.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for p in &self.processes {
+            let text = std::fs::read_to_string(&p.log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(25)..].join("\n");
+            out.push_str(&format!("----- {} ({})\n{tail}\n", p.name, p.log.display()));
+        }
+        out
+    }
+
+    pub async fn billing(&self) -> BillingClient<tonic::transport::Channel> {
+        BillingClient::connect(self.billing_url.clone())
+            .await
+            .unwrap()
+    }
+
+    pub fn user(&self, id: i64, language_code: &str) -> User {
+        User {
+            http: reqwest::Client::new(),
+            base: self.sandbox_url.clone(),
+            chat_id: id,
+            from: json!({"id": id, "is_bot": false, "first_name": "Test", "language_code": language_code}),
+        }
+    }
+}
+
+/// A Telegram user in a private chat with the bot, acting through the sandbox's control API.
+pub struct User {
+    http: reqwest::Client,
+    base: String,
+    pub chat_id: i64,
+    from: Value,
+}
+
+impl User {
+    pub async fn send_text(&self, text: &str) -> Value {
+        let response = self
+            .http
+            .post(format!(
+                "{}/sandbox/chats/{}/messages",
+                self.base, self.chat_id
+            ))
+            .json(&json!({"from": self.from, "text": text}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "send_text: {}",
+            response.text().await.unwrap()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// Sends a file as `kind` (photo, document, voice, audio).
+    pub async fn send_file(&self, kind: &str, path: &Path, mime: &str) -> Value {
+        let bytes = std::fs::read(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(name)
+            .mime_str(mime)
+            .unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("from", self.from.to_string())
+            .part(kind.to_string(), part);
+        let response = self
+            .http
+            .post(format!(
+                "{}/sandbox/chats/{}/messages",
+                self.base, self.chat_id
+            ))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "send_file: {}",
+            response.text().await.unwrap()
+        );
+        response.json().await.unwrap()
+    }
+
+    pub async fn press(&self, message_id: i64, data: &str) {
+        let response = self
+            .http
+            .post(format!(
+                "{}/sandbox/chats/{}/callback",
+                self.base, self.chat_id
+            ))
+            .json(&json!({"from": self.from, "message_id": message_id, "data": data}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "press: {}",
+            response.text().await.unwrap()
+        );
+    }
+
+    /// The chat's messages (both sides, edits applied, deleted ones gone).
+    pub async fn messages(&self) -> Vec<Value> {
+        let history: Value = self
+            .http
+            .get(format!(
+                "{}/sandbox/chats/{}/messages",
+                self.base, self.chat_id
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entries = history
+            .get("result")
+            .or(history.get("entries"))
+            .unwrap_or(&history)
+            .clone();
+        entries
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e["kind"] == "message" && e["deleted"] != true)
+            .map(|e| e["message"].clone())
+            .collect()
+    }
+
+    /// Waits (up to `timeout`) for a bot message, newer than `after`, that satisfies `matches`.
+    pub async fn wait_for_bot(
+        &self,
+        system: &mut System,
+        after: i64,
+        timeout: Duration,
+        what: &str,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let messages = self.messages().await;
+            if let Some(found) = messages.iter().find(|m| {
+                m["from"]["is_bot"] == true
+                    && m["message_id"].as_i64().unwrap_or(0) > after
+                    && matches(m)
+            }) {
+                return found.clone();
+            }
+            system.assert_alive();
+            if Instant::now() > deadline {
+                panic!(
+                    "no bot message {what} within {timeout:?}; chat:\n{}\n{}",
+                    serde_json::to_string_pretty(&messages).unwrap(),
+                    system.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn file(&self, file_id: &str) -> Vec<u8> {
+        let response = self
+            .http
+            .get(format!("{}/sandbox/files/{file_id}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+        response.bytes().await.unwrap().to_vec()
+    }
+}
+
+pub fn text_of(message: &Value) -> String {
+    message["text"]
+        .as_str()
+        .or(message["caption"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub fn button_data(message: &Value) -> Option<String> {
+    message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        .as_str()
+        .map(str::to_string)
+}
