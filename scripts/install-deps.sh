@@ -6,6 +6,7 @@
 #   nasm               SIMD in libjpeg-turbo
 #   nats-server        NATS with JetStream (local runs and tests)
 #   python3-venv       the sandbox's python-telegram-bot test
+#   chromium chromium-driver  the browser tests of the sandbox's chat page
 set -euo pipefail
 
 packages=(protobuf-compiler cmake clang libclang-dev pkg-config nasm nats-server python3-venv curl chromium chromium-driver)

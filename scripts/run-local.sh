@@ -38,7 +38,9 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap cleanup EXIT
 
 start() { # name, command...
   local name=$1; shift
@@ -69,7 +71,12 @@ model="${WHISPER_MODEL:-$(ls "$root"/models/*.bin 2>/dev/null | head -n 1 || tru
 DATABASE_URL="${DATABASE_URL:-sqlite://$state/billing.sqlite?mode=rwc}" \
   start billing "$bin/billing" --listen "127.0.0.1:$billing_port"
 start imaging "$bin/imaging" --listen "127.0.0.1:$imaging_port"
-WHISPER_MODEL="$model" start speech "$bin/speech" --listen "127.0.0.1:$speech_port"
+if [[ -n "$model" ]]; then
+  WHISPER_MODEL="$model" start speech "$bin/speech" --listen "127.0.0.1:$speech_port"
+else
+  env -u WHISPER_MODEL "$bin/speech" --listen "127.0.0.1:$speech_port" >"$state/logs/speech.log" 2>&1 &
+  pids+=($!)
+fi
 wait_port billing "$billing_port"; wait_port imaging "$imaging_port"; wait_port speech "$speech_port"
 BILLING_URL="http://127.0.0.1:$billing_port" IMAGING_URL="http://127.0.0.1:$imaging_port" \
   SPEECH_URL="http://127.0.0.1:$speech_port" start gateway "$bin/gateway"
@@ -87,7 +94,8 @@ if [[ -n "${TELOXIDE_API_URL:-}" ]]; then
   cat <<MSG
   telegram-sandbox         $TELOXIDE_API_URL   (Bot API for the bot; control API for you, see README)
 
-Try it:
+Try it in a browser:  $TELOXIDE_API_URL/
+or with curl:
   curl -s -X POST $TELOXIDE_API_URL/sandbox/chats/1001/messages -H 'content-type: application/json' \\
        -d '{"from":{"id":1001,"first_name":"Ann","language_code":"en"},"text":"/start"}'
   curl -s "$TELOXIDE_API_URL/sandbox/chats/1001/messages?wait=5"
@@ -95,4 +103,5 @@ MSG
 fi
 echo "logs: $state/logs/   Ctrl-C stops everything."
 wait -n "${pids[@]}" || true
-echo "a process exited; see $state/logs/" >&2
+echo "a process exited unexpectedly; its log is in $state/logs/" >&2
+exit 1

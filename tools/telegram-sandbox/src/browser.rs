@@ -174,20 +174,23 @@ impl Browser {
             source,
         })?;
         let port = free_port()?;
-        let mut driver = Command::new(&chromedriver)
+        let mut command = Command::new(&chromedriver);
+        command
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|source| BrowserError::Driver {
-                path: chromedriver.clone(),
-                source,
-            })?;
+            .stderr(Stdio::null());
+        // Its own process group, which Chromium's processes join: a test that fails before `close` still
+        // takes the whole browser down on drop instead of leaving it running.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut driver = command.spawn().map_err(|source| BrowserError::Driver {
+            path: chromedriver.clone(),
+            source,
+        })?;
         let url = format!("http://127.0.0.1:{port}");
         if let Err(err) = wait_driver_ready(&url).await {
-            let _ = driver.kill();
-            let _ = driver.wait();
+            kill_group(&mut driver);
             return Err(err);
         }
         let args = [
@@ -200,6 +203,7 @@ impl Browser {
             "--disable-component-update".to_owned(),
             "--disable-sync".to_owned(),
             "--no-first-run".to_owned(),
+            "--disable-crash-reporter".to_owned(),
             "--window-size=1000,1100".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
@@ -216,8 +220,7 @@ impl Browser {
         let client = match client {
             Ok(client) => client,
             Err(err) => {
-                let _ = driver.kill();
-                let _ = driver.wait();
+                kill_group(&mut driver);
                 return Err(err.into());
             }
         };
@@ -258,19 +261,32 @@ impl Browser {
         Ok(page)
     }
 
-    /// Ends the browser session and stops chromedriver.
-    pub async fn close(mut self) {
+    /// Ends the browser session (Chromium quits) and stops chromedriver.
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // Drop stops chromedriver.
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        kill_group(&mut self.driver);
     }
+}
+
+/// Kills chromedriver and everything in its process group (the Chromium it started), then reaps it.
+fn kill_group(driver: &mut Child) {
+    #[cfg(unix)]
+    {
+        // `kill -KILL -- -<pgid>`: std has no process-group kill, and this crate forbids unsafe (libc).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", driver.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = driver.kill();
+    let _ = driver.wait();
 }
 
 async fn wait_driver_ready(url: &str) -> Result<()> {

@@ -717,6 +717,8 @@
   }
 
   async function submit() {
+    $("commands-menu").hidden = true;
+    $("attach-menu").hidden = true;
     const input = $("text");
     const text = input.value;
     let ok;

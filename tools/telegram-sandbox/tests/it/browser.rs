@@ -1,8 +1,10 @@
 //! The chat page in headless Chromium against a tiny teloxide bot: the command menu from setMyCommands,
-//! `/start` answered with HTML-formatted text, a photo uploaded from the page answered with an inline
-//! button, the button pressed (callback answer as a toast, the button message edited), the bot's photo
-//! shown, "typing…" from a chat action, a user text that looks like HTML shown as text, a 429 of flood
-//! control shown to the person, and a voice note sent from the page answered with an image document. A screenshot goes to `<target>/e2e-artifacts/sandbox-chat.png`.
+//! `/start` answered with HTML- and MarkdownV2-formatted text, a photo uploaded from the page answered with
+//! an inline button, the button pressed (callback answer as a toast, the button message edited), the bot's
+//! photo shown, "typing…" from a chat action, a user text that looks like HTML shown as text, a 429 of
+//! flood control shown to the person, a voice note sent from the page answered with an image document,
+//! and the "who am I" choice changed in the page and remembered across a reload. A screenshot goes to
+//! `<target>/e2e-artifacts/sandbox-chat.png`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/install-deps.sh`); without them it fails.
 
@@ -39,6 +41,12 @@ async fn on_message(bot: Bot, msg: Message) -> HandlerResult {
             "<b>Welcome</b> to the <i>test bot</i>! Send me a photo.",
         )
         .parse_mode(ParseMode::Html)
+        .await?;
+        bot.send_message(
+            chat,
+            "*Tip:* send `/start` again, or a ||secret|| [link](https://example.com/)\\.",
+        )
+        .parse_mode(ParseMode::MarkdownV2)
         .await?;
     } else if let Some(photo) = msg.photo().and_then(|sizes| sizes.last()) {
         let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
@@ -119,7 +127,7 @@ async fn chat_page_in_headless_chromium() {
     let bold = page
         .wait_js(
             "bold and italic",
-            "const m = [...document.querySelectorAll('.msg.bot')].pop();
+            "const m = [...document.querySelectorAll('.msg.bot')].find(m => m.innerText.includes('Welcome'));
              const b = m.querySelector('b'), i = m.querySelector('i');
              return b && i ? [b.textContent, i.textContent] : null;",
             WAIT,
@@ -127,6 +135,25 @@ async fn chat_page_in_headless_chromium() {
         .await
         .unwrap();
     assert_eq!(bold, json!(["Welcome", "test bot"]));
+    // And MarkdownV2: bold, code, spoiler (hidden until clicked), a link; the escaped dot is plain text.
+    page.wait_bot_text("Tip: send /start again, or a secret link.", WAIT)
+        .await
+        .unwrap();
+    let markdown = page
+        .wait_js(
+            "MarkdownV2 entities",
+            "const m = [...document.querySelectorAll('.msg.bot')].find(m => m.innerText.includes('Tip:'));
+             const a = m.querySelector('a[href]');
+             return [m.querySelector('b').textContent, m.querySelector('code').textContent,
+                     m.querySelector('.spoiler:not(.revealed)').textContent, a.textContent, a.href];",
+            WAIT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        markdown,
+        json!(["Tip:", "/start", "secret", "link", "https://example.com/"])
+    );
 
     page.send_file(
         "photo",
