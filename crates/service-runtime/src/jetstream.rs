@@ -21,7 +21,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, AckKind, consumer, kv, object_store, stream};
 use bytes::Bytes;
 use futures::StreamExt;
-use mediabot_proto::jobs::v1::JobStatus;
+use mediabot_proto::jobs::v1::{JobState, JobStatus};
 use prost::Message as _;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -324,6 +324,36 @@ impl Pipeline {
             .await
             .map_err(|e| Error::Status(Box::new(e)))?;
         Ok(())
+    }
+
+    /// For a redelivered job request: if the job already has a final status (COMPLETED or FAILED), publishes
+    /// its recorded outcome event again — de-duplicated by message id, so consumers see it at most once —
+    /// and returns `true`; the worker must then not run the job again. `false` means the job has to run.
+    ///
+    /// This covers a worker that died after recording the outcome but before publishing it or acking.
+    pub async fn republish_recorded_outcome(&self, job_id: &str) -> Result<bool, Error> {
+        let Some(status) = self.get_status(job_id).await? else {
+            return Ok(false);
+        };
+        if status.state == JobState::Completed as i32
+            && let Some(completed) = &status.completed
+        {
+            self.publish(
+                subjects::COMPLETED,
+                &format!("{job_id}.completed"),
+                completed,
+            )
+            .await?;
+            return Ok(true);
+        }
+        if status.state == JobState::Failed as i32
+            && let Some(failed) = &status.failed
+        {
+            self.publish(subjects::FAILED, &format!("{job_id}.failed"), failed)
+                .await?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Reads a job's status; `None` if the id is unknown or expired.

@@ -124,29 +124,8 @@ impl Worker {
         let job_id = request.job_id.as_str();
         // A final status means an earlier delivery finished the job but may have died before its event
         // was stored or the request acked: publish the recorded outcome again (de-duplicated) and stop.
-        if let Some(status) = self.pipeline.get_status(job_id).await? {
-            if let Some(completed) = status
-                .completed
-                .filter(|_| status.state == JobState::Completed as i32)
-            {
-                self.pipeline
-                    .publish(
-                        subjects::COMPLETED,
-                        &format!("{job_id}.completed"),
-                        &completed,
-                    )
-                    .await?;
-                return Ok(());
-            }
-            if let Some(failed) = status
-                .failed
-                .filter(|_| status.state == JobState::Failed as i32)
-            {
-                self.pipeline
-                    .publish(subjects::FAILED, &format!("{job_id}.failed"), &failed)
-                    .await?;
-                return Ok(());
-            }
+        if self.pipeline.republish_recorded_outcome(job_id).await? {
+            return Ok(());
         }
         if request.operation != ImageOperation::Upscale2x as i32 {
             let detail = format!("unknown image operation {}", request.operation);

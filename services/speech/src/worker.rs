@@ -151,16 +151,7 @@ impl Worker {
         let job_id = &request.job_id;
         // A redelivery after the outcome was recorded (the process died before acking): publish the same
         // event again (de-duplicated by its message id) instead of transcribing twice.
-        if let Some(status) = self.pipeline.get_status(job_id).await?
-            && let Some(completed) = status.completed
-        {
-            self.pipeline
-                .publish(
-                    subjects::COMPLETED,
-                    &format!("{job_id}.completed"),
-                    &completed,
-                )
-                .await?;
+        if self.pipeline.republish_recorded_outcome(job_id).await? {
             return Ok(());
         }
         self.pipeline
