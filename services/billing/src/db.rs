@@ -24,6 +24,9 @@ pub enum Error {
     /// Connecting failed.
     #[error("connecting to the database: {0}")]
     Connect(#[source] sqlx::Error),
+    /// Reading the database failed.
+    #[error("reading the database: {0}")]
+    Read(#[source] sqlx::Error),
     /// Applying the embedded migrations failed.
     #[error("applying database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -64,6 +67,21 @@ impl Db {
     /// Connects to `url` with at most `max_connections` connections (PostgreSQL; SQLite always uses one)
     /// and applies the embedded migrations of that backend.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, Error> {
+        let db = Self::open(url, max_connections).await?;
+        match db.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&db.pool).await?,
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&db.pool)
+                    .await?
+            }
+        }
+        tracing::info!(backend = ?db.backend, "database ready (migrations applied)");
+        Ok(db)
+    }
+
+    /// Connects like [`connect`](Self::connect) but leaves the schema alone (for `billing check`).
+    pub async fn open(url: &str, max_connections: u32) -> Result<Self, Error> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
         let options = match backend {
@@ -89,11 +107,6 @@ impl Db {
             .connect(url)
             .await
             .map_err(Error::Connect)?;
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
-        }
-        tracing::info!(?backend, "database ready (migrations applied)");
         Ok(Self { pool, backend })
     }
 

@@ -3,11 +3,11 @@
 //! | error | code |
 //! |---|---|
 //! | bad request field, unknown operation, capture above the hold | INVALID_ARGUMENT (+ BadRequest) |
-//! | not enough money | FAILED_PRECONDITION (+ ErrorInfo `INSUFFICIENT_FUNDS` with `price_minor`, `available_minor`, `currency`, and a PreconditionFailure) |
+//! | not enough money | FAILED_PRECONDITION (+ ErrorInfo `INSUFFICIENT_FUNDS` with `price_minor`, `available_minor`, `shortfall_minor`, `currency`, and a PreconditionFailure) |
 //! | capture of a released/expired hold, release of a captured one | FAILED_PRECONDITION (+ ErrorInfo `HOLD_SETTLED`, `state`) |
 //! | unknown job id | NOT_FOUND |
 //! | job id / idempotency key reused with other content | ALREADY_EXISTS |
-//! | database down or timing out | UNAVAILABLE (logged) |
+//! | database down, connection lost, pool timed out, busy (see [`is_unavailable`]) | UNAVAILABLE (logged) |
 //! | anything else | INTERNAL, opaque (logged) |
 
 use std::collections::HashMap;
@@ -54,6 +54,10 @@ impl From<ledger::Error> for Status {
                 let metadata = HashMap::from([
                     ("price_minor".to_string(), price_minor.to_string()),
                     ("available_minor".to_string(), available_minor.to_string()),
+                    (
+                        "shortfall_minor".to_string(),
+                        (price_minor - available_minor).max(0).to_string(),
+                    ),
                     ("currency".to_string(), currency),
                 ]);
                 let mut details =
@@ -89,18 +93,28 @@ impl From<ledger::Error> for Status {
     }
 }
 
-/// True for failures that go away by themselves (connection lost, pool exhausted, database busy).
+/// True for failures that go away by themselves: the connection is lost or cannot be made (I/O, a
+/// broken protocol stream, the pool timing out or closing), the database is busy or shutting down.
+///
+/// Codes: SQLite `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6); PostgreSQL class 08 (connection exception),
+/// class 57P (operator intervention: `57P01` admin shutdown after `pg_terminate_backend`, `57P03` cannot
+/// connect now), `53300` too many connections, and `55000` object not in prerequisite state, which is
+/// what a database with `ALLOW_CONNECTIONS false` answers to a new connection.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::BeginFailed => true,
         sqlx::Error::Database(db) => {
-            // SQLITE_BUSY (5) / SQLITE_LOCKED (6); PostgreSQL classes 08 (connection) and 57P (shutdown).
             let code = db.code();
             let code = code.as_deref().unwrap_or_default();
-            matches!(code, "5" | "6") || code.starts_with("08") || code.starts_with("57P")
+            matches!(code, "5" | "6" | "53300" | "55000")
+                || code.starts_with("08")
+                || code.starts_with("57P")
         }
         _ => false,
     }

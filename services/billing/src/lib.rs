@@ -7,6 +7,7 @@
 //! - [`grpc`]: the `mediabot.billing.v1.Billing` service; [`error`] maps domain errors to statuses.
 //! - [`settlement`]: the NATS consumer that captures on `jobs.completed` and releases on `jobs.failed`.
 //! - [`sweeper`]: releases holds nobody settled in time.
+//! - [`check`]: `billing check`, the invariants verified on the stored rows for operators.
 //!
 //! [`Application`] wires them together; `main` and the integration tests start it the same way.
 
@@ -20,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub mod check;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -39,6 +41,9 @@ use ledger::Ledger;
     about = "mediabot billing: balances, holds and the ledger over gRPC"
 )]
 pub struct Config {
+    /// What to do; no subcommand serves gRPC.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// gRPC listen address.
     #[arg(long, env = "BILLING_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
@@ -46,7 +51,8 @@ pub struct Config {
     #[arg(
         long = "database-url",
         env = "DATABASE_URL",
-        default_value = "sqlite://billing.sqlite?mode=rwc"
+        default_value = "sqlite://billing.sqlite?mode=rwc",
+        global = true
     )]
     pub database_url: String,
     /// Most PostgreSQL connections in the pool (SQLite always uses one writer connection).
@@ -79,7 +85,8 @@ pub struct Config {
     #[arg(
         long = "hold-sweep-interval-ms",
         env = "HOLD_SWEEP_INTERVAL_MS",
-        default_value_t = 5000
+        default_value_t = 5000,
+        global = true
     )]
     pub hold_sweep_interval_ms: u64,
     /// NATS connection.
@@ -88,6 +95,40 @@ pub struct Config {
     /// Logs and traces.
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+}
+
+/// Subcommands of the `billing` binary.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Checks the ledger's invariants on the database (read-only, safe beside a running service) and
+    /// exits: 0 and a one-line summary when consistent; 1 and one line per problem, naming the account
+    /// (and job), when not; 2 when the database cannot be read.
+    Check(CheckArgs),
+}
+
+/// Flags of `billing check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Seconds a pending hold may stay past its expiry, on top of the sweep interval, before it counts
+    /// as a problem (the sweeper releases expired holds every `--hold-sweep-interval-ms`).
+    #[arg(
+        long = "expiry-margin-secs",
+        env = "CHECK_EXPIRY_MARGIN_SECS",
+        default_value_t = 60
+    )]
+    pub expiry_margin_secs: u64,
+}
+
+/// Runs `billing check` for `config`: opens the database without migrating it and checks it.
+pub async fn check(config: &Config, args: &CheckArgs) -> Result<check::Report, Error> {
+    let db = db::Db::open(&config.database_url, 2).await?;
+    let grace = Duration::from_millis(config.hold_sweep_interval_ms)
+        + Duration::from_secs(args.expiry_margin_secs);
+    let report = check::run(&db, service_runtime::now_unix_ms(), grace)
+        .await
+        .map_err(|e| Error::Database(db::Error::Read(e)));
+    db.close().await;
+    report
 }
 
 /// Errors starting or running the service.

@@ -1,7 +1,11 @@
 //! Everything the bot says to users, in Russian and English. The language comes from the Telegram user's
 //! `language_code`: Russian for `ru*`, English for anything else or nothing.
 
+use mediabot_proto::billing::v1::{EntryKind, Operation};
 use mediabot_proto::jobs::v1::FailureReason;
+use time::macros::{format_description, offset};
+
+use crate::admin::{AddBalanceError, MAX_TOP_UP_MINOR};
 
 /// Reply language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,12 +97,12 @@ pub fn help(lang: Lang) -> String {
         Lang::Ru => "Пришлите фото или картинку файлом — я предложу увеличить её в 2 раза.\n\
                      Пришлите голосовое сообщение или аудиофайл — я пришлю расшифровку.\n\
                      Файлы до 20 МБ. Если что-то не получится, деньги не списываются.\n\n\
-                     /start — начало, /balance — баланс, /help — эта справка."
+                     /start — начало, /balance — баланс, /history — операции, /help — эта справка."
             .into(),
         Lang::En => "Send a photo or an image file and I will offer to upscale it 2×.\n\
                      Send a voice note or an audio file and I will send back the transcript.\n\
                      Files up to 20 MB. If something fails, you are not charged.\n\n\
-                     /start to begin, /balance for your balance, /help for this text."
+                     /start to begin, /balance for your balance, /history for your operations, /help for this text."
             .into(),
     }
 }
@@ -302,6 +306,121 @@ pub fn job_failed(lang: Lang, reason: FailureReason) -> String {
     }
 }
 
+/// A UTC instant (ms since the Unix epoch) as Moscow wall-clock time, `DD.MM.YYYY HH:MM`. Moscow is
+/// UTC+3 all year (no daylight saving since 2014), so a fixed offset is exact.
+pub fn moscow_time(unix_ms: i64) -> String {
+    let utc = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    utc.to_offset(offset!(+3))
+        .format(format_description!("[day].[month].[year] [hour]:[minute]"))
+        .unwrap_or_default()
+}
+
+/// Reply to /history: the operations (newest first) one per line, in Moscow time.
+pub fn history(lang: Lang, operations: &[Operation]) -> String {
+    if operations.is_empty() {
+        return match lang {
+            Lang::Ru => "Операций пока нет.".into(),
+            Lang::En => "No operations yet.".into(),
+        };
+    }
+    let mut text = match lang {
+        Lang::Ru => "Последние операции (время московское):".to_string(),
+        Lang::En => "Latest operations (Moscow time):".to_string(),
+    };
+    for operation in operations {
+        text.push('\n');
+        text.push_str(&history_line(lang, operation));
+    }
+    text
+}
+
+/// One /history line: `21.11.2026 09:33 · Charge: Photo upscale ×2 · -5 ₽`.
+pub fn history_line(lang: Lang, operation: &Operation) -> String {
+    let what = operation_name(lang, &operation.description);
+    let kind = EntryKind::try_from(operation.kind).unwrap_or(EntryKind::Unspecified);
+    let label = match (lang, kind) {
+        (Lang::Ru, EntryKind::WelcomeCredit) => "Приветственный бонус".to_string(),
+        (Lang::En, EntryKind::WelcomeCredit) => "Welcome credit".to_string(),
+        (Lang::Ru, EntryKind::TopUp) => "Пополнение".to_string(),
+        (Lang::En, EntryKind::TopUp) => "Top-up".to_string(),
+        (Lang::Ru, EntryKind::Capture) => format!("Списание: {what}"),
+        (Lang::En, EntryKind::Capture) => format!("Charge: {what}"),
+        (Lang::Ru, EntryKind::Hold) => format!("Резерв: {what}"),
+        (Lang::En, EntryKind::Hold) => format!("Reserved: {what}"),
+        (Lang::Ru, EntryKind::Release) => format!("Резерв снят: {what}"),
+        (Lang::En, EntryKind::Release) => format!("Reservation returned: {what}"),
+        (Lang::Ru, EntryKind::Expiry) => format!("Резерв истёк и снят: {what}"),
+        (Lang::En, EntryKind::Expiry) => format!("Reservation expired and returned: {what}"),
+        (Lang::Ru, EntryKind::Refund) => "Возврат".to_string(),
+        (Lang::En, EntryKind::Refund) => "Refund".to_string(),
+        (Lang::Ru, EntryKind::Adjustment) => "Корректировка".to_string(),
+        (Lang::En, EntryKind::Adjustment) => "Adjustment".to_string(),
+        (Lang::Ru, EntryKind::Unspecified) => "Операция".to_string(),
+        (Lang::En, EntryKind::Unspecified) => "Operation".to_string(),
+    };
+    let time = moscow_time(operation.created_at_unix_ms);
+    match operation.amount_minor {
+        0 => format!("{time} · {label}"),
+        amount => {
+            let sign = if amount > 0 { "+" } else { "" };
+            let money = money(lang, amount, &operation.currency);
+            format!("{time} · {label} · {sign}{money}")
+        }
+    }
+}
+
+/// /add_balance from someone not in ADMIN_IDS.
+pub fn not_allowed(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Эта команда доступна только администраторам. Ничего не изменено.".into(),
+        Lang::En => "This command is for administrators only. Nothing was changed.".into(),
+    }
+}
+
+/// /add_balance with arguments that do not parse.
+pub fn add_balance_invalid(lang: Lang, error: AddBalanceError) -> String {
+    let limit = money(lang, MAX_TOP_UP_MINOR, "RUB");
+    let why = match (lang, error) {
+        (Lang::Ru, AddBalanceError::Usage) => "Укажите сумму.".to_string(),
+        (Lang::En, AddBalanceError::Usage) => "Give an amount.".to_string(),
+        (Lang::Ru, AddBalanceError::BadUserId) => {
+            "Telegram id должен быть положительным числом.".to_string()
+        }
+        (Lang::En, AddBalanceError::BadUserId) => {
+            "The Telegram id must be a positive number.".to_string()
+        }
+        (Lang::Ru, AddBalanceError::NotANumber) => {
+            "Сумма — число рублей, например 100, 100.5 или 100,50.".to_string()
+        }
+        (Lang::En, AddBalanceError::NotANumber) => {
+            "The amount is a number of rubles, e.g. 100, 100.5 or 100,50.".to_string()
+        }
+        (Lang::Ru, AddBalanceError::NotPositive) => "Сумма должна быть больше нуля.".to_string(),
+        (Lang::En, AddBalanceError::NotPositive) => "The amount must be above zero.".to_string(),
+        (Lang::Ru, AddBalanceError::TooManyDecimals) => {
+            "Не больше двух знаков после запятой (копейки).".to_string()
+        }
+        (Lang::En, AddBalanceError::TooManyDecimals) => {
+            "At most two decimals (kopecks).".to_string()
+        }
+        (Lang::Ru, AddBalanceError::TooLarge) => format!("Не больше {limit} за раз."),
+        (Lang::En, AddBalanceError::TooLarge) => format!("At most {limit} at a time."),
+    };
+    match lang {
+        Lang::Ru => format!("{why}\nФормат: /add_balance [<telegram id>] <сумма в ₽>"),
+        Lang::En => format!("{why}\nFormat: /add_balance [<telegram id>] <amount in ₽>"),
+    }
+}
+
+/// /add_balance done: `amount` credited to `account_id`, whose balance is now `balance`.
+pub fn balance_added(lang: Lang, amount: &str, account_id: i64, balance: &str) -> String {
+    match lang {
+        Lang::Ru => format!("Начислено {amount} на счёт {account_id}. Баланс: {balance}"),
+        Lang::En => format!("Credited {amount} to account {account_id}. Balance: {balance}"),
+    }
+}
+
 /// Splits `text` into chunks of at most `max_chars` characters (Telegram's limit is 4096), preferring to
 /// break at a newline, then at a space.
 pub fn split_message(text: &str, max_chars: usize) -> Vec<String> {
@@ -338,6 +457,50 @@ mod tests {
         assert_eq!(money(Lang::En, 550, "RUB"), "5.50 ₽");
         assert_eq!(money(Lang::Ru, 505, "RUB"), "5,05 ₽");
         assert_eq!(money(Lang::Ru, -200, "RUB"), "-2 ₽");
+    }
+
+    #[test]
+    fn moscow_time_is_utc_plus_three() {
+        // 2026-11-21 06:33:00 UTC
+        assert_eq!(moscow_time(1_795_242_780_000), "21.11.2026 09:33");
+        // Across midnight: 2026-12-31 22:15 UTC is already the new year in Moscow.
+        assert_eq!(moscow_time(1_798_755_300_000), "01.01.2027 01:15");
+        // Summer: still +3 (no daylight saving).
+        assert_eq!(moscow_time(1_783_000_000_000), "02.07.2026 16:46");
+    }
+
+    #[test]
+    fn history_lines() {
+        let op = |kind: EntryKind, amount_minor, description: &str| Operation {
+            entry_id: "1".into(),
+            kind: kind as i32,
+            amount_minor,
+            currency: "RUB".into(),
+            reference: "job".into(),
+            description: description.into(),
+            created_at_unix_ms: 1_795_242_780_000,
+        };
+        assert_eq!(
+            history_line(Lang::Ru, &op(EntryKind::Capture, -500, UPSCALE_2X)),
+            "21.11.2026 09:33 · Списание: Увеличение фото ×2 · -5 ₽"
+        );
+        assert_eq!(
+            history_line(Lang::En, &op(EntryKind::TopUp, 10_050, "admin:1")),
+            "21.11.2026 09:33 · Top-up · +100.50 ₽"
+        );
+        assert_eq!(
+            history_line(Lang::En, &op(EntryKind::Expiry, 0, TRANSCRIBE)),
+            "21.11.2026 09:33 · Reservation expired and returned: Voice/audio transcription"
+        );
+        let text = history(
+            Lang::Ru,
+            &[op(EntryKind::WelcomeCredit, 3000, "welcome credit")],
+        );
+        assert_eq!(
+            text,
+            "Последние операции (время московское):\n21.11.2026 09:33 · Приветственный бонус · +30 ₽"
+        );
+        assert_eq!(history(Lang::En, &[]), "No operations yet.");
     }
 
     #[test]

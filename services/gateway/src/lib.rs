@@ -1,6 +1,7 @@
 //! mediabot gateway: the Telegram side.
 //!
-//! It receives updates by long polling (teloxide), answers commands (`/start`, `/balance`, `/help`), offers
+//! It receives updates by long polling (teloxide), answers commands (`/start`, `/balance`, `/history`,
+//! `/help`, and `/add_balance` for administrators), offers
 //! paid operations on photos and image files (an inline keyboard), transcribes voice notes and audio, and
 //! starts each paid job the way DESIGN.md lays out: check size from the metadata, download, put the bytes
 //! in the NATS object store, reserve the price in billing, submit the job to imaging or speech — releasing
@@ -9,6 +10,7 @@
 //!
 //! Replies are in Russian when the user's `language_code` is `ru`, English otherwise ([`i18n`]).
 
+pub mod admin;
 pub mod backends;
 pub mod delivery;
 pub mod error;
@@ -95,6 +97,9 @@ pub struct Config {
     /// Longest voice note or audio accepted for transcription, seconds.
     #[arg(long = "max-audio-secs", env = "MAX_AUDIO_SECS", default_value_t = 600)]
     pub max_audio_secs: u32,
+    /// Telegram user ids allowed to run `/add_balance`, comma-separated; empty: nobody.
+    #[arg(long = "admin-ids", env = "ADMIN_IDS", default_value = "")]
+    pub admin_ids: admin::AdminIds,
     /// Job outcomes delivered to chats at once.
     #[arg(
         long = "delivery-concurrency",
@@ -132,6 +137,8 @@ pub struct Gateway {
     pub limits: Limits,
     /// Which outcomes were already sent to their chats (key: job id).
     pub deliveries: Arc<async_nats::jetstream::kv::Store>,
+    /// Who may run `/add_balance`.
+    pub admins: Arc<admin::AdminIds>,
 }
 
 /// A built, not yet running, gateway.
@@ -176,6 +183,7 @@ impl Application {
                     max_audio_secs: config.max_audio_secs,
                 },
                 deliveries: Arc::new(deliveries),
+                admins: Arc::new(config.admin_ids),
             },
             delivery_concurrency: config.delivery_concurrency,
         })

@@ -1,8 +1,10 @@
 //! The update handler tree: commands, photos and image files (offered an operation by inline keyboard),
 //! voice notes and audio (transcribed at once), and button presses. Endpoints only read the update,
-//! pick the language and delegate to [`Gateway`] (jobs) or billing (balances).
+//! pick the language and delegate to [`Gateway`] (jobs) or billing (balances, history, admin top-ups).
 
-use mediabot_proto::billing::v1::{GetBalanceRequest, ListPricesRequest};
+use mediabot_proto::billing::v1::{
+    GetBalanceRequest, ListOperationsRequest, ListPricesRequest, TopUpRequest,
+};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{
@@ -12,6 +14,7 @@ use teloxide::types::{
 use teloxide::utils::command::BotCommands;
 
 use crate::Gateway;
+use crate::admin::{self, AddBalance};
 use crate::i18n::{self, Lang};
 use crate::jobs::{JobKind, JobRequest, MediaRef};
 
@@ -30,9 +33,18 @@ pub enum Command {
     Start,
     /// The current balance.
     Balance,
+    /// The latest operations on the account.
+    History,
     /// What the bot does.
     Help,
+    /// Administrators: `/add_balance [<telegram id>] <amount in ₽>` credits an account (the admin's own
+    /// without an id).
+    #[command(rename = "add_balance", hide)]
+    AddBalance(String),
 }
+
+/// Operations shown by /history.
+pub const HISTORY_LENGTH: u32 = 10;
 
 /// The handler tree given to the dispatcher.
 pub fn schema() -> UpdateHandler<HandlerError> {
@@ -45,7 +57,8 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     dptree::entry().branch(messages).branch(callbacks)
 }
 
-/// Sets the command menu in English and Russian. Failures are logged, not fatal.
+/// Sets the command menu in English and Russian (not /add_balance: it is for administrators only).
+/// Failures are logged, not fatal.
 pub async fn register_commands(bot: &Bot) {
     let menus = [
         (
@@ -53,6 +66,7 @@ pub async fn register_commands(bot: &Bot) {
             [
                 ("start", "Start: balance and prices"),
                 ("balance", "Your balance"),
+                ("history", "Latest operations"),
                 ("help", "How it works"),
             ],
         ),
@@ -61,6 +75,7 @@ pub async fn register_commands(bot: &Bot) {
             [
                 ("start", "Начало: баланс и цены"),
                 ("balance", "Ваш баланс"),
+                ("history", "Последние операции"),
                 ("help", "Как это работает"),
             ],
         ),
@@ -175,6 +190,8 @@ async fn on_command(
     let account_id = user.id.0 as i64;
     let text = match command {
         Command::Help => i18n::help(lang),
+        Command::History => history(&gateway, lang, account_id).await,
+        Command::AddBalance(args) => add_balance(&gateway, lang, &message, user, &args).await,
         Command::Start | Command::Balance => {
             let mut billing = gateway.backends.billing.clone();
             match billing.get_balance(GetBalanceRequest { account_id }).await {
@@ -215,6 +232,74 @@ async fn on_command(
     };
     bot.send_message(message.chat.id, text).await?;
     Ok(())
+}
+
+async fn history(gateway: &Gateway, lang: Lang, account_id: i64) -> String {
+    let request = ListOperationsRequest {
+        account_id,
+        page_size: HISTORY_LENGTH,
+        page_token: String::new(),
+    };
+    match gateway
+        .backends
+        .billing
+        .clone()
+        .list_operations(request)
+        .await
+    {
+        Ok(page) => i18n::history(lang, &page.into_inner().operations),
+        Err(status) => {
+            tracing::warn!(%status, "billing ListOperations failed");
+            i18n::try_later(lang)
+        }
+    }
+}
+
+/// `/add_balance`: administrators only; the TopUp key comes from the chat and message id, so a replayed
+/// update credits once.
+#[tracing::instrument(skip_all, fields(admin_id = user.id.0, chat_id = message.chat.id.0, message_id = message.id.0))]
+async fn add_balance(
+    gateway: &Gateway,
+    lang: Lang,
+    message: &Message,
+    user: &teloxide::types::User,
+    args: &str,
+) -> String {
+    if !gateway.admins.contains(user.id.0) {
+        tracing::warn!("/add_balance from a user who is not an administrator");
+        return i18n::not_allowed(lang);
+    }
+    let request = match AddBalance::parse(args) {
+        Ok(request) => request,
+        Err(error) => return i18n::add_balance_invalid(lang, error),
+    };
+    let account_id = request.account_id.unwrap_or(user.id.0 as i64);
+    let top_up = TopUpRequest {
+        account_id,
+        amount_minor: request.amount_minor,
+        idempotency_key: admin::idempotency_key(message.chat.id.0, message.id.0),
+        source: admin::source(user.id.0),
+    };
+    match gateway.backends.billing.clone().top_up(top_up).await {
+        Ok(response) => {
+            let balance = response.into_inner().balance.unwrap_or_default();
+            tracing::info!(
+                account_id,
+                amount_minor = request.amount_minor,
+                "balance added by an administrator"
+            );
+            i18n::balance_added(
+                lang,
+                &i18n::money(lang, request.amount_minor, &balance.currency),
+                account_id,
+                &i18n::money(lang, balance.available_minor, &balance.currency),
+            )
+        }
+        Err(status) => {
+            tracing::warn!(%status, account_id, "billing TopUp failed");
+            i18n::try_later(lang)
+        }
+    }
 }
 
 async fn on_image(bot: Bot, gateway: Gateway, message: Message) -> HandlerResult {

@@ -221,6 +221,7 @@ pub async fn spawn_app_on(db: &TestDb, options: Options) -> TestApp {
         (None, None) => "nats://127.0.0.1:1".to_string(),
     };
     let config = Config {
+        command: None,
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db.url().to_string(),
         database_max_connections: 10,
@@ -359,7 +360,7 @@ pub fn job_id() -> String {
 
 /// Checks the ledger's invariants straight on the database: for every account, the stored balance is
 /// the sum of its entries, the stored held sum is the sum of its pending holds, and nothing is
-/// negative. (Issue 4's `billing check` will do this for operators.)
+/// negative; then runs every invariant of `billing check` too.
 pub async fn assert_ledger_consistent(app: &TestApp) {
     use sqlx::Row as _;
     let rows = sqlx::query(
@@ -384,4 +385,31 @@ pub async fn assert_ledger_consistent(app: &TestApp) {
             "account {id}: {balance} - {held}"
         );
     }
+    assert_check_passes(app).await;
+}
+
+/// Runs the real `billing check` on `database_url`; returns its exit code and stdout (stderr appended).
+pub async fn run_check(database_url: &str) -> (i32, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_billing"))
+        .args(["check", "--database-url", database_url])
+        .env_remove("DATABASE_URL")
+        .output()
+        .await
+        .expect("billing check runs");
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), text)
+}
+
+/// `billing check`'s invariants (the library function behind the subcommand) hold on the app's
+/// database.
+pub async fn assert_check_passes(app: &TestApp) {
+    let report = billing::check::run(
+        app.ledger.db(),
+        service_runtime::now_unix_ms(),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert!(report.is_ok(), "{:#?}", report.problems);
 }

@@ -94,6 +94,7 @@ async fn insufficient_funds_carry_price_and_balance(backend: Backend) {
     assert_eq!(info.reason, "INSUFFICIENT_FUNDS");
     assert_eq!(info.metadata["price_minor"], "500");
     assert_eq!(info.metadata["available_minor"], "200");
+    assert_eq!(info.metadata["shortfall_minor"], "300");
     assert_eq!(info.metadata["currency"], "RUB");
     assert!(details.precondition_failure().is_some());
     // The cheaper operation (300) does not fit either.

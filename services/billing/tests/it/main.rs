@@ -15,7 +15,10 @@
 mod helpers;
 
 mod accounts;
+mod check;
 mod concurrency;
+mod crash;
 mod holds;
 mod operations;
 mod settlement;
+mod unavailable;
