@@ -43,6 +43,10 @@ struct Process {
     name: &'static str,
     child: Child,
     log: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    /// Killed on purpose by the test, so its exit is not a failure.
+    stopped: bool,
 }
 
 impl Drop for Process {
@@ -203,7 +207,57 @@ impl System {
             .stderr(Stdio::from(file))
             .spawn()
             .unwrap_or_else(|e| panic!("starting {name}: {e}"));
-        self.processes.push(Process { name, child, log });
+        let args = args.iter().map(|a| a.to_string()).collect();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.processes.push(Process {
+            name,
+            child,
+            log,
+            args,
+            env,
+            stopped: false,
+        });
+    }
+
+    /// Kills a service with SIGKILL, as a crash or an OOM kill would.
+    pub fn kill(&mut self, name: &str) {
+        let process = self
+            .processes
+            .iter_mut()
+            .find(|p| p.name == name)
+            .expect("no such process");
+        process.child.kill().unwrap();
+        process.child.wait().unwrap();
+        process.stopped = true;
+    }
+
+    /// Starts a killed service again with the same arguments and environment (its log is appended to).
+    pub fn restart(&mut self, name: &str) {
+        let process = self
+            .processes
+            .iter_mut()
+            .find(|p| p.name == name)
+            .expect("no such process");
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&process.log)
+            .unwrap();
+        process.child = Command::new(bin(name))
+            .args(&process.args)
+            .envs(process.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .unwrap_or_else(|e| panic!("restarting {name}: {e}"));
+        process.stopped = false;
+    }
+
+    /// The NATS URL the services use.
+    pub fn nats_url(&self) -> String {
+        self._nats.url()
     }
 
     async fn wait_serving(&mut self, url: &str, service: &str) {
@@ -242,7 +296,9 @@ impl System {
     pub fn assert_alive(&mut self) {
         let mut dead = Vec::new();
         for p in &mut self.processes {
-            if let Ok(Some(status)) = p.child.try_wait() {
+            if !p.stopped
+                && let Ok(Some(status)) = p.child.try_wait()
+            {
                 dead.push(format!("{} exited: {status}", p.name));
             }
         }

@@ -11,5 +11,6 @@
 
 mod browser;
 mod harness;
+mod resilience;
 mod unhappy_paths;
 mod walking_skeleton;
