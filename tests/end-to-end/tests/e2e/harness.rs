@@ -319,6 +319,30 @@ impl System {
         out
     }
 
+    /// Polls billing until nothing is held for `account_id` and its balance is `expected` kopecks.
+    pub async fn wait_for_balance(&mut self, account_id: i64, expected: i64) {
+        let mut billing = self.billing().await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let balance = billing
+                .get_balance(mediabot_proto::billing::v1::GetBalanceRequest { account_id })
+                .await
+                .unwrap()
+                .into_inner();
+            if balance.held_minor == 0 && balance.balance_minor == expected {
+                assert_eq!(balance.available_minor, expected);
+                return;
+            }
+            self.assert_alive();
+            assert!(
+                Instant::now() < deadline,
+                "balance not settled at {expected}: {balance:?}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn billing(&self) -> BillingClient<tonic::transport::Channel> {
         BillingClient::connect(self.billing_url.clone())
             .await
@@ -390,6 +414,37 @@ impl User {
             response.text().await.unwrap()
         );
         response.json().await.unwrap()
+    }
+
+    /// Sends a file as `kind`, waits for the bot's offer (an inline button replying to that message) and
+    /// presses its button. Returns the id of the user's message, which results and errors reply to.
+    pub async fn send_and_press(
+        &self,
+        system: &mut System,
+        kind: &str,
+        path: &Path,
+        mime: &str,
+    ) -> i64 {
+        let sent = self.send_file(kind, path, mime).await;
+        let sent_id = sent["message_id"].as_i64().unwrap();
+        let offer = self
+            .wait_for_bot(
+                system,
+                sent_id,
+                Duration::from_secs(60),
+                "offering an operation",
+                |m| {
+                    button_data(m).is_some()
+                        && m["reply_to_message"]["message_id"].as_i64() == Some(sent_id)
+                },
+            )
+            .await;
+        self.press(
+            offer["message_id"].as_i64().unwrap(),
+            &button_data(&offer).unwrap(),
+        )
+        .await;
+        sent_id
     }
 
     pub async fn press(&self, message_id: i64, data: &str) {

@@ -60,24 +60,14 @@ async fn when_imaging_is_down_the_hold_is_released_at_once_and_the_user_is_told(
 
     // Once imaging is back, the same user gets the work done and pays once.
     system.restart("imaging");
-    let photo = user
-        .send_file("photo", &fixture("images/canon-40d.jpg"), "image/jpeg")
-        .await;
-    let photo_id = photo["message_id"].as_i64().unwrap();
-    let offer = user
-        .wait_for_bot(
+    let photo_id = user
+        .send_and_press(
             &mut system,
-            photo_id,
-            Duration::from_secs(30),
-            "offering an operation again",
-            |m| button_data(m).is_some(),
+            "photo",
+            &fixture("images/canon-40d.jpg"),
+            "image/jpeg",
         )
         .await;
-    user.press(
-        offer["message_id"].as_i64().unwrap(),
-        &button_data(&offer).unwrap(),
-    )
-    .await;
     user.wait_for_bot(
         &mut system,
         photo_id,
@@ -86,7 +76,7 @@ async fn when_imaging_is_down_the_hold_is_released_at_once_and_the_user_is_told(
         |m| m.get("photo").is_some(),
     )
     .await;
-    wait_for_balance(&mut system, 9001, 2500).await;
+    system.wait_for_balance(9001, 2500).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,26 +173,5 @@ async fn a_restarted_gateway_delivers_what_completed_while_it_was_down() {
         "{}",
         text_of(&delivered)
     );
-    wait_for_balance(&mut system, 9101, 2700).await;
-}
-
-async fn wait_for_balance(system: &mut System, account_id: i64, expected: i64) {
-    let mut billing = system.billing().await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let balance = billing
-            .get_balance(GetBalanceRequest { account_id })
-            .await
-            .unwrap()
-            .into_inner();
-        if (balance.balance_minor, balance.held_minor) == (expected, 0) {
-            return;
-        }
-        system.assert_alive();
-        assert!(
-            Instant::now() < deadline,
-            "balance not settled at {expected}: {balance:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    system.wait_for_balance(9101, 2700).await;
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mediabot_proto::billing::v1::GetBalanceRequest;
 
-use crate::harness::{Options, System, button_data, fixture, text_of};
+use crate::harness::{Options, System, fixture, text_of};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_money_or_a_speech_model_the_user_is_told_and_not_charged() {
@@ -19,24 +19,14 @@ async fn without_money_or_a_speech_model_the_user_is_told_and_not_charged() {
 
     // English: a photo, the button, then "not enough money" with the price and the balance.
     let ann = system.user(8001, "en");
-    let photo = ann
-        .send_file("photo", &fixture("images/canon-40d.jpg"), "image/jpeg")
-        .await;
-    let photo_id = photo["message_id"].as_i64().unwrap();
-    let offer = ann
-        .wait_for_bot(
+    let photo_id = ann
+        .send_and_press(
             &mut system,
-            photo_id,
-            Duration::from_secs(60),
-            "offering an operation",
-            |m| button_data(m).is_some(),
+            "photo",
+            &fixture("images/canon-40d.jpg"),
+            "image/jpeg",
         )
         .await;
-    ann.press(
-        offer["message_id"].as_i64().unwrap(),
-        &button_data(&offer).unwrap(),
-    )
-    .await;
     let refusal = ann
         .wait_for_bot(
             &mut system,

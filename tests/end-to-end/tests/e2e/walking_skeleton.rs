@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use mediabot_proto::billing::v1::{GetBalanceRequest, ListPricesRequest};
+use mediabot_proto::billing::v1::ListPricesRequest;
 
 use crate::harness::{Options, System, button_data, fixture, text_of};
 
@@ -130,34 +130,17 @@ async fn a_user_upscales_a_photo_transcribes_a_voice_note_and_pays_exactly_for_b
 
     // Exactly the two prices were taken, once billing has settled both holds.
     let expected = WELCOME_CREDIT - upscale_price - transcribe_price;
-    wait_settled(&mut system, &mut billing, 7001, expected).await;
+    system.wait_for_balance(7001, expected).await;
 
     // A corrupt image: offered, pressed, a plain error, not charged.
-    let bad = user
-        .send_file(
+    let bad_id = user
+        .send_and_press(
+            &mut system,
             "document",
             &fixture("images/bad/corrupted.jpg"),
             "image/jpeg",
         )
         .await;
-    let bad_id = bad["message_id"].as_i64().unwrap();
-    let offer = user
-        .wait_for_bot(
-            &mut system,
-            bad_id,
-            Duration::from_secs(30),
-            "offering an operation for the bad file",
-            |m| {
-                button_data(m).is_some()
-                    && m["reply_to_message"]["message_id"].as_i64() == Some(bad_id)
-            },
-        )
-        .await;
-    user.press(
-        offer["message_id"].as_i64().unwrap(),
-        &button_data(&offer).unwrap(),
-    )
-    .await;
     let refusal = user
         .wait_for_bot(
             &mut system,
@@ -172,41 +155,11 @@ async fn a_user_upscales_a_photo_transcribes_a_voice_note_and_pays_exactly_for_b
         "refusal: {}",
         text_of(&refusal)
     );
-    wait_settled(&mut system, &mut billing, 7001, expected).await;
+    system.wait_for_balance(7001, expected).await;
 
     println!(
         "e2e latencies: upscale ×2 (press → photo) {} ms; transcription (voice sent → transcript) {} ms",
         upscale_latency.as_millis(),
         transcribe_latency.as_millis()
     );
-}
-
-/// Polls billing until nothing is held and the balance is `expected`.
-async fn wait_settled(
-    system: &mut System,
-    billing: &mut mediabot_proto::billing::v1::billing_client::BillingClient<
-        tonic::transport::Channel,
-    >,
-    account_id: i64,
-    expected: i64,
-) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let balance = billing
-            .get_balance(GetBalanceRequest { account_id })
-            .await
-            .unwrap()
-            .into_inner();
-        if balance.held_minor == 0 && balance.balance_minor == expected {
-            assert_eq!(balance.available_minor, expected);
-            return;
-        }
-        system.assert_alive();
-        assert!(
-            Instant::now() < deadline,
-            "balance not settled at {expected}: {balance:?}\n{}",
-            system.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
