@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use async_nats::jetstream::consumer::PullConsumer;
 use mediabot_proto::jobs::v1::ImageJobRequest;
 use nats_test_server::NatsServer;
 use service_runtime::jetstream::{
@@ -20,6 +21,26 @@ fn job(job_id: &str) -> ImageJobRequest {
         input_key: format!("in/{job_id}"),
         ..Default::default()
     }
+}
+
+/// How long the workers' consumer waits for an ack before redelivering, in these tests.
+const ACK_WAIT: Duration = Duration::from_secs(1);
+
+/// Creates the imaging workers' consumer (ack wait [`ACK_WAIT`]) and queues one job on it.
+async fn queue_one_job(pipeline: &Pipeline, job_id: &str) -> PullConsumer {
+    let consumer = pipeline
+        .durable_consumer(IMAGING_STREAM, IMAGING_WORKERS, None, ACK_WAIT, 5)
+        .await
+        .unwrap();
+    pipeline
+        .publish(
+            subjects::IMAGING_REQUESTED,
+            &format!("{job_id}.requested"),
+            &job(job_id),
+        )
+        .await
+        .unwrap();
+    consumer
 }
 
 async fn wait_for_depth(pipeline: &Pipeline, expected: u64) {
@@ -64,22 +85,14 @@ async fn setup_is_idempotent_and_a_repeated_message_id_is_stored_once() {
 async fn a_dead_workers_job_is_redelivered_to_another_worker() {
     let nats = NatsServer::start().unwrap();
     let pipeline = pipeline(&nats).await;
-    let ack_wait = Duration::from_secs(1);
-    let consumer = pipeline
-        .durable_consumer(IMAGING_STREAM, IMAGING_WORKERS, None, ack_wait, 5)
-        .await
-        .unwrap();
-    pipeline
-        .publish(subjects::IMAGING_REQUESTED, "j2.requested", &job("j2"))
-        .await
-        .unwrap();
+    let consumer = queue_one_job(&pipeline, "j2").await;
 
     let (seen, mut deliveries) = mpsc::unbounded_channel();
     let first_seen = seen.clone();
     let dying = tokio::spawn(consume(
         consumer.clone(),
         1,
-        ack_wait,
+        ACK_WAIT,
         CancellationToken::new(),
         move |d| {
             let seen = first_seen.clone();
@@ -93,7 +106,7 @@ async fn a_dead_workers_job_is_redelivered_to_another_worker() {
     dying.abort(); // the process dies: no ack, its progress acks stop
 
     let shutdown = CancellationToken::new();
-    let next = tokio::spawn(consume(consumer, 1, ack_wait, shutdown.clone(), move |d| {
+    let next = tokio::spawn(consume(consumer, 1, ACK_WAIT, shutdown.clone(), move |d| {
         let seen = seen.clone();
         async move {
             let _ = seen.send(("second", d.attempt));
@@ -114,18 +127,10 @@ async fn a_dead_workers_job_is_redelivered_to_another_worker() {
 async fn a_long_job_is_not_redelivered_while_its_worker_is_alive() {
     let nats = NatsServer::start().unwrap();
     let pipeline = pipeline(&nats).await;
-    let ack_wait = Duration::from_secs(1);
-    let consumer = pipeline
-        .durable_consumer(IMAGING_STREAM, IMAGING_WORKERS, None, ack_wait, 5)
-        .await
-        .unwrap();
-    pipeline
-        .publish(subjects::IMAGING_REQUESTED, "j3.requested", &job("j3"))
-        .await
-        .unwrap();
+    let consumer = queue_one_job(&pipeline, "j3").await;
     let (seen, mut deliveries) = mpsc::unbounded_channel();
     let shutdown = CancellationToken::new();
-    let worker = tokio::spawn(consume(consumer, 2, ack_wait, shutdown.clone(), move |d| {
+    let worker = tokio::spawn(consume(consumer, 2, ACK_WAIT, shutdown.clone(), move |d| {
         let seen = seen.clone();
         async move {
             let _ = seen.send(d.attempt);
