@@ -15,7 +15,13 @@ if [[ ! -d ../shared/fixtures ]]; then
   exit 1
 fi
 
-# The end-to-end test runs the real binaries, so build them first.
-cargo build --workspace --bins
+# The lints the workspace declares (no unwrap/expect/panic outside tests, documented public items, ...) are
+# enforced, not only declared.
+cargo clippy --workspace --all-targets -- -D warnings
+# The end-to-end test runs the real binaries, so build them first. `cargo test --no-run` builds every binary
+# (each package's integration tests need its binaries) with the same features as the tests, so nothing is
+# compiled twice; a separate `cargo build --bins` would rebuild teloxide and everything above it without the
+# features that test-only dependencies switch on.
+cargo test --workspace --no-run
 cargo test --workspace --no-fail-fast
 bash tools/telegram-sandbox/tests/python/run.sh

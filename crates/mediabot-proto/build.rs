@@ -6,7 +6,6 @@ fn main() -> Result<(), Box<dyn Error>> {
     let files = [
         "mediabot/jobs/v1/jobs.proto",
         "mediabot/billing/v1/billing.proto",
-        "mediabot/imaging/v1/imaging.proto",
         "mediabot/speech/v1/speech.proto",
     ]
     .map(|f| proto_root.join(f));

@@ -1,5 +1,6 @@
 //! Serving gRPC the same way in every service: the service's own routes plus `grpc.health.v1` and server
-//! reflection v1 and v1alpha (so `grpcurl -plaintext HOST:PORT list` works with no .proto files at hand),
+//! reflection v1 and v1alpha (so `grpcurl -plaintext HOST:PORT list` works with no .proto files at hand,
+//! and lists only the services this server serves),
 //! a span per call that continues the caller's trace, and graceful shutdown.
 //!
 //! Health: the empty service name "" reports SERVING from the start (the process is up); each named
@@ -48,25 +49,34 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
 pub struct GrpcServer {
     routes: RoutesBuilder,
     health: HealthReporter,
+    /// Names of the services added, in order: what reflection lists besides health and itself.
+    names: Vec<&'static str>,
 }
 
+/// The services every server has, listed by reflection after the ones it was given.
+const ALWAYS_SERVED: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
 impl GrpcServer {
-    /// Starts with the health service (every named service NOT_SERVING until set) and reflection.
+    /// Starts with the health service (every named service NOT_SERVING until set). Reflection is added
+    /// when serving, listing exactly the services added by then.
     pub fn new() -> Result<Self, Error> {
         let (health, health_service) = tonic_health::server::health_reporter();
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(mediabot_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(mediabot_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()?;
         let mut routes = RoutesBuilder::default();
         routes.add_service(health_service);
-        routes.add_service(reflection_v1);
-        routes.add_service(reflection_v1alpha);
-        Ok(Self { routes, health })
+        Ok(Self {
+            routes,
+            health,
+            names: Vec::new(),
+        })
+    }
+
+    /// The fully-qualified names reflection lists: the services added, then health and reflection.
+    pub fn service_names(&self) -> Vec<&'static str> {
+        self.names.iter().copied().chain(ALWAYS_SERVED).collect()
     }
 
     /// The health reporter; set a named service SERVING once its dependencies are ready.
@@ -90,15 +100,40 @@ impl GrpcServer {
     {
         self.health.set_not_serving::<S>().await;
         self.routes.add_service(service);
+        if !self.names.contains(&S::NAME) {
+            self.names.push(S::NAME);
+        }
         self
     }
 
     /// Serves until `shutdown` is cancelled, then finishes in-flight calls and returns.
+    ///
+    /// Reflection (v1 and v1alpha) is built here from the descriptor sets of every mediabot package,
+    /// health and reflection, but lists only [`service_names`](Self::service_names): a client is not
+    /// offered services that would answer UNIMPLEMENTED on this server. Errors: [`Error::Reflection`] (a
+    /// build problem), [`Error::Transport`].
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> Result<(), Error> {
+        let names = self.service_names();
+        let configure = || {
+            names.iter().fold(
+                tonic_reflection::server::Builder::configure()
+                    .register_encoded_file_descriptor_set(mediabot_proto::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(
+                        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+                    )
+                    .register_encoded_file_descriptor_set(
+                        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+                    ),
+                |builder, name| builder.with_service_name(*name),
+            )
+        };
+        self.routes.add_service(configure().build_v1()?);
+        self.routes.add_service(configure().build_v1alpha()?);
         let addr = listener.local_addr().ok();
         tracing::info!(?addr, "gRPC listening");
         tonic::transport::Server::builder()

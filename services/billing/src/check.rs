@@ -224,7 +224,7 @@ pub async fn run(db: &Db, now_ms: i64, grace: Duration) -> Result<Report, sqlx::
                 pending = true;
                 if expires_at.saturating_add(grace_ms) < now_ms {
                     problem(format!(
-                        "still pending {} s after it expired (grace {} s): the sweeper is not running",
+                        "still pending {} s after it expired (grace {} s): the sweeper is not running, or cannot ask NATS",
                         (now_ms - expires_at) / 1000,
                         grace.as_secs()
                     ));

@@ -13,7 +13,10 @@
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Executor as _, Transaction};
+use sqlx::{Any, AnyPool, Connection as _, Executor as _, Transaction};
+
+/// A PostgreSQL connection idle this long is pinged before it is used again.
+const IDLE_PING_AFTER: Duration = Duration::from_secs(5);
 
 /// Errors opening or migrating the database.
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +103,20 @@ impl Db {
                         })
                     })
             }
-            Backend::Postgres => AnyPoolOptions::new().max_connections(max_connections.max(1)),
+            Backend::Postgres => AnyPoolOptions::new()
+                .max_connections(max_connections.max(1))
+                // sqlx pings a connection when it goes back to the pool; pinging it again on every
+                // acquire would add a round trip to each one-statement hot path. Only connections that
+                // sat idle (the ones a restarted server or a firewall may have cut) are pinged.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= IDLE_PING_AFTER {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                }),
         };
         let pool = options
             .acquire_timeout(Duration::from_secs(30))

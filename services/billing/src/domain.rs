@@ -1,10 +1,11 @@
-//! Billing's domain types: validated identifiers, the price list, holds, ledger entries and balances.
+//! Billing's domain types: validated identifiers and operations, holds, ledger entries and balances.
 //! gRPC handlers turn protobuf requests into these (rejecting bad input with [`InvalidInput`]) before
 //! anything touches the database.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
+
+use mediabot_proto::catalog::InvalidOperation;
+use mediabot_proto::jobs::v1::Operation;
 
 /// A request field that failed validation (→ INVALID_ARGUMENT with a field violation).
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -55,7 +56,7 @@ impl fmt::Display for AccountId {
     }
 }
 
-/// Longest accepted job id or idempotency key, in bytes (a UUID is 36).
+/// Longest accepted idempotency key, in bytes.
 pub const MAX_KEY_LEN: usize = 128;
 
 fn parse_key(field: &'static str, key: &str) -> Result<String, InvalidInput> {
@@ -77,25 +78,32 @@ fn parse_key(field: &'static str, key: &str) -> Result<String, InvalidInput> {
     Ok(key.to_string())
 }
 
-/// A job id (normally a UUID): the idempotency key of a hold.
+/// A job id: the idempotency key of a hold. A thin wrapper around the system's one job-id parser,
+/// [`mediabot_proto::JobId`] (a UUID, kept in canonical lower-case hyphenated form), whose errors it
+/// turns into a field violation of `job_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct JobId(String);
+pub struct JobId(mediabot_proto::JobId);
 
 impl JobId {
-    /// Validates a job id: 1..=128 bytes, no whitespace or control characters.
+    /// Parses a job id (any UUID spelling). Errors: [`InvalidInput`] on `job_id`.
     pub fn parse(id: &str) -> Result<Self, InvalidInput> {
-        parse_key("job_id", id).map(Self)
+        mediabot_proto::JobId::parse(id).map(Self).map_err(|_| {
+            InvalidInput::new(
+                "job_id",
+                "must be a UUID such as 67e55044-10b1-426f-9247-bb680e5fe0c8",
+            )
+        })
     }
 
-    /// The id as text.
+    /// The id as text (canonical form).
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0.as_str())
     }
 }
 
@@ -135,73 +143,36 @@ impl PositiveAmount {
     }
 }
 
-/// One `OPERATION=AMOUNT_MINOR` price setting, as given on the command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PriceSetting {
-    /// Operation name, e.g. `image.upscale_2x`.
-    pub operation: String,
-    /// Price in minor units (0 = free, but still held and recorded).
-    pub amount_minor: i64,
-}
+/// A paid operation whose parameters are valid (the catalog's [`Operation::validate`]): what Reserve
+/// buys. Its [`key`](Self::key) (`image.upscale factor=2`) is what a hold records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidOperation(Operation);
 
-impl FromStr for PriceSetting {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (operation, amount) = s
-            .split_once('=')
-            .ok_or_else(|| format!("expected OPERATION=AMOUNT_MINOR, got {s:?}"))?;
-        let operation = operation.trim();
-        if operation.is_empty()
-            || operation
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(format!("bad operation name in {s:?}"));
-        }
-        let amount_minor: i64 = amount
-            .trim()
-            .parse()
-            .map_err(|_| format!("bad amount (integer minor units) in {s:?}"))?;
-        if amount_minor < 0 {
-            return Err(format!("negative price in {s:?}"));
-        }
-        Ok(Self {
-            operation: operation.to_string(),
-            amount_minor,
-        })
-    }
-}
-
-/// The price list: operation name → price in minor units, in one currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prices {
-    by_operation: BTreeMap<String, i64>,
-}
-
-impl Prices {
-    /// Builds the list; an operation named twice is an error.
-    pub fn new(settings: &[PriceSetting]) -> Result<Self, String> {
-        let mut by_operation = BTreeMap::new();
-        for s in settings {
-            if by_operation
-                .insert(s.operation.clone(), s.amount_minor)
-                .is_some()
-            {
-                return Err(format!("operation {:?} is priced twice", s.operation));
+impl ValidOperation {
+    /// Validates the request's `operation` field: it must be set, name an operation this build knows,
+    /// and carry valid parameters.
+    pub fn parse(operation: Option<Operation>) -> Result<Self, InvalidInput> {
+        let operation = operation.ok_or_else(|| InvalidInput::new("operation", "must be set"))?;
+        match operation.validate() {
+            Ok(()) => Ok(Self(operation)),
+            Err(InvalidOperation::Missing) => Err(InvalidInput::new(
+                "operation",
+                "no operation set (or one this billing does not know)",
+            )),
+            Err(error @ InvalidOperation::Param { .. }) => {
+                Err(InvalidInput::new("operation", error.to_string()))
             }
         }
-        Ok(Self { by_operation })
     }
 
-    /// The price of `operation` in minor units, if it is a paid operation.
-    pub fn get(&self, operation: &str) -> Option<i64> {
-        self.by_operation.get(operation).copied()
+    /// The operation.
+    pub fn get(&self) -> &Operation {
+        &self.0
     }
 
-    /// Every (operation, price in minor units), sorted by operation name.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, i64)> {
-        self.by_operation.iter().map(|(k, v)| (k.as_str(), *v))
+    /// Its id with its parameters, e.g. `image.upscale factor=2`.
+    pub fn key(&self) -> String {
+        self.0.key()
     }
 }
 
@@ -419,19 +390,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn price_settings_parse() {
-        let p: PriceSetting = "image.upscale_2x=500".parse().unwrap();
-        assert_eq!(
-            p,
-            PriceSetting {
-                operation: "image.upscale_2x".into(),
-                amount_minor: 500
-            }
-        );
-        assert!("x".parse::<PriceSetting>().is_err());
-        assert!("x=-1".parse::<PriceSetting>().is_err());
-        assert!("=1".parse::<PriceSetting>().is_err());
-        assert!(Prices::new(&[p.clone(), p]).is_err());
+    fn job_ids_and_operations_parse() {
+        let job = JobId::parse("6F9619FF-8B86-D011-B42D-00C04FC964FF").unwrap();
+        assert_eq!(job.as_str(), "6f9619ff-8b86-d011-b42d-00c04fc964ff");
+        assert_eq!(JobId::parse("job-1").unwrap_err().field, "job_id");
+        assert_eq!(JobId::parse("").unwrap_err().field, "job_id");
+        let upscale = ValidOperation::parse(Some(Operation::upscale(2))).unwrap();
+        assert_eq!(upscale.key(), "image.upscale factor=2");
+        let bad = ValidOperation::parse(Some(Operation::upscale(3))).unwrap_err();
+        assert_eq!(bad.field, "operation");
+        assert!(bad.reason.contains("factor"), "{bad}");
+        assert!(ValidOperation::parse(None).is_err());
+        assert!(ValidOperation::parse(Some(Operation::default())).is_err());
     }
 
     #[test]

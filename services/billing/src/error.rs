@@ -2,7 +2,7 @@
 //!
 //! | error | code |
 //! |---|---|
-//! | bad request field, unknown operation, capture above the hold | INVALID_ARGUMENT (+ BadRequest) |
+//! | bad request field (job id not a UUID, operation missing or with bad parameters), no price for the operation, capture above the hold | INVALID_ARGUMENT (+ BadRequest) |
 //! | not enough money | FAILED_PRECONDITION (+ ErrorInfo `INSUFFICIENT_FUNDS` with `price_minor`, `available_minor`, `shortfall_minor`, `currency`, and a PreconditionFailure) |
 //! | capture of a released/expired hold, release of a captured one | FAILED_PRECONDITION (+ ErrorInfo `HOLD_SETTLED`, `state`) |
 //! | unknown job id | NOT_FOUND |
@@ -36,7 +36,7 @@ impl From<ledger::Error> for Status {
         use ledger::Error as E;
         let message = error.to_string();
         match error {
-            E::UnknownOperation(_) => Status::with_error_details(
+            E::NoPrice { .. } => Status::with_error_details(
                 Code::InvalidArgument,
                 message.clone(),
                 ErrorDetails::with_bad_request_violation("operation", message),

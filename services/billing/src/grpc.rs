@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use crate::domain::{
     self, AccountId, Balance, Entry, EntryKind, HoldOutcome, HoldState, IdempotencyKey,
-    InvalidInput, JobId, PageCursor, PositiveAmount,
+    InvalidInput, JobId, PageCursor, PositiveAmount, ValidOperation,
 };
 use crate::ledger::Ledger;
 
@@ -101,9 +101,10 @@ impl Billing for BillingService {
         let request = request.into_inner();
         let job = JobId::parse(&request.job_id)?;
         let account = AccountId::parse(request.account_id)?;
+        let operation = ValidOperation::parse(request.operation)?;
         let outcome = self
             .ledger
-            .reserve(&job, account, &request.operation)
+            .reserve(&job, account, &operation, request.audio_duration_ms)
             .await?;
         Ok(Response::new(self.hold_to_proto(outcome)))
     }
@@ -178,17 +179,7 @@ impl Billing for BillingService {
         &self,
         _request: Request<proto::ListPricesRequest>,
     ) -> Result<Response<proto::ListPricesResponse>, Status> {
-        let currency = &self.ledger.settings().currency;
-        let prices = self
-            .ledger
-            .prices()
-            .iter()
-            .map(|(operation, amount_minor)| proto::Price {
-                operation: operation.to_string(),
-                amount_minor,
-                currency: currency.clone(),
-            })
-            .collect();
+        let prices = self.ledger.prices().as_proto().to_vec();
         Ok(Response::new(proto::ListPricesResponse { prices }))
     }
 }

@@ -1,17 +1,21 @@
 //! mediabot billing: prepaid accounts keyed by Telegram user id, holds keyed by job id, and an immutable
 //! ledger, on an SQLite file (default) or PostgreSQL.
 //!
-//! - [`domain`]: validated ids and amounts, the price list, holds, entries.
+//! - [`domain`]: validated ids, operations and amounts, holds, entries.
+//! - [`prices`]: the price list, loaded from a TOML file (the shipped `prices.toml` by default).
 //! - [`db`]: connecting, migrations, write transactions on either backend.
-//! - [`ledger`]: every money rule (reserve, capture, release, top-up, expiry), one transaction each.
+//! - [`ledger`]: every money rule (reserve, capture, release, top-up, expiry), each atomic: one
+//!   transaction, or on PostgreSQL one statement for the hot paths.
 //! - [`grpc`]: the `mediabot.billing.v1.Billing` service; [`error`] maps domain errors to statuses.
-//! - [`settlement`]: the NATS consumer that captures on `jobs.completed` and releases on `jobs.failed`.
-//! - [`sweeper`]: releases holds nobody settled in time.
+//! - [`settlement`]: the NATS consumer that captures on `jobs.delivered` and releases on `jobs.failed`
+//!   and `jobs.undelivered` (money follows delivery).
+//! - [`sweeper`]: releases holds nobody settled in time, never while outcome events wait to be settled.
 //! - [`check`]: `billing check`, the invariants verified on the stored rows for operators.
 //!
 //! [`Application`] wires them together; `main` and the integration tests start it the same way.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -27,11 +31,12 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod ledger;
+pub mod prices;
 pub mod settlement;
 pub mod sweeper;
 
-use domain::{PriceSetting, Prices};
 use ledger::Ledger;
+use prices::PriceList;
 
 /// Command-line flags (each with an environment-variable fallback).
 #[derive(Debug, Clone, Parser)]
@@ -47,11 +52,13 @@ pub struct Config {
     /// gRPC listen address.
     #[arg(long, env = "BILLING_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
-    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST/DB`.
+    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER[:PASSWORD]@HOST/DB`. Its value is a
+    /// secret: `--help` never shows what the environment holds.
     #[arg(
         long = "database-url",
         env = "DATABASE_URL",
         default_value = "sqlite://billing.sqlite?mode=rwc",
+        hide_env_values = true,
         global = true
     )]
     pub database_url: String,
@@ -66,15 +73,15 @@ pub struct Config {
     #[arg(long = "welcome-credit-minor", env = "WELCOME_CREDIT_MINOR", default_value_t = 3000,
           value_parser = clap::value_parser!(i64).range(0..))]
     pub welcome_credit_minor: i64,
-    /// ISO 4217 currency code of accounts and prices.
+    /// ISO 4217 currency code of accounts and prices (the price list's amounts are in its minor units).
     #[arg(long, env = "CURRENCY", default_value = "RUB")]
     pub currency: String,
-    /// Price of a paid operation, `OPERATION=AMOUNT_MINOR`; repeat the flag, or set PRICES to a
-    /// comma-separated list.
-    #[arg(long = "price", env = "PRICES", value_delimiter = ',',
-          default_values = ["image.upscale_2x=500", "speech.transcribe=300"])]
-    pub prices: Vec<PriceSetting>,
-    /// Seconds a hold may stay pending before it is released as expired.
+    /// The price list, a TOML file (format: services/billing/README.md); unset: the built-in list
+    /// (services/billing/prices.toml as shipped). A bad file stops start-up, naming the line.
+    #[arg(long = "prices-file", env = "PRICES_FILE", value_name = "PATH")]
+    pub prices_file: Option<PathBuf>,
+    /// Seconds a hold may stay pending before it is released as expired (the sweeper expires holds only
+    /// while no outcome event waits in NATS to be settled).
     #[arg(
         long = "hold-timeout",
         env = "HOLD_TIMEOUT_SECS",
@@ -137,6 +144,9 @@ pub enum Error {
     /// A setting is invalid.
     #[error("configuration: {0}")]
     Config(String),
+    /// The price list cannot be used.
+    #[error(transparent)]
+    Prices(#[from] prices::Error),
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Database(#[from] db::Error),
@@ -159,7 +169,6 @@ impl Application {
     /// picks a free port; read it with [`grpc_addr`](Self::grpc_addr)). NATS is connected in
     /// [`run`](Self::run), in the background.
     pub async fn build(config: Config) -> Result<Self, Error> {
-        let prices = Prices::new(&config.prices).map_err(Error::Config)?;
         let currency = config.currency.trim().to_ascii_uppercase();
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
             return Err(Error::Config(format!(
@@ -167,6 +176,7 @@ impl Application {
                 config.currency
             )));
         }
+        let prices = PriceList::load(config.prices_file.as_deref(), &currency)?;
         if config.welcome_credit_minor < 0 {
             return Err(Error::Config("welcome credit must not be negative".into()));
         }
@@ -198,22 +208,26 @@ impl Application {
         &self.ledger
     }
 
-    /// Serves gRPC, settles job outcomes from NATS and sweeps expired holds until `shutdown` fires; then
-    /// finishes in-flight calls and events, and closes the database.
+    /// Serves gRPC, settles job outcomes from NATS and sweeps expired holds (once the settlement
+    /// consumer has nothing pending) until `shutdown` fires; then finishes in-flight calls and events,
+    /// and closes the database.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let server = GrpcServer::new()?
             .add_service(grpc::make_server(self.ledger.clone()))
             .await;
         let health = server.health();
+        let backlog = settlement::Backlog::new();
         let mut tasks = JoinSet::new();
         tasks.spawn(settlement::run(
             self.nats_url,
             self.ledger.clone(),
             health,
+            backlog.clone(),
             shutdown.child_token(),
         ));
         tasks.spawn(sweeper::run(
             self.ledger.clone(),
+            backlog,
             self.sweep_interval,
             shutdown.child_token(),
         ));

@@ -1,10 +1,20 @@
-//! gRPC clients of the three backend services. Channels connect lazily and reconnect by themselves, so a
-//! service that is down fails only the calls made to it (with UNAVAILABLE), never the gateway's start-up.
+//! gRPC clients of the backend services: billing, and the `mediabot.jobs.v1.Jobs` queue of each worker
+//! service of the catalog ([`Service`]). Channels connect lazily and reconnect by themselves, so a service
+//! that is down fails only the calls made to it (with UNAVAILABLE), never the gateway's start-up.
+//!
+//! The price list is read from billing's `ListPrices` and kept for [`PRICES_TTL`], so offers and /start do
+//! not cost a billing call each.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mediabot_proto::Service;
 use mediabot_proto::billing::v1::billing_client::BillingClient;
-use mediabot_proto::imaging::v1::imaging_client::ImagingClient;
-use mediabot_proto::speech::v1::speech_client::SpeechClient;
+use mediabot_proto::billing::v1::{ListPricesRequest, Price};
+use mediabot_proto::jobs::v1::jobs_client::JobsClient;
 use service_runtime::telemetry::{TraceContextInterceptor, TracedChannel};
+use tokio::sync::Mutex;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -12,44 +22,117 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::Error;
 
-/// Name under which speech reports whether it can transcribe (a model is loaded).
-const SPEECH_SERVICE: &str = "mediabot.speech.v1.Speech";
+/// The name under which a worker service reports whether it takes jobs now (speech: a model is loaded).
+pub const JOBS_HEALTH_SERVICE: &str = "mediabot.jobs.v1.Jobs";
+/// How long a fetched price list is used before it is fetched again.
+pub const PRICES_TTL: Duration = Duration::from_secs(30);
 
-/// The backends' gRPC clients. Cheap to clone (channels are shared).
+/// The price list and when it was fetched.
+type CachedPrices = Option<(Instant, Arc<Vec<Price>>)>;
+
+/// One worker service's clients.
+#[derive(Clone)]
+struct Worker {
+    jobs: JobsClient<TracedChannel>,
+    health: HealthClient<Channel>,
+}
+
+/// The backends' gRPC clients. Cheap to clone (channels and the price cache are shared).
 #[derive(Clone)]
 pub struct Backends {
-    /// billing: balances and holds.
+    /// billing: balances, holds, prices.
     pub billing: BillingClient<TracedChannel>,
-    /// imaging: image jobs.
-    pub imaging: ImagingClient<TracedChannel>,
-    /// speech: transcription jobs.
-    pub speech: SpeechClient<TracedChannel>,
-    speech_health: HealthClient<Channel>,
+    workers: BTreeMap<Service, Worker>,
+    prices: Arc<Mutex<CachedPrices>>,
+}
+
+/// Whether a worker service takes jobs now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    /// SERVING.
+    Ready,
+    /// Up, but NOT_SERVING for jobs (speech without a model): the operation is not set up here.
+    NotSetUp,
 }
 
 impl Backends {
-    /// Builds lazily connecting clients for the three endpoints (`http://host:port`).
-    pub fn connect(billing: &str, imaging: &str, speech: &str) -> Result<Self, Error> {
-        let speech_channel = channel(speech)?;
+    /// Lazily connecting clients: billing at `billing` and each worker service at its URL
+    /// (`http://host:port`). Errors: [`Error::BackendUrl`] for a malformed URL.
+    pub fn connect(billing: &str, workers: &[(Service, &str)]) -> Result<Self, Error> {
+        let mut map = BTreeMap::new();
+        for (service, url) in workers {
+            let channel = channel(url)?;
+            map.insert(
+                *service,
+                Worker {
+                    jobs: JobsClient::with_interceptor(channel.clone(), TraceContextInterceptor),
+                    health: HealthClient::new(channel),
+                },
+            );
+        }
         Ok(Self {
             billing: BillingClient::with_interceptor(channel(billing)?, TraceContextInterceptor),
-            imaging: ImagingClient::with_interceptor(channel(imaging)?, TraceContextInterceptor),
-            speech: SpeechClient::with_interceptor(speech_channel.clone(), TraceContextInterceptor),
-            speech_health: HealthClient::new(speech_channel),
+            workers: map,
+            prices: Arc::new(Mutex::new(None)),
         })
     }
 
-    /// Whether speech can take transcriptions now: `Ok(true)` SERVING, `Ok(false)` up but NOT_SERVING (no
-    /// model configured), `Err` when speech cannot be reached.
-    pub async fn speech_ready(&self) -> Result<bool, tonic::Status> {
-        let response = self
-            .speech_health
+    /// The job queue client of `service`. Errors: [`Error::NoBackend`] when no URL was configured for it.
+    pub fn jobs(&self, service: Service) -> Result<JobsClient<TracedChannel>, Error> {
+        self.workers
+            .get(&service)
+            .map(|w| w.jobs.clone())
+            .ok_or(Error::NoBackend(service))
+    }
+
+    /// Whether `service` takes jobs now, from its health service; `Err` when it cannot be reached.
+    pub async fn availability(&self, service: Service) -> Result<Availability, Error> {
+        let worker = self
+            .workers
+            .get(&service)
+            .ok_or(Error::NoBackend(service))?;
+        let response = worker
+            .health
             .clone()
             .check(HealthCheckRequest {
-                service: SPEECH_SERVICE.to_string(),
+                service: JOBS_HEALTH_SERVICE.to_string(),
             })
-            .await?;
-        Ok(response.into_inner().status == ServingStatus::Serving as i32)
+            .await
+            .map_err(|status| Error::Backend {
+                service: service.name(),
+                status,
+            })?;
+        Ok(
+            if response.into_inner().status == ServingStatus::Serving as i32 {
+                Availability::Ready
+            } else {
+                Availability::NotSetUp
+            },
+        )
+    }
+
+    /// billing's price list, fetched at most every [`PRICES_TTL`].
+    pub async fn prices(&self) -> Result<Arc<Vec<Price>>, Error> {
+        let mut cached = self.prices.lock().await;
+        if let Some((fetched, prices)) = cached.as_ref()
+            && fetched.elapsed() < PRICES_TTL
+        {
+            return Ok(prices.clone());
+        }
+        let prices = self
+            .billing
+            .clone()
+            .list_prices(ListPricesRequest {})
+            .await
+            .map_err(|status| Error::Backend {
+                service: "billing",
+                status,
+            })?
+            .into_inner()
+            .prices;
+        let prices = Arc::new(prices);
+        *cached = Some((Instant::now(), prices.clone()));
+        Ok(prices)
     }
 }
 
@@ -59,7 +142,7 @@ fn channel(url: &str) -> Result<Channel, Error> {
             url: url.to_string(),
             source,
         })?
-        .connect_timeout(std::time::Duration::from_secs(3))
-        .timeout(std::time::Duration::from_secs(30));
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(30));
     Ok(endpoint.connect_lazy())
 }

@@ -1,22 +1,32 @@
-//! Delivers job outcomes to chats. Runs as the durable consumer `gateway-delivery` on the job events
-//! stream, so events that arrive while the gateway is down are delivered when it comes back.
+//! Delivers job outcomes to chats and reports what reached the user, so that money follows delivery.
+//! Runs as the durable consumer `gateway-delivery` on the job events stream, so events that arrive while the
+//! gateway is down are delivered when it comes back.
 //!
-//! Progress edits the status message ("working…"); completion sends the result as a reply to the user's
-//! message (photo, document or transcript split to Telegram's 4096-character limit) with the new balance,
-//! and removes the status message; failure turns the status message into a plain explanation saying that
-//! nothing was charged. Each outcome is recorded in the `gateway-deliveries` bucket after it is sent, so a
-//! redelivered event is not sent twice.
+//! - `jobs.progress` edits the status message ("working… 50 %"), best effort.
+//! - `jobs.completed` sends the result as a reply to the user's message (photo, document, or a transcript
+//!   split to Telegram's 4096-character limit) and removes the status message; then it publishes
+//!   `jobs.delivered` (billing captures the hold). When the Bot API refuses the result for good (the bot
+//!   was blocked, the chat is gone, the file was refused) or keeps failing past [`GIVE_UP_AFTER`]
+//!   deliveries, the user is told (where still possible) and `jobs.undelivered` is published (billing
+//!   releases the hold): nobody pays for a result they did not receive.
+//! - `jobs.failed` turns the status message into a plain explanation saying that nothing was charged
+//!   (billing releases on the event itself).
+//!
+//! Each outcome is recorded in the `gateway-deliveries` bucket (job id → `delivered` / `undelivered` /
+//! `failed`) after it is handled; a redelivered event finds the record, publishes the same report again
+//! (de-duplicated by its message id, and idempotent in billing) and is not sent twice. Once an outcome is
+//! handled, the job's input and result are deleted from the media bucket.
 
 use std::time::Duration;
 
 use async_nats::jetstream::Message as NatsMessage;
+use job_pipeline::jetstream::{Delivery, Disposition, message_id, subjects};
 use mediabot_proto::billing::v1::GetBalanceRequest;
 use mediabot_proto::jobs::v1::{
-    FailureReason, ImageResult, JobCompleted, JobContext, JobFailed, JobProgress, JobState,
-    Transcript, job_completed,
+    FailureReason, ImageResult, JobCompleted, JobContext, JobDelivered, JobFailed, JobProgress,
+    JobState, JobUndelivered, Operation, Transcript, job_completed,
 };
 use prost::Message as _;
-use service_runtime::jetstream::{Delivery, Disposition, subjects};
 use teloxide::prelude::*;
 use teloxide::types::{InputFile, MessageId, ReplyParameters};
 use tokio::io::AsyncReadExt;
@@ -26,18 +36,53 @@ use crate::{Error, Gateway};
 
 /// How long an event may stay unacknowledged before redelivery (extended while a delivery runs).
 pub const ACK_WAIT: Duration = Duration::from_secs(60);
-/// Deliveries of one event before JetStream gives up on it.
+/// Deliveries of one event before JetStream gives up on it (a delivery gives up by itself before).
 pub const MAX_DELIVER: i64 = 20;
+/// Deliveries of a completed event after which a result that still could not be sent (network trouble,
+/// the Bot API failing) is reported undelivered, so the user's money is released.
+pub const GIVE_UP_AFTER: i64 = 10;
 /// Telegram's longest message, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 4096;
+
+/// What became of a job's outcome, as recorded in the deliveries bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// The result reached the chat (`jobs.delivered` published).
+    Delivered,
+    /// The result could not be delivered (`jobs.undelivered` published).
+    Undelivered,
+    /// The job failed and the user was told.
+    Failed,
+}
+
+impl Record {
+    fn as_str(self) -> &'static str {
+        match self {
+            Record::Delivered => "delivered",
+            Record::Undelivered => "undelivered",
+            Record::Failed => "failed",
+        }
+    }
+
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        match bytes {
+            b"delivered" => Some(Record::Delivered),
+            b"undelivered" => Some(Record::Undelivered),
+            b"failed" => Some(Record::Failed),
+            _ => None,
+        }
+    }
+}
 
 /// Handles one job event.
 pub async fn handle(gateway: Gateway, delivery: Delivery) -> Disposition {
     let message = &delivery.message;
     let result = match message.subject.as_str() {
         subjects::PROGRESS => on_progress(&gateway, message).await,
-        subjects::COMPLETED => on_outcome(&gateway, message, Outcome::Completed).await,
-        subjects::FAILED => on_outcome(&gateway, message, Outcome::Failed).await,
+        subjects::COMPLETED => on_completed(&gateway, message, delivery.attempt).await,
+        subjects::FAILED => on_failed(&gateway, message).await,
+        // Our own reports to billing.
+        subjects::DELIVERED | subjects::UNDELIVERED => Ok(()),
         other => {
             tracing::warn!(subject = other, "unexpected subject on the events stream");
             Ok(())
@@ -52,22 +97,11 @@ pub async fn handle(gateway: Gateway, delivery: Delivery) -> Disposition {
         Err(Error::Telegram(teloxide::RequestError::RetryAfter(after))) => {
             Disposition::Retry(after.duration() + Duration::from_millis(100))
         }
-        Err(Error::Telegram(teloxide::RequestError::Api(error))) => {
-            // The chat is gone, the bot was blocked, ...: retrying will not help.
-            tracing::warn!(%error, "the Bot API refused a delivery; giving up on it");
-            Disposition::Ack
-        }
         Err(error) => {
-            tracing::warn!(%error, attempt = delivery.attempt, "delivery failed; will retry");
+            tracing::warn!(%error, attempt = delivery.attempt, "handling a job event failed; will retry");
             Disposition::Retry(Duration::from_secs(2))
         }
     }
-}
-
-#[derive(Clone, Copy)]
-enum Outcome {
-    Completed,
-    Failed,
 }
 
 async fn on_progress(gateway: &Gateway, message: &NatsMessage) -> Result<(), Error> {
@@ -76,6 +110,10 @@ async fn on_progress(gateway: &Gateway, message: &NatsMessage) -> Result<(), Err
         return Ok(());
     };
     if progress.state != JobState::Running as i32 || context.status_message_id == 0 {
+        return Ok(());
+    }
+    // Never move a finished job's message back to "working" (progress may arrive after the outcome).
+    if recorded(gateway, &progress.job_id).await.is_some() {
         return Ok(());
     }
     let lang = Lang::from_code(Some(&context.language_code));
@@ -94,71 +132,166 @@ async fn on_progress(gateway: &Gateway, message: &NatsMessage) -> Result<(), Err
     Ok(())
 }
 
-async fn on_outcome(
-    gateway: &Gateway,
-    message: &NatsMessage,
-    outcome: Outcome,
-) -> Result<(), Error> {
-    let (job_id, context) = match outcome {
-        Outcome::Completed => {
-            let event = JobCompleted::decode(message.payload.clone())?;
-            (
-                event.job_id.clone(),
-                event.context.clone().unwrap_or_default(),
-            )
-        }
-        Outcome::Failed => {
-            let event = JobFailed::decode(message.payload.clone())?;
-            (
-                event.job_id.clone(),
-                event.context.clone().unwrap_or_default(),
-            )
-        }
-    };
-    let span = tracing::info_span!("deliver", job_id = %job_id, chat_id = context.chat_id, user_id = context.user_id);
+async fn on_completed(gateway: &Gateway, message: &NatsMessage, attempt: i64) -> Result<(), Error> {
+    let event = JobCompleted::decode(message.payload.clone())?;
+    let context = event.context.clone().unwrap_or_default();
+    let operation = event.operation.clone().unwrap_or_default();
+    let span = tracing::info_span!("deliver", job_id = %event.job_id, chat_id = context.chat_id, user_id = context.user_id);
     let _entered = span.enter();
-    if already_delivered(gateway, &job_id).await {
-        tracing::info!("outcome already delivered; skipping the duplicate");
+    if let Some(record) = recorded(gateway, &event.job_id).await {
+        tracing::info!(?record, "outcome already handled; reporting it again");
+        if record != Record::Failed {
+            report(gateway, &event.job_id, &operation, &context, record, "").await?;
+        }
         return Ok(());
     }
     drop(_entered);
-    match outcome {
-        Outcome::Completed => {
-            let event = JobCompleted::decode(message.payload.clone())?;
-            match &event.result {
-                Some(job_completed::Result::Image(image)) => {
-                    deliver_image(gateway, &context, image).await?
-                }
-                Some(job_completed::Result::Transcript(transcript)) => {
-                    deliver_transcript(gateway, &context, transcript).await?
-                }
-                None => tracing::error!(job_id = %event.job_id, "completed event without a result"),
-            }
-            tracing::info!(job_id = %job_id, processing_ms = event.processing_ms, "result delivered");
+    let sent = match &event.result {
+        Some(job_completed::Result::Image(image)) => {
+            deliver_image(gateway, &context, &operation, image).await
         }
-        Outcome::Failed => {
-            let event = JobFailed::decode(message.payload.clone())?;
-            let reason = FailureReason::try_from(event.reason).unwrap_or(FailureReason::Internal);
+        Some(job_completed::Result::Transcript(transcript)) => {
+            deliver_transcript(gateway, &context, transcript).await
+        }
+        None => Err(Error::NoResult),
+    };
+    let _entered = span.enter();
+    let (record, detail) = match sent {
+        Ok(()) => {
+            tracing::info!(processing_ms = event.processing_ms, "result delivered");
+            (Record::Delivered, String::new())
+        }
+        Err(error) if is_permanent(&error) || attempt >= GIVE_UP_AFTER => {
+            tracing::warn!(%error, attempt, "the result cannot be delivered; releasing the user's money");
             let lang = Lang::from_code(Some(&context.language_code));
-            set_status_or_send(gateway, &context, i18n::job_failed(lang, reason)).await?;
-            tracing::info!(job_id = %job_id, ?reason, detail = %event.detail, "failure delivered");
+            drop(_entered);
+            // Best effort: if the bot is blocked or the chat is gone, nobody can be told.
+            if let Err(told) =
+                set_status_or_send(gateway, &context, i18n::undeliverable(lang)).await
+            {
+                tracing::info!(error = %told, "could not tell the user either");
+            }
+            (Record::Undelivered, error.to_string())
         }
+        Err(error) => return Err(error),
+    };
+    report(
+        gateway,
+        &event.job_id,
+        &operation,
+        &context,
+        record,
+        &detail,
+    )
+    .await?;
+    settle(gateway, &event.job_id, record).await;
+    Ok(())
+}
+
+async fn on_failed(gateway: &Gateway, message: &NatsMessage) -> Result<(), Error> {
+    let event = JobFailed::decode(message.payload.clone())?;
+    let context = event.context.clone().unwrap_or_default();
+    if recorded(gateway, &event.job_id).await.is_some() {
+        tracing::info!(job_id = %event.job_id, "failure already told; skipping the duplicate");
+        return Ok(());
     }
-    if let Err(error) = gateway
-        .deliveries
-        .put(job_id.as_str(), job_id.clone().into_bytes().into())
-        .await
-    {
-        tracing::warn!(%error, job_id = %job_id, "recording the delivery failed; a redelivery may send it twice");
+    let reason = FailureReason::try_from(event.reason).unwrap_or(FailureReason::Internal);
+    let lang = Lang::from_code(Some(&context.language_code));
+    match set_status_or_send(gateway, &context, i18n::job_failed(lang, reason)).await {
+        Ok(()) => {}
+        Err(error) if is_permanent(&error) => {
+            tracing::info!(%error, job_id = %event.job_id, "could not tell the user about a failed job");
+        }
+        Err(error) => return Err(error),
+    }
+    tracing::info!(job_id = %event.job_id, ?reason, detail = %event.detail, "failure told");
+    settle(gateway, &event.job_id, Record::Failed).await;
+    Ok(())
+}
+
+/// Publishes `jobs.delivered` or `jobs.undelivered` for billing.
+async fn report(
+    gateway: &Gateway,
+    job_id: &str,
+    operation: &Operation,
+    context: &JobContext,
+    record: Record,
+    detail: &str,
+) -> Result<(), Error> {
+    let now = job_pipeline::now_unix_ms();
+    match record {
+        Record::Delivered => {
+            let event = JobDelivered {
+                job_id: job_id.to_string(),
+                operation: Some(operation.clone()),
+                context: Some(context.clone()),
+                delivered_at_unix_ms: now,
+            };
+            gateway
+                .pipeline
+                .publish(
+                    subjects::DELIVERED,
+                    &message_id(job_id, "delivered"),
+                    &event,
+                )
+                .await?;
+        }
+        Record::Undelivered => {
+            let event = JobUndelivered {
+                job_id: job_id.to_string(),
+                operation: Some(operation.clone()),
+                context: Some(context.clone()),
+                detail: detail.to_string(),
+                undelivered_at_unix_ms: now,
+            };
+            gateway
+                .pipeline
+                .publish(
+                    subjects::UNDELIVERED,
+                    &message_id(job_id, "undelivered"),
+                    &event,
+                )
+                .await?;
+        }
+        Record::Failed => {}
     }
     Ok(())
 }
 
-async fn already_delivered(gateway: &Gateway, job_id: &str) -> bool {
-    matches!(gateway.deliveries.get(job_id).await, Ok(Some(_)))
+/// Records the outcome and deletes the job's input and result. Both best effort: a lost record means a
+/// redelivered event is sent again; a kept object expires with the bucket's time-to-live.
+async fn settle(gateway: &Gateway, job_id: &str, record: Record) {
+    if let Err(error) = gateway
+        .deliveries
+        .put(job_id, record.as_str().as_bytes().to_vec().into())
+        .await
+    {
+        tracing::warn!(%error, job_id, "recording the outcome failed; a redelivery may send it twice");
+    }
+    if let Err(error) = gateway.pipeline.discard_media(job_id).await {
+        tracing::debug!(%error, job_id, "could not delete the job's media; they expire by themselves");
+    }
 }
 
-async fn available_balance(gateway: &Gateway, context: &JobContext, lang: Lang) -> Option<String> {
+async fn recorded(gateway: &Gateway, job_id: &str) -> Option<Record> {
+    match gateway.deliveries.get(job_id).await {
+        Ok(Some(bytes)) => Record::parse(&bytes).or(Some(Record::Delivered)),
+        _ => None,
+    }
+}
+
+/// Whether retrying a failed Bot API call cannot help: the API refused it (blocked, chat gone, file
+/// refused, message too long). Network trouble and flood control are passing.
+fn is_permanent(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Telegram(
+            teloxide::RequestError::Api(_) | teloxide::RequestError::MigrateToChatId(_)
+        ) | Error::NoResult
+    )
+}
+
+async fn available_balance(gateway: &Gateway, context: &JobContext, lang: Lang) -> String {
     let balance = gateway
         .backends
         .billing
@@ -170,11 +303,11 @@ async fn available_balance(gateway: &Gateway, context: &JobContext, lang: Lang) 
     match balance {
         Ok(b) => {
             let b = b.into_inner();
-            Some(i18n::money(lang, b.available_minor, &b.currency))
+            i18n::money(lang, b.available_minor, &b.currency)
         }
         Err(status) => {
             tracing::warn!(%status, "billing GetBalance failed; result sent without the balance");
-            None
+            "—".into()
         }
     }
 }
@@ -186,9 +319,20 @@ fn reply_to(context: &JobContext) -> Option<ReplyParameters> {
     })
 }
 
+/// The result's file name: the operation id and parameter values, e.g. `image-upscale-4.jpg`.
+fn file_name(operation: &Operation, extension: &str) -> String {
+    let mut name = operation.id().unwrap_or("result").replace('.', "-");
+    for (_, value) in operation.params() {
+        name.push('-');
+        name.push_str(&value);
+    }
+    format!("{name}.{extension}")
+}
+
 async fn deliver_image(
     gateway: &Gateway,
     context: &JobContext,
+    operation: &Operation,
     image: &ImageResult,
 ) -> Result<(), Error> {
     let lang = Lang::from_code(Some(&context.language_code));
@@ -208,10 +352,8 @@ async fn deliver_image(
     } else {
         "jpg"
     };
-    let file = InputFile::memory(bytes).file_name(format!("upscaled-2x.{extension}"));
-    let balance = available_balance(gateway, context, lang)
-        .await
-        .unwrap_or_else(|| "—".into());
+    let file = InputFile::memory(bytes).file_name(file_name(operation, extension));
+    let balance = available_balance(gateway, context, lang).await;
     let mut caption = i18n::image_done(lang, image.width_px, image.height_px, &balance);
     let chat = ChatId(context.chat_id);
     if image.send_as_document {
@@ -238,9 +380,7 @@ async fn deliver_transcript(
     transcript: &Transcript,
 ) -> Result<(), Error> {
     let lang = Lang::from_code(Some(&context.language_code));
-    let balance = available_balance(gateway, context, lang)
-        .await
-        .unwrap_or_else(|| "—".into());
+    let balance = available_balance(gateway, context, lang).await;
     let footer = i18n::transcript_done(lang, &balance);
     let text = if transcript.text.trim().is_empty() {
         i18n::no_speech(lang)
@@ -285,6 +425,7 @@ async fn delete_status(gateway: &Gateway, context: &JobContext) {
     }
 }
 
+/// Puts `text` in the job's status message, or sends it as a new reply when that message is gone.
 async fn set_status_or_send(
     gateway: &Gateway,
     context: &JobContext,
@@ -300,7 +441,9 @@ async fn set_status_or_send(
             Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {
                 return Ok(());
             }
-            Err(teloxide::RequestError::Api(_)) => {} // the status message is gone: send a new one
+            Err(teloxide::RequestError::Api(
+                teloxide::ApiError::MessageToEditNotFound | teloxide::ApiError::MessageCantBeEdited,
+            )) => {} // the status message is gone: send a new one
             Err(error) => return Err(error.into()),
         }
     }
@@ -310,4 +453,25 @@ async fn set_status_or_send(
     }
     send.await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_file_names_come_from_the_operation() {
+        assert_eq!(
+            file_name(&Operation::upscale(4), "jpg"),
+            "image-upscale-4.jpg"
+        );
+        assert_eq!(file_name(&Operation::default(), "png"), "result.png");
+    }
+
+    #[test]
+    fn records_round_trip() {
+        for record in [Record::Delivered, Record::Undelivered, Record::Failed] {
+            assert_eq!(Record::parse(record.as_str().as_bytes()), Some(record));
+        }
+    }
 }

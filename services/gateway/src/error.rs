@@ -15,7 +15,16 @@ pub enum Error {
     Download(#[from] teloxide::DownloadError),
     /// NATS (streams, object store, key-value) failed.
     #[error(transparent)]
-    Nats(#[from] service_runtime::jetstream::Error),
+    Nats(#[from] job_pipeline::jetstream::Error),
+    /// A key-value bucket of the gateway (job starts, deliveries) failed.
+    #[error("key-value bucket: {0}")]
+    KeyValue(String),
+    /// No URL is configured for the worker service an operation needs.
+    #[error("no {0} service is configured")]
+    NoBackend(mediabot_proto::Service),
+    /// A completed event carried no result.
+    #[error("completed event without a result")]
+    NoResult,
     /// Writing to or reading from the media object store failed.
     #[error("object store: {0}")]
     ObjectStore(String),

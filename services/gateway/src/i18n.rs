@@ -1,8 +1,8 @@
 //! Everything the bot says to users, in Russian and English. The language comes from the Telegram user's
 //! `language_code`: Russian for `ru*`, English for anything else or nothing.
 
-use mediabot_proto::billing::v1::{EntryKind, Operation};
-use mediabot_proto::jobs::v1::FailureReason;
+use mediabot_proto::billing::v1::{EntryKind, Operation as LedgerEntry};
+use mediabot_proto::jobs::v1::{FailureReason, JobState, Operation};
 use time::macros::{format_description, offset};
 
 use crate::admin::{AddBalanceError, MAX_TOP_UP_MINOR};
@@ -52,19 +52,64 @@ pub fn money(lang: Lang, minor: i64, currency: &str) -> String {
     }
 }
 
-/// Operation name used in billing and on buttons.
-pub const UPSCALE_2X: &str = "image.upscale_2x";
-/// Operation name of a transcription.
-pub const TRANSCRIBE: &str = "speech.transcribe";
+/// The parameter `name` of `operation`, as text ("" when it has none).
+fn param(operation: &Operation, name: &str) -> String {
+    operation
+        .params()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
 
-/// A price line for the operation list.
-pub fn operation_name(lang: Lang, operation: &str) -> String {
-    match (lang, operation) {
-        (Lang::Ru, UPSCALE_2X) => "Увеличение фото ×2".into(),
-        (Lang::En, UPSCALE_2X) => "Photo upscale ×2".into(),
-        (Lang::Ru, TRANSCRIBE) => "Расшифровка голосового или аудио".into(),
-        (Lang::En, TRANSCRIBE) => "Voice/audio transcription".into(),
-        (_, other) => other.to_string(),
+/// What an operation is called (price list, history, buttons), keyed by its catalog id.
+pub fn operation_name(lang: Lang, operation: &Operation) -> String {
+    match (lang, operation.id()) {
+        (Lang::Ru, Some("image.upscale")) => {
+            format!("Увеличение фото ×{}", param(operation, "factor"))
+        }
+        (Lang::En, Some("image.upscale")) => {
+            format!("Photo upscale ×{}", param(operation, "factor"))
+        }
+        (Lang::Ru, Some("speech.transcribe")) => "Расшифровка голосового или аудио".into(),
+        (Lang::En, Some("speech.transcribe")) => "Voice/audio transcription".into(),
+        (Lang::Ru, _) => "Операция".into(),
+        (Lang::En, _) => "Operation".into(),
+    }
+}
+
+/// The label of a button that starts `operation` for `price` (already formatted).
+pub fn operation_button(lang: Lang, operation: &Operation, price: &str) -> String {
+    match (lang, operation.id()) {
+        (Lang::Ru, Some("image.upscale")) => {
+            format!("Увеличить ×{} — {price}", param(operation, "factor"))
+        }
+        (Lang::En, Some("image.upscale")) => {
+            format!("Upscale ×{} — {price}", param(operation, "factor"))
+        }
+        (_, _) => format!("{} — {price}", operation_name(lang, operation)),
+    }
+}
+
+/// A price-list line's price: "5 ₽", or "3 ₽/min" for a price per started minute of audio.
+pub fn price_label(lang: Lang, amount: &str, per_minute: bool) -> String {
+    match (lang, per_minute) {
+        (_, false) => amount.to_string(),
+        (Lang::Ru, true) => format!("{amount}/мин"),
+        (Lang::En, true) => format!("{amount}/min"),
+    }
+}
+
+/// A hold's operation as billing records it (the catalog key, e.g. `image.upscale factor=2`), by name;
+/// entries written before the catalog (`image.upscale_2x`) are read too.
+pub fn recorded_operation_name(lang: Lang, key: &str) -> String {
+    let operation = match key {
+        "image.upscale_2x" => Some(Operation::upscale(2)),
+        other => Operation::from_key(other),
+    };
+    match operation {
+        Some(operation) => operation_name(lang, &operation),
+        None => key.to_string(),
     }
 }
 
@@ -78,13 +123,13 @@ pub fn welcome(lang: Lang, balance: &str, prices: &[String]) -> String {
     match lang {
         Lang::Ru => format!(
             "Привет! Я обрабатываю то, что вы присылаете:\n\
-             • фото или файл изображения — увеличу в 2 раза;\n\
+             • фото или файл изображения — увеличу в 2 или 4 раза;\n\
              • голосовое или аудио — превращу в текст.\n\n\
              Цены:\n{list}\n\nВаш баланс: {balance}\nДеньги списываются только за выполненную работу.\n/help — помощь, /balance — баланс."
         ),
         Lang::En => format!(
             "Hi! I process what you send me:\n\
-             • a photo or an image file — I upscale it 2×;\n\
+             • a photo or an image file — I upscale it 2× or 4×;\n\
              • a voice note or audio — I turn it into text.\n\n\
              Prices:\n{list}\n\nYour balance: {balance}\nYou only pay for work that is done.\n/help for help, /balance for your balance."
         ),
@@ -94,12 +139,12 @@ pub fn welcome(lang: Lang, balance: &str, prices: &[String]) -> String {
 /// Reply to /help.
 pub fn help(lang: Lang) -> String {
     match lang {
-        Lang::Ru => "Пришлите фото или картинку файлом — я предложу увеличить её в 2 раза.\n\
+        Lang::Ru => "Пришлите фото или картинку файлом — я предложу увеличить её в 2 или 4 раза.\n\
                      Пришлите голосовое сообщение или аудиофайл — я пришлю расшифровку.\n\
                      Файлы до 20 МБ. Если что-то не получится, деньги не списываются.\n\n\
                      /start — начало, /balance — баланс, /history — операции, /help — эта справка."
             .into(),
-        Lang::En => "Send a photo or an image file and I will offer to upscale it 2×.\n\
+        Lang::En => "Send a photo or an image file and I will offer to upscale it 2× or 4×.\n\
                      Send a voice note or an audio file and I will send back the transcript.\n\
                      Files up to 20 MB. If something fails, you are not charged.\n\n\
                      /start to begin, /balance for your balance, /history for your operations, /help for this text."
@@ -129,11 +174,25 @@ pub fn choose_image_operation(lang: Lang) -> String {
     }
 }
 
-/// Label of the upscale button.
-pub fn upscale_button(lang: Lang, price: &str) -> String {
+/// The answer to a second press of a button whose job is already under way (or done).
+pub fn already_started(lang: Lang, state: Option<JobState>) -> String {
+    match (lang, state) {
+        (Lang::Ru, Some(JobState::Completed | JobState::Failed)) => {
+            "Это задание уже выполнено.".into()
+        }
+        (Lang::En, Some(JobState::Completed | JobState::Failed)) => {
+            "This job is already done.".into()
+        }
+        (Lang::Ru, _) => "Это задание уже выполняется — второй раз не запускаю.".into(),
+        (Lang::En, _) => "This job is already running — not starting it twice.".into(),
+    }
+}
+
+/// The result was ready but the Bot API would not take it (refused file, chat trouble).
+pub fn undeliverable(lang: Lang) -> String {
     match lang {
-        Lang::Ru => format!("Увеличить ×2 — {price}"),
-        Lang::En => format!("Upscale ×2 — {price}"),
+        Lang::Ru => "❌ Не удалось отправить результат. Деньги не списаны.".into(),
+        Lang::En => "❌ I could not send you the result. You were not charged.".into(),
     }
 }
 
@@ -233,15 +292,23 @@ pub fn audio_too_long(lang: Lang, limit_min: u32) -> String {
     }
 }
 
-/// Transcription is not configured on this installation (speech has no model).
-pub fn speech_not_set_up(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => {
+/// The operation is not available on this installation (speech has no model, ...).
+pub fn not_set_up(lang: Lang, operation: &Operation) -> String {
+    match (lang, operation.id()) {
+        (Lang::Ru, Some("speech.transcribe")) => {
             "Расшифровка голоса не настроена на этой установке бота. Ничего не списано.".into()
         }
-        Lang::En => {
+        (Lang::En, Some("speech.transcribe")) => {
             "Voice transcription is not set up on this installation. Nothing was charged.".into()
         }
+        (Lang::Ru, _) => format!(
+            "«{}» не настроено на этой установке бота. Ничего не списано.",
+            operation_name(lang, operation)
+        ),
+        (Lang::En, _) => format!(
+            "{} is not set up on this installation. Nothing was charged.",
+            operation_name(lang, operation)
+        ),
     }
 }
 
@@ -297,6 +364,12 @@ pub fn job_failed(lang: Lang, reason: FailureReason) -> String {
         (Lang::En, FailureReason::InputMissing) => {
             "The file got lost on the way — please send it again."
         }
+        (Lang::Ru, FailureReason::WorkerLost) => {
+            "Этот файл несколько раз обрушил обработку, я его отложил."
+        }
+        (Lang::En, FailureReason::WorkerLost) => {
+            "This file crashed the processing several times, so I gave up on it."
+        }
         (Lang::Ru, _) => "Что-то пошло не так при обработке.",
         (Lang::En, _) => "Something went wrong while processing it.",
     };
@@ -317,7 +390,7 @@ pub fn moscow_time(unix_ms: i64) -> String {
 }
 
 /// Reply to /history: the operations (newest first) one per line, in Moscow time.
-pub fn history(lang: Lang, operations: &[Operation]) -> String {
+pub fn history(lang: Lang, operations: &[LedgerEntry]) -> String {
     if operations.is_empty() {
         return match lang {
             Lang::Ru => "Операций пока нет.".into(),
@@ -336,8 +409,8 @@ pub fn history(lang: Lang, operations: &[Operation]) -> String {
 }
 
 /// One /history line: `21.11.2026 09:33 · Charge: Photo upscale ×2 · -5 ₽`.
-pub fn history_line(lang: Lang, operation: &Operation) -> String {
-    let what = operation_name(lang, &operation.description);
+pub fn history_line(lang: Lang, operation: &LedgerEntry) -> String {
+    let what = recorded_operation_name(lang, &operation.description);
     let kind = EntryKind::try_from(operation.kind).unwrap_or(EntryKind::Unspecified);
     let label = match (lang, kind) {
         (Lang::Ru, EntryKind::WelcomeCredit) => "Приветственный бонус".to_string(),
@@ -471,7 +544,7 @@ mod tests {
 
     #[test]
     fn history_lines() {
-        let op = |kind: EntryKind, amount_minor, description: &str| Operation {
+        let op = |kind: EntryKind, amount_minor, description: &str| LedgerEntry {
             entry_id: "1".into(),
             kind: kind as i32,
             amount_minor,
@@ -481,7 +554,10 @@ mod tests {
             created_at_unix_ms: 1_795_242_780_000,
         };
         assert_eq!(
-            history_line(Lang::Ru, &op(EntryKind::Capture, -500, UPSCALE_2X)),
+            history_line(
+                Lang::Ru,
+                &op(EntryKind::Capture, -500, "image.upscale factor=2")
+            ),
             "21.11.2026 09:33 · Списание: Увеличение фото ×2 · -5 ₽"
         );
         assert_eq!(
@@ -489,7 +565,10 @@ mod tests {
             "21.11.2026 09:33 · Top-up · +100.50 ₽"
         );
         assert_eq!(
-            history_line(Lang::En, &op(EntryKind::Expiry, 0, TRANSCRIBE)),
+            history_line(
+                Lang::En,
+                &op(EntryKind::Expiry, 0, "speech.transcribe language=auto")
+            ),
             "21.11.2026 09:33 · Reservation expired and returned: Voice/audio transcription"
         );
         let text = history(
@@ -501,6 +580,22 @@ mod tests {
             "Последние операции (время московское):\n21.11.2026 09:33 · Приветственный бонус · +30 ₽"
         );
         assert_eq!(history(Lang::En, &[]), "No operations yet.");
+    }
+
+    #[test]
+    fn operation_texts_follow_the_catalog() {
+        let x4 = Operation::upscale(4);
+        assert_eq!(operation_name(Lang::Ru, &x4), "Увеличение фото ×4");
+        assert_eq!(operation_button(Lang::En, &x4, "9 ₽"), "Upscale ×4 — 9 ₽");
+        assert_eq!(
+            recorded_operation_name(Lang::En, "image.upscale_2x"),
+            "Photo upscale ×2"
+        );
+        assert_eq!(
+            recorded_operation_name(Lang::En, &x4.key()),
+            "Photo upscale ×4"
+        );
+        assert_eq!(price_label(Lang::Ru, "3 ₽", true), "3 ₽/мин");
     }
 
     #[test]

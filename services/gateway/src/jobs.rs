@@ -1,27 +1,45 @@
-//! Starting a paid job, in the order DESIGN.md fixes: check size (and duration) from the message metadata,
-//! download from the Bot API, put the bytes in the object store (`in/<job_id>`), reserve the price in
-//! billing with the job id as idempotency key, submit to imaging or speech — and if the submit fails,
-//! release the hold at once. The user's status message says at each step where things stand, and every
-//! failure says that nothing was charged.
+//! Starting a paid job, so that money follows delivery and a job is never started twice:
 //!
-//! A gateway that dies between reserve and submit leaves a pending hold; billing's sweeper releases it
-//! after the hold timeout, so the money comes back either way.
+//! 1. The job id is derived from the chat, the message the user acted on and the operation with its
+//!    parameters ([`JobId::derive`]): a double tap, a replayed update or a restarted gateway names the
+//!    same job.
+//! 2. The start is *claimed* in the `gateway-job-starts` bucket (an atomic create, shared by every gateway
+//!    replica). Only the first claim goes on; a second one is told the job is already running. A claim left
+//!    by a gateway that died before the job was queued goes stale after [`CLAIM_STALE`] and is taken over
+//!    (every later step is idempotent per job id).
+//! 3. Checks from the message metadata (size, duration) and the worker service's availability.
+//! 4. billing `Reserve` — before anything is downloaded. Not enough money: the user is told the price and
+//!    the balance from the error's details (no further call), and nothing else happens.
+//! 5. Download from the Bot API, put the bytes in the object store (`in/<job_id>`), `Jobs/SubmitJob` on the
+//!    operation's service. Any failure after the reserve releases the hold at once and says that nothing
+//!    was charged.
+//!
+//! billing captures the hold only when the delivery consumer ([`crate::delivery`]) reports that the result
+//! reached the chat; a job that fails or cannot be delivered is released.
 
-use mediabot_proto::billing::v1::{
-    GetBalanceRequest, ListPricesRequest, ReleaseRequest, ReserveRequest,
-};
-use mediabot_proto::imaging::v1::SubmitJobRequest;
-use mediabot_proto::jobs::v1::{ImageOperation, JobContext};
-use mediabot_proto::speech::v1::SubmitTranscriptionRequest;
-use service_runtime::jetstream::input_key;
+use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use job_pipeline::jetstream::input_key;
+use mediabot_proto::JobId;
+use mediabot_proto::billing::v1::{HoldState, ReleaseRequest, ReserveRequest};
+use mediabot_proto::catalog::price_of;
+use mediabot_proto::jobs::v1::{JobContext, JobRequest, JobState, Operation};
 use teloxide::net::Download;
 use teloxide::prelude::*;
-use teloxide::types::{FileId, MessageId};
+use teloxide::types::{FileId, MessageId, ReplyParameters};
 use tonic::Code;
+use tonic_types::StatusExt;
 use tracing::Instrument;
 
+use crate::backends::Availability;
 use crate::i18n::{self, Lang};
 use crate::{Error, Gateway};
+
+/// Key-value bucket of job starts (key: job id, value: when the start was claimed, ms since the epoch).
+pub const JOB_STARTS_BUCKET: &str = "gateway-job-starts";
+/// A claim this old whose job never reached the queue belongs to a gateway that died mid-start.
+pub const CLAIM_STALE: Duration = Duration::from_secs(60);
 
 /// A file a user sent, as described by the message metadata (nothing downloaded yet).
 #[derive(Debug, Clone)]
@@ -38,105 +56,207 @@ pub struct MediaRef {
     pub duration_secs: Option<u32>,
 }
 
-/// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobKind {
-    /// Image upscale ×2 (imaging).
-    Upscale2x,
-    /// Transcription (speech).
-    Transcribe,
+/// Where the job's status is shown.
+#[derive(Debug, Clone, Copy)]
+pub enum StatusMessage {
+    /// An existing bot message (the offer whose button was pressed), edited from now on.
+    Edit(MessageId),
+    /// A new message, sent as a reply to the user's message once the start is claimed.
+    Reply,
 }
 
-impl JobKind {
-    /// The billing operation name.
-    pub fn operation(self) -> &'static str {
-        match self {
-            JobKind::Upscale2x => i18n::UPSCALE_2X,
-            JobKind::Transcribe => i18n::TRANSCRIBE,
-        }
-    }
-}
-
-/// A job about to start: what, on which file, for whom, and which message shows its status.
+/// A job about to start: what, on which file, for whom, and where its status shows.
 #[derive(Debug, Clone)]
-pub struct JobRequest {
-    /// Which operation.
-    pub kind: JobKind,
+pub struct JobStart {
+    /// The operation with its parameters.
+    pub operation: Operation,
     /// The input file.
     pub media: MediaRef,
     /// The chat the result goes to.
     pub chat_id: ChatId,
     /// The paying Telegram user.
     pub user_id: i64,
-    /// The user's message holding the file (results reply to it).
+    /// The user's message holding the file (the job id derives from it; results reply to it).
     pub source_message: MessageId,
-    /// The bot's status message, edited as the job moves on.
-    pub status_message: MessageId,
+    /// The status message.
+    pub status: StatusMessage,
     /// Reply language.
     pub lang: Lang,
 }
 
+impl JobStart {
+    /// The job's id (see the module docs).
+    pub fn job_id(&self) -> JobId {
+        JobId::derive(self.chat_id.0, self.source_message.0, &self.operation)
+    }
+}
+
+/// What became of a start request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// This request started (or failed to start, and the user was told why).
+    New,
+    /// The same job was started before (a double tap or a replayed update); nothing was done.
+    AlreadyStarted {
+        /// The job's state, if a worker service recorded one already.
+        state: Option<JobState>,
+    },
+}
+
+/// How far a start got, for the clean-up of a failure.
+enum Stage {
+    /// Nothing reserved yet: the claim may be given up, so the user can try again.
+    BeforeReserve,
+    /// A hold exists: release it; the job id is used up.
+    Reserved,
+}
+
 impl Gateway {
-    /// Runs the start of a paid job to the point where it is queued (or has failed without charge), and
-    /// keeps the status message up to date. Errors are reported to the user here; the returned error is
-    /// only for the log.
-    pub async fn start_job(&self, request: JobRequest) -> Result<(), Error> {
-        let job_id = uuid::Uuid::now_v7().to_string();
+    /// Claims and runs the start of a paid job up to the point where it is queued (or has failed without a
+    /// charge, the user told why). Errors are for the log only.
+    pub async fn start_job(&self, start: JobStart) -> Result<Started, Error> {
+        match self.claim_start(&start).await? {
+            Started::New => {
+                self.start_claimed(start).await?;
+                Ok(Started::New)
+            }
+            already => Ok(already),
+        }
+    }
+
+    /// Claims the start of `start`'s job: [`Started::New`] when this caller is to run it (with
+    /// [`start_claimed`](Self::start_claimed)), [`Started::AlreadyStarted`] when it was started before.
+    pub async fn claim_start(&self, start: &JobStart) -> Result<Started, Error> {
+        let job_id = start.job_id();
+        match self.claim(&job_id).await? {
+            None => Ok(Started::New),
+            Some(state) => {
+                tracing::info!(job_id = %job_id, ?state, "job already started; not starting it again");
+                Ok(Started::AlreadyStarted { state })
+            }
+        }
+    }
+
+    /// Runs a claimed start up to the point where the job is queued, or fails without a charge and tells
+    /// the user why. Errors are for the log only.
+    pub async fn start_claimed(&self, start: JobStart) -> Result<(), Error> {
+        let job_id = start.job_id();
         let span = tracing::info_span!(
             "start_job",
             job_id = %job_id,
-            user_id = request.user_id,
-            chat_id = request.chat_id.0,
-            operation = request.kind.operation(),
+            user_id = start.user_id,
+            chat_id = start.chat_id.0,
+            operation = start.operation.id().unwrap_or_default(),
         );
         async {
-            let result = self.try_start_job(&job_id, &request).await;
-            if let Err(error) = &result {
-                tracing::warn!(%error, "job not started");
+            let status = match start.status {
+                StatusMessage::Edit(id) => id,
+                StatusMessage::Reply => {
+                    self.bot
+                        .send_message(start.chat_id, i18n::receiving(start.lang))
+                        .reply_parameters(ReplyParameters::new(start.source_message))
+                        .await?
+                        .id
+                }
+            };
+            let Err((stage, text, error)) = self.run_start(&job_id, &start, status).await else {
+                return Ok(());
+            };
+            if let Some(text) = text {
+                self.set_status(start.chat_id, status, text).await;
             }
-            result
+            match stage {
+                Stage::BeforeReserve => self.unclaim(&job_id).await,
+                Stage::Reserved => self.release(&job_id).await,
+            }
+            match error {
+                Some(error) => {
+                    tracing::warn!(%error, "job not started");
+                    Err(error)
+                }
+                None => Ok(()),
+            }
         }
         .instrument(span)
         .await
     }
 
-    async fn try_start_job(&self, job_id: &str, request: &JobRequest) -> Result<(), Error> {
-        let lang = request.lang;
-        let media = &request.media;
+    /// The steps after the claim. `Err` carries how far it got, the text for the user (if any) and the
+    /// error to log (none when the user's request was simply refused, e.g. no money).
+    async fn run_start(
+        &self,
+        job_id: &JobId,
+        start: &JobStart,
+        status: MessageId,
+    ) -> Result<(), (Stage, Option<String>, Option<Error>)> {
+        let lang = start.lang;
+        let media = &start.media;
+        let refuse = |text: String| (Stage::BeforeReserve, Some(text), None);
+        let Some(service) = start.operation.service() else {
+            return Err(refuse(i18n::try_later(lang)));
+        };
         if media.size_bytes > self.limits.max_file_bytes {
-            return self
-                .set_status(
-                    request,
-                    i18n::file_too_big(lang, self.limits.max_file_bytes >> 20),
-                )
-                .await;
+            return Err(refuse(i18n::file_too_big(
+                lang,
+                self.limits.max_file_bytes >> 20,
+            )));
         }
-        if request.kind == JobKind::Transcribe {
-            if media.duration_secs.unwrap_or(0) > self.limits.max_audio_secs {
-                return self
-                    .set_status(
-                        request,
-                        i18n::audio_too_long(lang, self.limits.max_audio_secs / 60),
-                    )
-                    .await;
+        if media.duration_secs.unwrap_or(0) > self.limits.max_audio_secs {
+            return Err(refuse(i18n::audio_too_long(
+                lang,
+                self.limits.max_audio_secs / 60,
+            )));
+        }
+        match self.backends.availability(service).await {
+            Ok(Availability::Ready) => {}
+            Ok(Availability::NotSetUp) => {
+                return Err(refuse(i18n::not_set_up(lang, &start.operation)));
             }
-            match self.backends.speech_ready().await {
-                Ok(true) => {}
-                Ok(false) => {
-                    return self
-                        .set_status(request, i18n::speech_not_set_up(lang))
-                        .await;
-                }
-                Err(status) => {
-                    self.set_status(request, i18n::try_later(lang)).await?;
-                    return Err(Error::Backend {
-                        service: "speech",
-                        status,
-                    });
-                }
+            Err(error) => {
+                return Err((
+                    Stage::BeforeReserve,
+                    Some(i18n::try_later(lang)),
+                    Some(error),
+                ));
             }
         }
 
+        let reserve = ReserveRequest {
+            job_id: job_id.to_string(),
+            account_id: start.user_id,
+            operation: Some(start.operation.clone()),
+            audio_duration_ms: u64::from(media.duration_secs.unwrap_or(0)) * 1000,
+        };
+        match self.backends.billing.clone().reserve(reserve).await {
+            Ok(hold) => {
+                let hold = hold.into_inner();
+                if hold.state != HoldState::Pending as i32 {
+                    // A hold of this job id was settled long ago (its claim expired): the job is done.
+                    tracing::info!(state = hold.state, "the job's hold is already settled");
+                    return Ok(());
+                }
+            }
+            Err(status) if status.code() == Code::FailedPrecondition => {
+                let text = self.insufficient_funds_text(start, &status).await;
+                return Err(refuse(text));
+            }
+            Err(status) => {
+                return Err((
+                    Stage::BeforeReserve,
+                    Some(i18n::try_later(lang)),
+                    Some(Error::Backend {
+                        service: "billing",
+                        status,
+                    }),
+                ));
+            }
+        }
+        let reserved = |text: String, error: Error| (Stage::Reserved, Some(text), Some(error));
+
+        if matches!(start.status, StatusMessage::Edit(_)) {
+            self.set_status(start.chat_id, status, i18n::receiving(lang))
+                .await;
+        }
         let bytes = match self.download(&media.file_id).await {
             Ok(bytes) => bytes,
             Err(error) => {
@@ -145,114 +265,140 @@ impl Gateway {
                 } else {
                     i18n::try_later(lang)
                 };
-                self.set_status(request, text).await?;
-                return Err(error);
+                return Err(reserved(text, error));
             }
         };
-        let key = input_key(job_id);
+        let key = input_key(job_id.as_str());
         if let Err(error) = self
             .pipeline
             .media
             .put(key.as_str(), &mut bytes.as_slice())
             .await
         {
-            self.set_status(request, i18n::try_later(lang)).await?;
-            return Err(Error::ObjectStore(error.to_string()));
+            return Err(reserved(
+                i18n::try_later(lang),
+                Error::ObjectStore(error.to_string()),
+            ));
         }
         tracing::debug!(bytes = bytes.len(), "input stored");
 
-        let reserve = ReserveRequest {
+        let request = JobRequest {
             job_id: job_id.to_string(),
-            account_id: request.user_id,
-            operation: request.kind.operation().to_string(),
+            operation: Some(start.operation.clone()),
+            input_key: key.clone(),
+            mime_type: media.mime_type.clone().unwrap_or_default(),
+            file_name: media.file_name.clone().unwrap_or_default(),
+            context: Some(JobContext {
+                chat_id: start.chat_id.0,
+                user_id: start.user_id,
+                status_message_id: status.0,
+                reply_to_message_id: start.source_message.0,
+                language_code: lang.code().to_string(),
+            }),
+            submitted_at_unix_ms: 0,
         };
-        if let Err(status) = self.backends.billing.clone().reserve(reserve).await {
-            let text = if status.code() == Code::FailedPrecondition {
-                self.insufficient_funds_text(request).await
-            } else {
-                i18n::try_later(lang)
-            };
-            self.set_status(request, text).await?;
-            self.delete_input(&key).await;
-            return match status.code() {
-                Code::FailedPrecondition => Ok(()),
-                _ => Err(Error::Backend {
-                    service: "billing",
-                    status,
-                }),
-            };
-        }
-
-        let context = JobContext {
-            chat_id: request.chat_id.0,
-            user_id: request.user_id,
-            status_message_id: request.status_message.0,
-            reply_to_message_id: request.source_message.0,
-            language_code: lang.code().to_string(),
-        };
-        let submitted = match request.kind {
-            JobKind::Upscale2x => {
-                let submit = SubmitJobRequest {
-                    job_id: job_id.to_string(),
-                    operation: ImageOperation::Upscale2x as i32,
-                    input_key: key.clone(),
-                    mime_type: media.mime_type.clone().unwrap_or_default(),
-                    file_name: media.file_name.clone().unwrap_or_default(),
-                    context: Some(context),
+        let submitted = match self.backends.jobs(service) {
+            Ok(mut jobs) => jobs.submit_job(request).await.map_err(|status| {
+                let text = if status.code() == Code::FailedPrecondition {
+                    i18n::not_set_up(lang, &start.operation)
+                } else {
+                    i18n::try_later(lang)
                 };
-                self.backends
-                    .imaging
-                    .clone()
-                    .submit_job(submit)
-                    .await
-                    .map_err(|s| ("imaging", s))
-            }
-            JobKind::Transcribe => {
-                let submit = SubmitTranscriptionRequest {
-                    job_id: job_id.to_string(),
-                    input_key: key.clone(),
-                    mime_type: media.mime_type.clone().unwrap_or_default(),
-                    language: "auto".to_string(),
-                    context: Some(context),
-                };
-                self.backends
-                    .speech
-                    .clone()
-                    .submit_transcription(submit)
-                    .await
-                    .map_err(|s| ("speech", s))
-            }
+                (
+                    text,
+                    Error::Backend {
+                        service: service.name(),
+                        status,
+                    },
+                )
+            }),
+            Err(error) => Err((i18n::try_later(lang), error)),
         };
         match submitted {
             Ok(response) => {
                 let position = response.into_inner().queue_position;
                 tracing::info!(position, "job queued");
                 // The worker may already have moved the status on; a failed edit here is harmless.
-                let _ = self.set_status(request, i18n::queued(lang, position)).await;
+                self.set_status(start.chat_id, status, i18n::queued(lang, position))
+                    .await;
                 Ok(())
             }
-            Err((service, status)) => {
-                if let Err(release) = self
-                    .backends
-                    .billing
-                    .clone()
-                    .release(ReleaseRequest {
-                        job_id: job_id.to_string(),
-                    })
-                    .await
-                {
-                    // The sweeper releases the hold after its timeout; log loudly so operators know.
-                    tracing::error!(%release, "releasing the hold after a failed submit failed");
-                }
-                let text = if service == "speech" && status.code() == Code::FailedPrecondition {
-                    i18n::speech_not_set_up(lang)
-                } else {
-                    i18n::try_later(lang)
-                };
-                self.set_status(request, text).await?;
-                self.delete_input(&key).await;
-                Err(Error::Backend { service, status })
+            Err((text, error)) => {
+                self.delete_object(&key).await;
+                Err(reserved(text, error))
             }
+        }
+    }
+
+    /// Claims the start of `job_id`. `Ok(None)`: this caller starts it. `Ok(Some(state))`: it was started
+    /// before (`state` is the job's recorded state, `None` while it is still being queued).
+    async fn claim(&self, job_id: &JobId) -> Result<Option<Option<JobState>>, Error> {
+        let now = job_pipeline::now_unix_ms();
+        let value = bytes::Bytes::from(now.to_string());
+        match self.job_starts.create(job_id.as_str(), value.clone()).await {
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::KeyValue(e.to_string())),
+        }
+        if let Some(status) = self.pipeline.get_status(job_id.as_str()).await? {
+            let state = JobState::try_from(status.state).unwrap_or(JobState::Unspecified);
+            return Ok(Some(Some(state)));
+        }
+        let entry = self
+            .job_starts
+            .entry(job_id.as_str())
+            .await
+            .map_err(|e| Error::KeyValue(e.to_string()))?;
+        let Some(entry) = entry else {
+            // Given up by its owner just now (the start was refused): claim it afresh.
+            return match self.job_starts.create(job_id.as_str(), value).await {
+                Ok(_) => Ok(None),
+                Err(_) => Ok(Some(None)),
+            };
+        };
+        let claimed_at: i64 = std::str::from_utf8(&entry.value)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let stale = now.saturating_sub(claimed_at)
+            > i64::try_from(CLAIM_STALE.as_millis()).unwrap_or(i64::MAX);
+        if stale && entry.operation == kv::Operation::Put {
+            // Compare-and-set on the revision: of several replicas taking over, one wins.
+            if self
+                .job_starts
+                .update(job_id.as_str(), value, entry.revision)
+                .await
+                .is_ok()
+            {
+                tracing::warn!(
+                    claimed_at,
+                    "taking over a start left by a gateway that stopped mid-way"
+                );
+                return Ok(None);
+            }
+        }
+        Ok(Some(None))
+    }
+
+    /// Gives up a claim whose start was refused before anything was reserved, so the user may try again.
+    async fn unclaim(&self, job_id: &JobId) {
+        if let Err(error) = self.job_starts.purge(job_id.as_str()).await {
+            tracing::debug!(%error, "could not give up a refused start's claim; it expires by itself");
+        }
+    }
+
+    async fn release(&self, job_id: &JobId) {
+        let released = self
+            .backends
+            .billing
+            .clone()
+            .release(ReleaseRequest {
+                job_id: job_id.to_string(),
+            })
+            .await;
+        if let Err(status) = released {
+            // The sweeper releases the hold after its timeout; log loudly so operators know.
+            tracing::error!(%status, "releasing the hold of a job that did not start failed");
         }
     }
 
@@ -263,51 +409,49 @@ impl Gateway {
         Ok(bytes)
     }
 
-    async fn delete_input(&self, key: &str) {
+    pub(crate) async fn delete_object(&self, key: &str) {
         if let Err(error) = self.pipeline.media.delete(key).await {
-            tracing::debug!(%error, key, "could not delete an unused input; it expires by itself");
+            tracing::debug!(%error, key, "could not delete an object; it expires by itself");
         }
     }
 
-    async fn insufficient_funds_text(&self, request: &JobRequest) -> String {
-        let lang = request.lang;
-        let mut billing = self.backends.billing.clone();
-        let balance = billing
-            .get_balance(GetBalanceRequest {
-                account_id: request.user_id,
-            })
-            .await;
-        let prices = billing.list_prices(ListPricesRequest {}).await;
-        match (balance, prices) {
-            (Ok(balance), Ok(prices)) => {
-                let balance = balance.into_inner();
-                let price = prices
-                    .into_inner()
-                    .prices
-                    .into_iter()
-                    .find(|p| p.operation == request.kind.operation())
-                    .map(|p| i18n::money(lang, p.amount_minor, &p.currency))
-                    .unwrap_or_default();
-                i18n::insufficient_funds(
-                    lang,
-                    &price,
-                    &i18n::money(lang, balance.available_minor, &balance.currency),
-                )
+    /// "Not enough money" with the price and the available balance from the Reserve error's
+    /// `INSUFFICIENT_FUNDS` details; without details, the price from the cached price list.
+    async fn insufficient_funds_text(&self, start: &JobStart, status: &tonic::Status) -> String {
+        let lang = start.lang;
+        let details = status.get_error_details();
+        let info = details.error_info();
+        let field = |name: &str| -> Option<i64> { info?.metadata.get(name)?.parse().ok() };
+        let currency = info
+            .and_then(|i| i.metadata.get("currency").cloned())
+            .unwrap_or_default();
+        match (field("price_minor"), field("available_minor")) {
+            (Some(price), Some(available)) => i18n::insufficient_funds(
+                lang,
+                &i18n::money(lang, price, &currency),
+                &i18n::money(lang, available, &currency),
+            ),
+            _ => {
+                let price = match self.backends.prices().await {
+                    Ok(prices) => {
+                        let audio_ms = u64::from(start.media.duration_secs.unwrap_or(0)) * 1000;
+                        price_of(&prices, &start.operation, audio_ms)
+                            .map(|(amount, p)| i18n::money(lang, amount, &p.currency))
+                            .unwrap_or_default()
+                    }
+                    Err(_) => String::new(),
+                };
+                i18n::insufficient_funds(lang, &price, "—")
             }
-            _ => i18n::try_later(lang),
         }
     }
 
-    /// Replaces the text of the job's status message (dropping any keyboard).
-    async fn set_status(&self, request: &JobRequest, text: String) -> Result<(), Error> {
-        match self
-            .bot
-            .edit_message_text(request.chat_id, request.status_message, text)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => Ok(()),
-            Err(error) => Err(error.into()),
+    /// Replaces the text of a status message (dropping any keyboard). Best effort: the message may be
+    /// gone, and the outcome is told by the delivery consumer anyway.
+    pub(crate) async fn set_status(&self, chat: ChatId, message: MessageId, text: String) {
+        match self.bot.edit_message_text(chat, message, text).await {
+            Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
+            Err(error) => tracing::warn!(%error, "could not update the status message"),
         }
     }
 }

@@ -1,12 +1,13 @@
 //! mediabot gateway: the Telegram side.
 //!
 //! It receives updates by long polling (teloxide), answers commands (`/start`, `/balance`, `/history`,
-//! `/help`, and `/add_balance` for administrators), offers
-//! paid operations on photos and image files (an inline keyboard), transcribes voice notes and audio, and
-//! starts each paid job the way DESIGN.md lays out: check size from the metadata, download, put the bytes
-//! in the NATS object store, reserve the price in billing, submit the job to imaging or speech — releasing
-//! the hold at once if the submit fails. A separate durable consumer ([`delivery`]) sends each job's
-//! outcome to its chat, so a restarted gateway still delivers what completed while it was down.
+//! `/help`, and `/add_balance` for administrators), offers the paid operations of its [`operations`] table
+//! for what users send (buttons under photos and image files; voice notes and audio are transcribed at
+//! once), and starts each job as [`jobs`] describes: a job id derived from the chat, the message and the
+//! operation (a double tap is the same job), reserve before download, submit to the operation's worker
+//! service. A separate durable consumer ([`delivery`]) sends each job's outcome to its chat and reports
+//! whether it arrived, so billing charges only for delivered results; a restarted gateway still delivers
+//! what completed while it was down.
 //!
 //! Replies are in Russian when the user's `language_code` is `ru`, English otherwise ([`i18n`]).
 
@@ -16,13 +17,15 @@ pub mod delivery;
 pub mod error;
 pub mod i18n;
 pub mod jobs;
+pub mod operations;
 pub mod telegram;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use job_pipeline::jetstream::{self, Pipeline};
+use mediabot_proto::Service;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
-use service_runtime::jetstream::{self, Pipeline};
 use teloxide::prelude::*;
 use tokio_util::sync::CancellationToken;
 
@@ -77,14 +80,14 @@ pub struct Config {
         default_value = "http://127.0.0.1:50051"
     )]
     pub billing_url: String,
-    /// imaging gRPC endpoint.
+    /// imaging gRPC endpoint (its `mediabot.jobs.v1.Jobs` queue).
     #[arg(
         long = "imaging-url",
         env = "IMAGING_URL",
         default_value = "http://127.0.0.1:50052"
     )]
     pub imaging_url: String,
-    /// speech gRPC endpoint.
+    /// speech gRPC endpoint (its `mediabot.jobs.v1.Jobs` queue).
     #[arg(
         long = "speech-url",
         env = "SPEECH_URL",
@@ -131,12 +134,14 @@ pub struct Gateway {
     pub bot: Bot,
     /// NATS JetStream: the media object store and job streams.
     pub pipeline: Pipeline,
-    /// gRPC clients of billing, imaging and speech.
+    /// gRPC clients of billing and the worker services.
     pub backends: backends::Backends,
     /// Size and duration limits.
     pub limits: Limits,
-    /// Which outcomes were already sent to their chats (key: job id).
+    /// Which outcomes were already handled (key: job id; value: delivered / undelivered / failed).
     pub deliveries: Arc<async_nats::jetstream::kv::Store>,
+    /// Claimed job starts (key: job id), shared by every replica: one start per job.
+    pub job_starts: Arc<async_nats::jetstream::kv::Store>,
     /// Who may run `/add_balance`.
     pub admins: Arc<admin::AdminIds>,
 }
@@ -164,14 +169,23 @@ impl Application {
         let deliveries = jetstream::key_value_bucket(
             &pipeline.jetstream,
             DELIVERIES_BUCKET,
-            "job outcomes already sent to their chats",
+            "job outcomes already handled (delivered, undelivered, failed)",
+            jetstream::EVENTS_TTL,
+        )
+        .await?;
+        let job_starts = jetstream::key_value_bucket(
+            &pipeline.jetstream,
+            jobs::JOB_STARTS_BUCKET,
+            "job starts claimed by a gateway (one start per job id)",
             jetstream::EVENTS_TTL,
         )
         .await?;
         let backends = backends::Backends::connect(
             &config.billing_url,
-            &config.imaging_url,
-            &config.speech_url,
+            &[
+                (Service::Imaging, config.imaging_url.as_str()),
+                (Service::Speech, config.speech_url.as_str()),
+            ],
         )?;
         Ok(Self {
             gateway: Gateway {
@@ -183,6 +197,7 @@ impl Application {
                     max_audio_secs: config.max_audio_secs,
                 },
                 deliveries: Arc::new(deliveries),
+                job_starts: Arc::new(job_starts),
                 admins: Arc::new(config.admin_ids),
             },
             delivery_concurrency: config.delivery_concurrency,

@@ -1,10 +1,13 @@
-//! The update handler tree: commands, photos and image files (offered an operation by inline keyboard),
-//! voice notes and audio (transcribed at once), and button presses. Endpoints only read the update,
-//! pick the language and delegate to [`Gateway`] (jobs) or billing (balances, history, admin top-ups).
+//! The update handler tree: commands, photos and image files (offered the operations of the
+//! [`operations`](crate::operations) table by inline keyboard), voice notes and audio (transcribed at once),
+//! and button presses. Endpoints only read the update, pick the language and delegate to [`Gateway`] (jobs)
+//! or billing (balances, history, admin top-ups).
 
 use mediabot_proto::billing::v1::{
-    GetBalanceRequest, ListOperationsRequest, ListPricesRequest, TopUpRequest,
+    GetBalanceRequest, ListOperationsRequest, PriceUnit, TopUpRequest,
 };
+use mediabot_proto::catalog::price_of;
+use mediabot_proto::jobs::v1::Operation;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{
@@ -16,14 +19,12 @@ use teloxide::utils::command::BotCommands;
 use crate::Gateway;
 use crate::admin::{self, AddBalance};
 use crate::i18n::{self, Lang};
-use crate::jobs::{JobKind, JobRequest, MediaRef};
+use crate::jobs::{JobStart, MediaRef, Started, StatusMessage};
+use crate::operations::{self, Input};
 
 /// Error type of the endpoints; the dispatcher logs it.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 type HandlerResult = Result<(), HandlerError>;
-
-/// Callback data of the "Upscale ×2" button.
-pub const CALLBACK_UPSCALE_2X: &str = "upscale_2x";
 
 /// The bot's commands.
 #[derive(BotCommands, Clone, Debug)]
@@ -100,18 +101,21 @@ fn lang_of(user: Option<&teloxide::types::User>) -> Lang {
 }
 
 /// The image in a message: the largest photo size, or a document whose MIME type or name says image.
-pub fn image_of(message: &Message) -> Option<MediaRef> {
+pub fn image_of(message: &Message) -> Option<(Input, MediaRef)> {
     if let Some(largest) = message
         .photo()
         .and_then(|sizes| sizes.iter().max_by_key(|p| p.width * p.height))
     {
-        return Some(MediaRef {
-            file_id: largest.file.id.clone(),
-            size_bytes: u64::from(largest.file.size),
-            mime_type: Some("image/jpeg".into()),
-            file_name: None,
-            duration_secs: None,
-        });
+        return Some((
+            Input::Photo,
+            MediaRef {
+                file_id: largest.file.id.clone(),
+                size_bytes: u64::from(largest.file.size),
+                mime_type: Some("image/jpeg".into()),
+                file_name: None,
+                duration_secs: None,
+            },
+        ));
     }
     let document = message.document()?;
     let mime = document
@@ -128,52 +132,68 @@ pub fn image_of(message: &Message) -> Option<MediaRef> {
         .iter()
         .any(|ext| n.ends_with(ext))
     });
-    (by_mime || by_name).then(|| MediaRef {
-        file_id: document.file.id.clone(),
-        size_bytes: u64::from(document.file.size),
-        mime_type: mime,
-        file_name: name,
-        duration_secs: None,
+    (by_mime || by_name).then(|| {
+        (
+            Input::ImageDocument,
+            MediaRef {
+                file_id: document.file.id.clone(),
+                size_bytes: u64::from(document.file.size),
+                mime_type: mime,
+                file_name: name,
+                duration_secs: None,
+            },
+        )
     })
 }
 
 /// The audio in a message: a voice note, an audio file, or a document whose MIME type says audio.
-pub fn audio_of(message: &Message) -> Option<MediaRef> {
+pub fn audio_of(message: &Message) -> Option<(Input, MediaRef)> {
     if let Some(voice) = message.voice() {
-        return Some(MediaRef {
-            file_id: voice.file.id.clone(),
-            size_bytes: u64::from(voice.file.size),
-            mime_type: voice
-                .mime_type
-                .as_ref()
-                .map(|m| m.essence_str().to_string()),
-            file_name: None,
-            duration_secs: Some(voice.duration.seconds()),
-        });
+        return Some((
+            Input::Voice,
+            MediaRef {
+                file_id: voice.file.id.clone(),
+                size_bytes: u64::from(voice.file.size),
+                mime_type: voice
+                    .mime_type
+                    .as_ref()
+                    .map(|m| m.essence_str().to_string()),
+                file_name: None,
+                duration_secs: Some(voice.duration.seconds()),
+            },
+        ));
     }
     if let Some(audio) = message.audio() {
-        return Some(MediaRef {
-            file_id: audio.file.id.clone(),
-            size_bytes: u64::from(audio.file.size),
-            mime_type: audio
-                .mime_type
-                .as_ref()
-                .map(|m| m.essence_str().to_string()),
-            file_name: audio.file_name.clone(),
-            duration_secs: Some(audio.duration.seconds()),
-        });
+        return Some((
+            Input::Audio,
+            MediaRef {
+                file_id: audio.file.id.clone(),
+                size_bytes: u64::from(audio.file.size),
+                mime_type: audio
+                    .mime_type
+                    .as_ref()
+                    .map(|m| m.essence_str().to_string()),
+                file_name: audio.file_name.clone(),
+                duration_secs: Some(audio.duration.seconds()),
+            },
+        ));
     }
     let document = message.document()?;
     let mime = document
         .mime_type
         .as_ref()
         .map(|m| m.essence_str().to_string())?;
-    mime.starts_with("audio/").then(|| MediaRef {
-        file_id: document.file.id.clone(),
-        size_bytes: u64::from(document.file.size),
-        mime_type: Some(mime),
-        file_name: document.file_name.clone(),
-        duration_secs: None,
+    mime.starts_with("audio/").then(|| {
+        (
+            Input::Audio,
+            MediaRef {
+                file_id: document.file.id.clone(),
+                size_bytes: u64::from(document.file.size),
+                mime_type: Some(mime),
+                file_name: document.file_name.clone(),
+                duration_secs: None,
+            },
+        )
     })
 }
 
@@ -207,23 +227,7 @@ async fn on_command(
                             .then(|| i18n::money(lang, balance.held_minor, &balance.currency));
                         i18n::balance(lang, &available, held.as_deref())
                     } else {
-                        let prices = match billing.list_prices(ListPricesRequest {}).await {
-                            Ok(p) => p.into_inner().prices,
-                            Err(status) => {
-                                tracing::warn!(%status, "billing ListPrices failed");
-                                Vec::new()
-                            }
-                        };
-                        let lines = prices
-                            .iter()
-                            .map(|p| {
-                                format!(
-                                    "{} — {}",
-                                    i18n::operation_name(lang, &p.operation),
-                                    i18n::money(lang, p.amount_minor, &p.currency)
-                                )
-                            })
-                            .collect::<Vec<_>>();
+                        let lines = price_lines(&gateway, lang).await;
                         i18n::welcome(lang, &available, &lines)
                     }
                 }
@@ -302,62 +306,88 @@ async fn add_balance(
     }
 }
 
-async fn on_image(bot: Bot, gateway: Gateway, message: Message) -> HandlerResult {
-    let lang = lang_of(message.from.as_ref());
-    let price = match gateway
-        .backends
-        .billing
-        .clone()
-        .list_prices(ListPricesRequest {})
-        .await
-    {
-        Ok(prices) => prices
-            .into_inner()
-            .prices
-            .into_iter()
-            .find(|p| p.operation == i18n::UPSCALE_2X)
-            .map(|p| i18n::money(lang, p.amount_minor, &p.currency)),
-        Err(status) => {
-            tracing::warn!(%status, "billing ListPrices failed");
-            None
+/// One line per operation of the table that has a price: "Photo upscale ×2 — 5 ₽".
+async fn price_lines(gateway: &Gateway, lang: Lang) -> Vec<String> {
+    let prices = match gateway.backends.prices().await {
+        Ok(prices) => prices,
+        Err(error) => {
+            tracing::warn!(%error, "billing ListPrices failed");
+            return Vec::new();
         }
     };
-    let Some(price) = price else {
+    operations::all()
+        .iter()
+        .filter_map(|operation| {
+            let (amount, entry) = price_of(&prices, operation, 0)?;
+            let money = i18n::money(lang, amount, &entry.currency);
+            let per_minute = entry.unit() == PriceUnit::StartedMinute;
+            Some(format!(
+                "{} — {}",
+                i18n::operation_name(lang, operation),
+                i18n::price_label(lang, &money, per_minute)
+            ))
+        })
+        .collect()
+}
+
+async fn on_image(bot: Bot, gateway: Gateway, message: Message) -> HandlerResult {
+    let lang = lang_of(message.from.as_ref());
+    let Some((input, _)) = image_of(&message) else {
+        return Ok(());
+    };
+    let prices = match gateway.backends.prices().await {
+        Ok(prices) => prices,
+        Err(error) => {
+            tracing::warn!(%error, "billing ListPrices failed");
+            bot.send_message(message.chat.id, i18n::try_later(lang))
+                .await?;
+            return Ok(());
+        }
+    };
+    // An operation without a price is not offered (the price list decides what is sold).
+    let rows = operations::buttons_for(input)
+        .into_iter()
+        .filter_map(|operation| {
+            let (amount, entry) = price_of(&prices, &operation, 0)?;
+            let price = i18n::money(lang, amount, &entry.currency);
+            Some(vec![InlineKeyboardButton::callback(
+                i18n::operation_button(lang, &operation, &price),
+                operation.callback_data(),
+            )])
+        })
+        .collect::<Vec<_>>();
+    if rows.is_empty() {
         bot.send_message(message.chat.id, i18n::try_later(lang))
             .await?;
         return Ok(());
-    };
-    let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
-        i18n::upscale_button(lang, &price),
-        CALLBACK_UPSCALE_2X,
-    )]]);
+    }
     bot.send_message(message.chat.id, i18n::choose_image_operation(lang))
         .reply_parameters(ReplyParameters::new(message.id))
-        .reply_markup(keyboard)
+        .reply_markup(InlineKeyboardMarkup::new(rows))
         .await?;
     Ok(())
 }
 
-async fn on_audio(bot: Bot, gateway: Gateway, message: Message) -> HandlerResult {
+async fn on_audio(gateway: Gateway, message: Message) -> HandlerResult {
     let lang = lang_of(message.from.as_ref());
-    let (Some(media), Some(user)) = (audio_of(&message), message.from.as_ref()) else {
+    let (Some((input, media)), Some(user)) = (audio_of(&message), message.from.as_ref()) else {
         return Ok(());
     };
-    let status = bot
-        .send_message(message.chat.id, i18n::receiving(lang))
-        .reply_parameters(ReplyParameters::new(message.id))
-        .await?;
-    let request = JobRequest {
-        kind: JobKind::Transcribe,
+    let Some(operation) = operations::immediate_for(input) else {
+        return Ok(());
+    };
+    let start = JobStart {
+        operation,
         media,
         chat_id: message.chat.id,
         user_id: user.id.0 as i64,
         source_message: message.id,
-        status_message: status.id,
+        status: StatusMessage::Reply,
         lang,
     };
+    // A replayed update is the same job: it is not started twice, and there is nothing to tell.
     // Errors were already told to the user and logged.
-    let _ = gateway.start_job(request).await;
+    let _ = gateway.start_job(start).await;
     Ok(())
 }
 
@@ -374,32 +404,66 @@ async fn on_other(bot: Bot, message: Message) -> HandlerResult {
 
 async fn on_callback(bot: Bot, gateway: Gateway, query: CallbackQuery) -> HandlerResult {
     let lang = lang_of(Some(&query.from));
-    // Answer at once so the client stops its spinner; Telegram drops answers that come too late.
-    bot.answer_callback_query(query.id.clone()).await?;
-    if query.data.as_deref() != Some(CALLBACK_UPSCALE_2X) {
-        return Ok(());
-    }
-    let Some(MaybeInaccessibleMessage::Regular(offer)) = query.message.as_ref() else {
+    let operation = query
+        .data
+        .as_deref()
+        .and_then(Operation::from_callback_data);
+    let (Some(operation), Some(MaybeInaccessibleMessage::Regular(offer))) =
+        (operation, query.message.as_ref())
+    else {
+        answer(&bot, &query, None).await;
         return Ok(());
     };
-    let source = offer.reply_to_message();
-    let Some((source, media)) = source.and_then(|s| image_of(s).map(|m| (s, m))) else {
+    let source = offer
+        .reply_to_message()
+        .and_then(|s| image_of(s).map(|(input, media)| (s, input, media)));
+    let Some((source, input, media)) = source else {
+        answer(&bot, &query, None).await;
         bot.edit_message_text(offer.chat.id, offer.id, i18n::send_again(lang))
             .await?;
         return Ok(());
     };
-    // The offer message becomes the job's status message; its keyboard goes away so it is pressed once.
-    bot.edit_message_text(offer.chat.id, offer.id, i18n::receiving(lang))
-        .await?;
-    let request = JobRequest {
-        kind: JobKind::Upscale2x,
+    if !operations::is_offered(&operation, input) {
+        tracing::warn!(data = ?query.data, "callback for an operation not offered for this input");
+        answer(&bot, &query, None).await;
+        return Ok(());
+    }
+    let start = JobStart {
+        operation,
         media,
         chat_id: offer.chat.id,
         user_id: query.from.id.0 as i64,
         source_message: source.id,
-        status_message: offer.id,
+        // The offer becomes the job's status message; its keyboard goes away with the first edit.
+        status: StatusMessage::Edit(offer.id),
         lang,
     };
-    let _ = gateway.start_job(request).await;
+    let claimed = gateway.claim_start(&start).await;
+    // Answer at once so the client stops its spinner; Telegram drops answers that come too late.
+    match claimed {
+        Ok(Started::New) => {
+            answer(&bot, &query, None).await;
+            let _ = gateway.start_claimed(start).await;
+        }
+        Ok(Started::AlreadyStarted { state }) => {
+            answer(&bot, &query, Some(i18n::already_started(lang, state))).await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not claim a job start");
+            answer(&bot, &query, Some(i18n::try_later(lang))).await;
+        }
+    }
     Ok(())
+}
+
+/// Answers a button press (stopping the client's spinner), with a toast `text` if given. Best effort: a
+/// replayed update's query was answered already and Telegram refuses a second answer.
+async fn answer(bot: &Bot, query: &CallbackQuery, text: Option<String>) {
+    let mut request = bot.answer_callback_query(query.id.clone());
+    if let Some(text) = text {
+        request = request.text(text);
+    }
+    if let Err(error) = request.await {
+        tracing::info!(%error, callback_query_id = %query.id, "callback query not answered");
+    }
 }

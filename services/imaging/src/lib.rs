@@ -1,31 +1,33 @@
-//! mediabot imaging: image jobs. A gRPC front ([`grpc`]) validates submissions and queues them on the
-//! `JOBS_IMAGING` JetStream work queue ([`jobs`]); workers ([`worker`]) pull them, run the pure image
-//! [`pipeline`] (EXIF orientation, Lanczos3 2×, libjpeg-turbo) and publish the outcome events that billing
-//! and the gateway consume.
+//! mediabot imaging: image jobs. The job pipeline (`job-pipeline`) does the lifecycle — the
+//! `mediabot.jobs.v1.Jobs` gRPC service validates and queues jobs on the `JOBS_IMAGING` work queue, its
+//! worker pulls them, records their status, stores results and publishes the outcome events billing and
+//! the gateway consume. This crate adds only the image work:
+//!
+//! - [`handler`]: the [`JobHandler`](job_pipeline::JobHandler), dispatching on the job's operation;
+//! - [`ops`]: one module per operation (`image.upscale` ×2 / ×4);
+//! - [`pipeline`]: the pure image stages (EXIF orientation, Lanczos3 with fast_image_resize, libjpeg-turbo);
+//! - [`error`]: image errors → job outcomes.
 //!
 //! [`Application::build`] is what both `main` and the integration tests start.
 
 pub mod error;
-pub mod grpc;
-pub mod jobs;
+pub mod handler;
+pub mod ops;
 pub mod pipeline;
-pub mod worker;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::PullConsumer;
-use mediabot_proto::imaging::v1::imaging_server::ImagingServer;
+use job_pipeline::jetstream::{self, Pipeline};
+use job_pipeline::{JobQueue, Worker, WorkerConfig};
+use mediabot_proto::Service;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
-use service_runtime::jetstream::{self, IMAGING_STREAM, IMAGING_WORKERS, Pipeline, subjects};
+use service_runtime::grpc::GrpcServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::grpc::ImagingService;
-use crate::jobs::JobQueue;
+use crate::handler::ImagingHandler;
 use crate::pipeline::Limits;
-use crate::worker::{Worker, WorkerSettings};
 
 /// Configuration, from flags or environment variables (`imaging --help`).
 #[derive(Debug, Clone, clap::Parser)]
@@ -44,15 +46,22 @@ pub struct Config {
     /// Largest accepted input in pixels (width × height), checked before decoding.
     #[arg(long, env = "IMAGING_MAX_INPUT_PIXELS", default_value_t = Limits::default().max_input_pixels)]
     pub max_input_pixels: u64,
+    /// Largest result in pixels (an upscale by f has f² times the input's), checked before decoding.
+    #[arg(long, env = "IMAGING_MAX_OUTPUT_PIXELS", default_value_t = Limits::default().max_output_pixels)]
+    pub max_output_pixels: u64,
     /// Largest result in bytes (Telegram bots upload at most 50 MB).
     #[arg(long, env = "IMAGING_MAX_OUTPUT_BYTES", default_value_t = Limits::default().max_output_bytes)]
     pub max_output_bytes: usize,
+    /// Largest input file in bytes, checked before it is read.
+    #[arg(long, env = "IMAGING_MAX_INPUT_BYTES", default_value_t = WorkerConfig::default().max_input_bytes)]
+    pub max_input_bytes: u64,
     /// Seconds a job may go without a sign of life from its worker before JetStream redelivers it (the
     /// worker sends progress acks every third of this while it runs).
     #[arg(long, env = "IMAGING_ACK_WAIT_SECS", default_value_t = 30)]
     pub ack_wait_secs: u64,
-    /// Deliveries of a job before it is given up; the last ones report FAILED (INTERNAL) to the user.
-    #[arg(long, env = "IMAGING_MAX_DELIVER", default_value_t = 5, value_parser = clap::value_parser!(i64).range(2..))]
+    /// Runs of a job at most: a passing failure on the last one reports FAILED (INTERNAL); a job whose
+    /// every run died (killed, out of memory) is reported FAILED (WORKER_LOST) and not run again.
+    #[arg(long, env = "IMAGING_MAX_DELIVER", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..))]
     pub max_deliver: i64,
     /// NATS connection.
     #[command(flatten)]
@@ -72,11 +81,22 @@ impl Config {
         })
     }
 
-    /// The pipeline limits.
+    /// The image limits.
     pub fn limits(&self) -> Limits {
         Limits {
             max_input_pixels: self.max_input_pixels,
+            max_output_pixels: self.max_output_pixels,
             max_output_bytes: self.max_output_bytes,
+        }
+    }
+
+    /// How the job worker runs.
+    pub fn worker_config(&self) -> WorkerConfig {
+        WorkerConfig {
+            concurrency: self.worker_count(),
+            ack_wait: Duration::from_secs(self.ack_wait_secs.max(1)),
+            max_deliver: self.max_deliver,
+            max_input_bytes: self.max_input_bytes,
         }
     }
 }
@@ -94,11 +114,10 @@ pub enum Error {
 
 /// The running service: listener bound, NATS set up, consumer created.
 pub struct Application {
-    config: Config,
     listener: TcpListener,
     grpc_addr: SocketAddr,
     pipeline: Pipeline,
-    consumer: PullConsumer,
+    worker: Worker<ImagingHandler>,
 }
 
 impl Application {
@@ -107,23 +126,20 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, Error> {
         let client = jetstream::connect(&config.nats.nats_url, "imaging").await?;
         let pipeline = Pipeline::setup(client).await?;
-        let consumer = pipeline
-            .durable_consumer(
-                IMAGING_STREAM,
-                IMAGING_WORKERS,
-                Some(subjects::IMAGING_REQUESTED),
-                Duration::from_secs(config.ack_wait_secs.max(1)),
-                config.max_deliver,
-            )
-            .await?;
+        let worker = Worker::new(
+            pipeline.clone(),
+            ImagingHandler::new(config.limits()),
+            config.worker_config(),
+        )
+        .await?;
+        tracing::info!(limits = ?config.limits(), worker = ?config.worker_config(), "imaging configured");
         let listener = service_runtime::grpc::bind(config.listen).await?;
         let grpc_addr = listener.local_addr().unwrap_or(config.listen);
         Ok(Self {
-            config,
             listener,
             grpc_addr,
             pipeline,
-            consumer,
+            worker,
         })
     }
 
@@ -132,45 +148,29 @@ impl Application {
         self.grpc_addr
     }
 
-    /// Serves gRPC and runs the workers until `shutdown` fires; running jobs finish first.
+    /// Serves the Jobs service (with health and reflection) and runs the worker until `shutdown` fires;
+    /// running jobs finish first.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let Self {
-            config,
             listener,
             pipeline,
-            consumer,
+            worker,
             ..
         } = self;
-        // A child token, so a failing server can stop this service's workers without cancelling the caller's.
+        // A child token, so a failing server can stop this service's worker without cancelling the caller's.
         let shutdown = shutdown.child_token();
-        let server = service_runtime::grpc::GrpcServer::new()?
-            .add_service(grpc::make_server(JobQueue::new(pipeline.clone())))
-            .await;
-        let health = server.health();
-        let workers = config.worker_count();
-        let ack_wait = Duration::from_secs(config.ack_wait_secs.max(1));
-        let worker = Arc::new(Worker::new(
-            pipeline,
-            WorkerSettings {
-                limits: config.limits(),
-                max_deliver: config.max_deliver,
-            },
-        ));
-        let consuming = tokio::spawn(jetstream::consume(
-            consumer,
-            workers,
-            ack_wait,
-            shutdown.clone(),
-            move |delivery| worker.clone().handle(delivery),
-        ));
-        // NATS, the buckets and the consumer were set up in `build`, so the service can take jobs now.
-        health.set_serving::<ImagingServer<ImagingService>>().await;
-        tracing::info!(workers, limits = ?config.limits(), "imaging ready");
+        // NATS, the buckets and the consumer were set up in `build`, so the service takes jobs now.
+        let server = job_pipeline::grpc::mount(
+            GrpcServer::new()?,
+            JobQueue::new(pipeline, Service::Imaging),
+        )
+        .await;
+        let working = tokio::spawn(worker.run(shutdown.clone()));
         let served = server.serve(listener, shutdown.clone()).await;
         // The server only returns on shutdown or failure; either way stop taking jobs and let running ones end.
         shutdown.cancel();
-        if let Err(error) = consuming.await {
-            tracing::error!(%error, "the job consumer crashed");
+        if let Err(error) = working.await {
+            tracing::error!(%error, "the job worker crashed");
         }
         served?;
         Ok(())

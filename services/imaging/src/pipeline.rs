@@ -1,7 +1,7 @@
-//! The image pipeline of an `UPSCALE_2X` job, as pure synchronous functions over bytes (no I/O, no async):
-//! sniff the format → check the pixel count from the header → decode → apply the EXIF orientation →
-//! Lanczos3 2× → encode. The worker runs [`upscale_2x`] on a blocking thread; the bench binary times the
-//! stages one by one.
+//! The stages every local image operation is made of, as pure synchronous functions over bytes (no I/O, no
+//! async): sniff the format → check the pixel counts (input and result) from the header → decode → apply
+//! the EXIF orientation → resample → encode. The operations in [`crate::ops`] compose them; the job handler
+//! runs an operation on a blocking thread; the bench binary times the stages one by one.
 //!
 //! Codecs: JPEG is decoded and encoded with libjpeg-turbo (`turbojpeg`), PNG, WebP, GIF (first frame), BMP
 //! and TIFF are decoded with `image`; resampling is `fast_image_resize` (SIMD convolution). Measured on this
@@ -9,7 +9,7 @@
 //!
 //! Output format: an image with an alpha channel becomes PNG; an opaque JPEG or WebP (photos) becomes JPEG
 //! (quality [`JPEG_QUALITY`], 4:2:0); an opaque PNG, GIF, BMP or TIFF (screenshots, drawings) stays lossless
-//! as PNG. PNG is written with the fast deflate setting: a 2× upscale is large and speed matters more.
+//! as PNG. PNG is written with the fast deflate setting: an upscale is large and speed matters more.
 
 use std::io::Cursor;
 
@@ -36,19 +36,23 @@ pub const TELEGRAM_PHOTO_MAX_RATIO: u64 = 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest input, in pixels (width × height as stored), checked from the header before decoding, so a
-    /// small file that claims a huge size (a decompression bomb) is refused without allocating. The result
-    /// has 4× as many pixels.
+    /// small file that claims a huge size (a decompression bomb) is refused without allocating.
     pub max_input_pixels: u64,
+    /// Largest result, in pixels, checked from the input's header before decoding: an upscale by `f` has
+    /// `f²` times the input's pixels (×4 of a 50 MP photo would be 800 MP, about 2.4 GB of RGB), so an
+    /// input that fits [`max_input_pixels`](Self::max_input_pixels) can still be refused here.
+    pub max_output_pixels: u64,
     /// Largest encoded result, bytes. Telegram bots upload at most 50 MB, so a larger result could not be
     /// delivered at all.
     pub max_output_bytes: usize,
 }
 
 impl Default for Limits {
-    /// 50 megapixels in (200 out: at most ~0.8 GB of RGBA buffers at once), 50 MB out.
+    /// 50 megapixels in, 200 megapixels out (at most ~0.8 GB of RGBA buffers at once), 50 MB out.
     fn default() -> Self {
         Self {
             max_input_pixels: 50_000_000,
+            max_output_pixels: 200_000_000,
             max_output_bytes: 50 * 1000 * 1000,
         }
     }
@@ -79,6 +83,20 @@ pub enum ImageError {
         width: u32,
         /// Stored height, pixels.
         height: u32,
+        /// width × height.
+        pixels: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The result would have more pixels than [`Limits::max_output_pixels`].
+    #[error(
+        "the result would be {width}x{height} ({pixels} pixels); at most {max} pixels can be produced"
+    )]
+    TooManyOutputPixels {
+        /// Result width, pixels.
+        width: u64,
+        /// Result height, pixels.
+        height: u64,
         /// width × height.
         pixels: u64,
         /// The limit.
@@ -115,6 +133,7 @@ impl ImageError {
             ImageError::Empty | ImageError::Corrupt { .. } => FailureReason::CorruptInput,
             ImageError::UnsupportedFormat(_) => FailureReason::UnsupportedFormat,
             ImageError::TooManyPixels { .. }
+            | ImageError::TooManyOutputPixels { .. }
             | ImageError::OutputTooLarge { .. }
             | ImageError::DecoderLimit(_) => FailureReason::TooLarge,
             ImageError::Resize(_) | ImageError::Encode { .. } => FailureReason::Internal,
@@ -141,16 +160,16 @@ impl OutputFormat {
     }
 }
 
-/// The result of [`upscale_2x`].
+/// An encoded result, ready to store.
 #[derive(Clone)]
 pub struct Output {
     /// The encoded image.
     pub bytes: Vec<u8>,
     /// `image/jpeg` or `image/png`.
     pub mime_type: &'static str,
-    /// Width, pixels: exactly twice the oriented input width.
+    /// Width, pixels.
     pub width: u32,
-    /// Height, pixels: exactly twice the oriented input height.
+    /// Height, pixels.
     pub height: u32,
     /// True when Telegram would not take it as a photo (see [`must_send_as_document`]).
     pub send_as_document: bool,
@@ -180,24 +199,21 @@ pub struct Decoded {
     pub orientation: Orientation,
 }
 
-/// Upscales an image to exactly twice its (EXIF-oriented) width and height with Lanczos3.
-///
-/// The format is sniffed from the bytes; any declared MIME type is ignored. Errors: [`ImageError`] —
-/// `Empty`/`Corrupt` (CORRUPT_INPUT), `UnsupportedFormat`, `TooManyPixels`/`OutputTooLarge` (TOO_LARGE).
-/// Broken EXIF metadata is ignored (the image is used as stored).
-pub fn upscale_2x(input: &[u8], limits: &Limits) -> Result<Output, ImageError> {
-    let decoded = decode(input, limits)?;
-    let format = output_format(&decoded);
-    let oriented = orient(decoded);
-    let resized = resize_2x(&oriented)?;
-    let bytes = encode(&resized, format)?;
+/// Encodes `image` as `format` and checks the size against [`Limits::max_output_bytes`]: the last stage of
+/// every operation. Errors: `OutputTooLarge` (TOO_LARGE), `Encode`.
+pub fn finish(
+    image: &DynamicImage,
+    format: OutputFormat,
+    limits: &Limits,
+) -> Result<Output, ImageError> {
+    let bytes = encode(image, format)?;
     if bytes.len() > limits.max_output_bytes {
         return Err(ImageError::OutputTooLarge {
             size: bytes.len(),
             max: limits.max_output_bytes,
         });
     }
-    let (width, height) = (resized.width(), resized.height());
+    let (width, height) = (image.width(), image.height());
     Ok(Output {
         send_as_document: must_send_as_document(bytes.len(), width, height),
         mime_type: format.mime_type(),
@@ -218,14 +234,27 @@ pub fn must_send_as_document(size_bytes: usize, width: u32, height: u32) -> bool
         || long > short * TELEGRAM_PHOTO_MAX_RATIO
 }
 
-/// Sniffs the format, checks the header's pixel count against `limits`, reads the EXIF orientation and
-/// decodes to 8-bit pixels. JPEG goes through libjpeg-turbo, the other formats through `image`.
-pub fn decode(input: &[u8], limits: &Limits) -> Result<Decoded, ImageError> {
+/// Sniffs the format, checks the header's pixel count against `limits` — the input's, and the result's
+/// for an operation that multiplies each side by `scale` (1 for one that keeps the size) — reads the EXIF
+/// orientation and decodes to 8-bit pixels. JPEG goes through libjpeg-turbo, the other formats through
+/// `image`. Errors: `Empty`/`Corrupt`, `UnsupportedFormat`, `TooManyPixels`/`TooManyOutputPixels`/
+/// `DecoderLimit` (TOO_LARGE).
+pub fn decode(input: &[u8], limits: &Limits, scale: u32) -> Result<Decoded, ImageError> {
     let format = sniff(input)?;
+    let check = PixelCheck {
+        limits,
+        scale: u64::from(scale.max(1)),
+    };
     match format {
-        ImageFormat::Jpeg => decode_jpeg(input, limits),
-        _ => decode_with_image(input, format, limits),
+        ImageFormat::Jpeg => decode_jpeg(input, &check),
+        _ => decode_with_image(input, format, &check),
     }
+}
+
+/// What [`decode`] checks a header's size against.
+struct PixelCheck<'a> {
+    limits: &'a Limits,
+    scale: u64,
 }
 
 /// The format the result is written in: PNG for anything with alpha, JPEG for opaque photos (JPEG, WebP),
@@ -247,13 +276,15 @@ pub fn orient(decoded: Decoded) -> DynamicImage {
     image
 }
 
-/// Lanczos3 resampling to exactly 2× width and 2× height (alpha-aware: colour is premultiplied while
-/// filtering, so transparent pixels do not bleed dark fringes).
-pub fn resize_2x(image: &DynamicImage) -> Result<DynamicImage, ImageError> {
+/// Lanczos3 resampling to exactly `factor` × width and `factor` × height (alpha-aware: colour is
+/// premultiplied while filtering, so transparent pixels do not bleed dark fringes).
+pub fn resize(image: &DynamicImage, factor: u32) -> Result<DynamicImage, ImageError> {
     let (width, height) = (image.width(), image.height());
-    let (Some(out_width), Some(out_height)) = (width.checked_mul(2), height.checked_mul(2)) else {
+    let (Some(out_width), Some(out_height)) =
+        (width.checked_mul(factor), height.checked_mul(factor))
+    else {
         return Err(ImageError::Resize(format!(
-            "{width}x{height} cannot be doubled"
+            "{width}x{height} cannot be scaled by {factor}"
         )));
     };
     let mut resized = DynamicImage::new(out_width, out_height, image.color());
@@ -320,26 +351,43 @@ fn format_name(format: ImageFormat) -> &'static str {
     }
 }
 
-fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), ImageError> {
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > limits.max_input_pixels {
-        return Err(ImageError::TooManyPixels {
-            width,
-            height,
-            pixels,
-            max: limits.max_input_pixels,
-        });
+impl PixelCheck<'_> {
+    fn check(&self, width: u32, height: u32) -> Result<(), ImageError> {
+        let pixels = u64::from(width) * u64::from(height);
+        let max = self.limits.max_input_pixels;
+        if pixels > max {
+            return Err(ImageError::TooManyPixels {
+                width,
+                height,
+                pixels,
+                max,
+            });
+        }
+        if pixels == 0 {
+            return Err(ImageError::Corrupt {
+                format: "image",
+                detail: format!("{width}x{height} has no pixels"),
+            });
+        }
+        let (out_width, out_height) = (
+            u64::from(width) * self.scale,
+            u64::from(height) * self.scale,
+        );
+        let out_pixels = out_width.saturating_mul(out_height);
+        let max = self.limits.max_output_pixels;
+        if out_pixels > max {
+            return Err(ImageError::TooManyOutputPixels {
+                width: out_width,
+                height: out_height,
+                pixels: out_pixels,
+                max,
+            });
+        }
+        Ok(())
     }
-    if pixels == 0 {
-        return Err(ImageError::Corrupt {
-            format: "image",
-            detail: format!("{width}x{height} has no pixels"),
-        });
-    }
-    Ok(())
 }
 
-fn decode_jpeg(input: &[u8], limits: &Limits) -> Result<Decoded, ImageError> {
+fn decode_jpeg(input: &[u8], check: &PixelCheck<'_>) -> Result<Decoded, ImageError> {
     let corrupt = |e: turbojpeg::Error| ImageError::Corrupt {
         format: "JPEG",
         detail: e.to_string(),
@@ -350,13 +398,13 @@ fn decode_jpeg(input: &[u8], limits: &Limits) -> Result<Decoded, ImageError> {
         u32::try_from(header.width).unwrap_or(u32::MAX),
         u32::try_from(header.height).unwrap_or(u32::MAX),
     );
-    check_pixels(width, height, limits)?;
+    check.check(width, height)?;
     if matches!(
         header.colorspace,
         turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
     ) {
         // TurboJPEG cannot convert CMYK to RGB; these (print-oriented, rare in chats) go through `image`.
-        return decode_with_image(input, ImageFormat::Jpeg, limits);
+        return decode_with_image(input, ImageFormat::Jpeg, check);
     }
     let grey = header.colorspace == turbojpeg::Colorspace::Gray;
     let pixel_format = if grey {
@@ -419,7 +467,7 @@ fn jpeg_orientation(input: &[u8]) -> Orientation {
 fn decode_with_image(
     input: &[u8],
     format: ImageFormat,
-    limits: &Limits,
+    check: &PixelCheck<'_>,
 ) -> Result<Decoded, ImageError> {
     let name = format_name(format);
     let map = |e: image::ImageError| match e {
@@ -438,12 +486,13 @@ fn decode_with_image(
     reader.no_limits();
     let mut decoder = reader.into_decoder().map_err(map)?;
     let (width, height) = decoder.dimensions();
-    check_pixels(width, height, limits)?;
+    check.check(width, height)?;
     let mut image_limits = image::Limits::default();
     // Room for the decoded image in its widest sample type (4 channels × 4 bytes) plus the decoder's
     // working memory; the pixel count has been checked above, this only caps what a decoder may allocate.
     image_limits.max_alloc = Some(
-        limits
+        check
+            .limits
             .max_input_pixels
             .saturating_mul(16)
             .saturating_add(64 << 20),

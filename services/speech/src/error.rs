@@ -1,14 +1,21 @@
-//! Every domain error → `tonic::Status` mapping of the speech API, in one place. Client mistakes get a
-//! specific code and a message that helps fix the call; internal failures are logged here with their
-//! detail and returned as an opaque `INTERNAL` or `UNAVAILABLE`.
+//! Every error mapping of the speech service, in one place:
+//!
+//! - the inline `Speech/Transcribe` call: [`ApiError`] → `tonic::Status`. Client mistakes get a specific
+//!   code and a message that helps fix the call; internal failures are logged here with their detail and
+//!   returned as an opaque `INTERNAL` or `UNAVAILABLE`;
+//! - transcription jobs: audio and whisper errors → [`JobError`] (the user's input fails at once with its
+//!   reason; a whisper failure is transient and retried). The Jobs gRPC service's codes are mapped in
+//!   `job_pipeline::error`.
 
+use job_pipeline::JobError;
+use mediabot_proto::jobs::v1::FailureReason;
 use tonic::Status;
 
 use crate::audio::AudioError;
 use crate::model::UnknownLanguage;
 use crate::transcriber::TranscribeError;
 
-/// What went wrong handling a gRPC call.
+/// What went wrong handling a `Transcribe` call.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// A malformed field (`INVALID_ARGUMENT`).
@@ -20,30 +27,23 @@ pub enum ApiError {
         reason: String,
     },
     /// No model is configured (`FAILED_PRECONDITION`).
-    #[error("no whisper model is configured on this speech server (set WHISPER_MODEL or --model)")]
+    #[error("{NO_MODEL}")]
     NoModel,
-    /// The input object is not in the media bucket (`NOT_FOUND`).
-    #[error("input object {0:?} not found in the media bucket")]
-    InputNotFound(String),
-    /// No status for this job id (`NOT_FOUND`).
-    #[error("job {0} not found")]
-    JobNotFound(String),
-    /// The work queue is full (`RESOURCE_EXHAUSTED`).
-    #[error("the speech queue is full; try again later")]
-    QueueFull,
     /// The inline audio could not be decoded (`INVALID_ARGUMENT`).
     #[error("audio: {0}")]
     Audio(#[from] AudioError),
     /// The language is unknown (`INVALID_ARGUMENT`).
     #[error(transparent)]
     Language(#[from] UnknownLanguage),
-    /// NATS is unreachable or failing (`UNAVAILABLE`).
-    #[error("NATS: {0}")]
-    Nats(String),
     /// Transcription failed (`INTERNAL`, or `UNAVAILABLE` while shutting down).
     #[error(transparent)]
     Transcribe(#[from] TranscribeError),
 }
+
+/// Why transcription is unavailable without a model, and how to fix it: the answer to `Transcribe` and to
+/// `Jobs/SubmitJob` (FAILED_PRECONDITION).
+pub const NO_MODEL: &str =
+    "no whisper model is configured on this speech server (set WHISPER_MODEL or --model)";
 
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
@@ -52,14 +52,6 @@ impl From<ApiError> for Status {
                 Status::invalid_argument(error.to_string())
             }
             ApiError::NoModel => Status::failed_precondition(error.to_string()),
-            ApiError::InputNotFound(_) | ApiError::JobNotFound(_) => {
-                Status::not_found(error.to_string())
-            }
-            ApiError::QueueFull => Status::resource_exhausted(error.to_string()),
-            ApiError::Nats(detail) => {
-                tracing::error!(%detail, "NATS call failed");
-                Status::unavailable("the job queue is unavailable")
-            }
             ApiError::Transcribe(TranscribeError::NoAudio) => {
                 Status::invalid_argument(error.to_string())
             }
@@ -69,6 +61,32 @@ impl From<ApiError> for Status {
             ApiError::Transcribe(other) => {
                 tracing::error!(error = %other, "transcription failed");
                 Status::internal("internal error")
+            }
+        }
+    }
+}
+
+impl From<AudioError> for JobError {
+    fn from(error: AudioError) -> Self {
+        let reason = match error {
+            AudioError::Corrupt(_) => FailureReason::CorruptInput,
+            AudioError::Unsupported(_) => FailureReason::UnsupportedFormat,
+            AudioError::TooLong { .. } => FailureReason::TooLarge,
+        };
+        JobError::input(reason, error.to_string())
+    }
+}
+
+impl From<TranscribeError> for JobError {
+    fn from(error: TranscribeError) -> Self {
+        match error {
+            TranscribeError::NoAudio => {
+                JobError::input(FailureReason::CorruptInput, error.to_string())
+            }
+            // Aborted by shutdown: the pipeline leaves the job for redelivery. whisper or thread
+            // failures may pass (memory pressure); retried, then INTERNAL on the last run.
+            TranscribeError::Aborted | TranscribeError::Whisper(_) | TranscribeError::Thread(_) => {
+                JobError::Transient(error.to_string())
             }
         }
     }

@@ -4,20 +4,23 @@
 //!   Vorbis via symphonia, resampled with rubato);
 //! - [`model`]: the whisper model, loaded once at start-up from `--model` / `WHISPER_MODEL`;
 //! - [`transcriber`]: bounded concurrent transcription on blocking threads;
-//! - [`worker`]: the JetStream worker for `jobs.speech.requested`;
-//! - [`grpc`]: the `mediabot.speech.v1.Speech` service; [`error`] maps its errors to gRPC codes;
+//! - [`handler`]: the job pipeline's [`JobHandler`](job_pipeline::JobHandler) for `speech.transcribe`
+//!   (the `job-pipeline` crate does the lifecycle and serves `mediabot.jobs.v1.Jobs`);
+//! - [`grpc`]: the `mediabot.speech.v1.Speech` service (inline `Transcribe`); [`error`] maps errors to
+//!   gRPC codes and job outcomes;
 //! - [`test_model`]: a tiny random-weight model file for tests.
 //!
 //! Without a model the service still starts and serves (`GetJob` works), but reports its named health
-//! service NOT_SERVING, answers `FAILED_PRECONDITION` to calls that need a model and runs no worker.
+//! services (`mediabot.speech.v1.Speech`, `mediabot.jobs.v1.Jobs`) NOT_SERVING, answers
+//! `FAILED_PRECONDITION` to calls that need a model and runs no worker.
 
 pub mod audio;
 pub mod error;
 pub mod grpc;
+pub mod handler;
 pub mod model;
 pub mod test_model;
 pub mod transcriber;
-pub mod worker;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,17 +28,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use job_pipeline::jetstream::{self, Pipeline};
+use job_pipeline::{JobQueue, Worker, WorkerConfig};
+use mediabot_proto::Service;
 use mediabot_proto::speech::v1::speech_server::SpeechServer;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
 use service_runtime::grpc::GrpcServer;
-use service_runtime::jetstream::{self, Pipeline, SPEECH_STREAM, SPEECH_WORKERS};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::grpc::SpeechService;
+use crate::handler::SpeechHandler;
 use crate::model::{Model, ModelError};
 use crate::transcriber::Transcriber;
-use crate::worker::Worker;
 
 /// Configuration of the speech service; every flag also reads an environment variable.
 #[derive(Debug, Clone, Parser)]
@@ -61,6 +66,17 @@ pub struct Config {
     /// Longest audio accepted, seconds.
     #[arg(long, env = "SPEECH_MAX_AUDIO_SECS", default_value_t = 600)]
     pub max_audio_secs: u64,
+    /// Largest input file in bytes, checked before it is read (Telegram's getFile stops at 20 MB).
+    #[arg(long, env = "SPEECH_MAX_INPUT_BYTES", default_value_t = WorkerConfig::default().max_input_bytes)]
+    pub max_input_bytes: u64,
+    /// Seconds a job may go without a sign of life from its worker before JetStream redelivers it (the
+    /// worker sends progress acks every third of this while it runs).
+    #[arg(long, env = "SPEECH_ACK_WAIT_SECS", default_value_t = 60)]
+    pub ack_wait_secs: u64,
+    /// Runs of a job at most: a passing failure on the last one reports FAILED (INTERNAL); a job whose
+    /// every run died (killed, out of memory) is reported FAILED (WORKER_LOST) and not run again.
+    #[arg(long, env = "SPEECH_MAX_DELIVER", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..))]
+    pub max_deliver: i64,
     /// NATS connection.
     #[command(flatten)]
     pub nats: NatsArgs,
@@ -79,6 +95,16 @@ impl Config {
                     .unwrap_or(1)
             })
             .max(1)
+    }
+
+    /// How the job worker runs.
+    pub fn worker_config(&self) -> WorkerConfig {
+        WorkerConfig {
+            concurrency: self.effective_workers(),
+            ack_wait: Duration::from_secs(self.ack_wait_secs.max(1)),
+            max_deliver: self.max_deliver,
+            max_input_bytes: self.max_input_bytes,
+        }
     }
 }
 
@@ -104,17 +130,14 @@ pub struct Application {
     listener: TcpListener,
     grpc_addr: SocketAddr,
     server: GrpcServer,
-    worker: Option<(
-        Arc<Worker>,
-        async_nats::jetstream::consumer::PullConsumer,
-        usize,
-    )>,
+    worker: Option<Worker<SpeechHandler>>,
     shutdown: CancellationToken,
 }
 
 impl Application {
-    /// Loads the model (if configured), connects to NATS, sets up the pipeline, binds the listener and
-    /// registers the gRPC service (SERVING only with a model).
+    /// Loads the model (if configured), connects to NATS, sets up the pipeline and (with a model) the
+    /// `speech-workers` consumer, binds the listener and registers the gRPC services: Jobs and Speech,
+    /// SERVING only with a model.
     pub async fn build(config: Config) -> Result<Self, Error> {
         let model = match &config.model {
             Some(path) => {
@@ -137,40 +160,31 @@ impl Application {
                 None
             }
         };
-        let workers = config.effective_workers();
-        let transcriber =
-            model.map(|model| Transcriber::new(model, workers, config.threads_per_job));
+        let worker_config = config.worker_config();
+        let transcriber = model.map(|model| {
+            Transcriber::new(model, worker_config.concurrency, config.threads_per_job)
+        });
         let max_audio = Duration::from_secs(config.max_audio_secs);
 
         let client = jetstream::connect(&config.nats.nats_url, "speech").await?;
         let pipeline = Pipeline::setup(client).await?;
         let shutdown = CancellationToken::new();
 
+        let mut queue = JobQueue::new(pipeline.clone(), Service::Speech);
         let worker = match &transcriber {
             Some(transcriber) => {
-                let consumer = pipeline
-                    .durable_consumer(
-                        SPEECH_STREAM,
-                        SPEECH_WORKERS,
-                        None,
-                        worker::ACK_WAIT,
-                        worker::MAX_DELIVER,
-                    )
-                    .await?;
-                let worker = Worker::new(
-                    pipeline.clone(),
-                    transcriber.clone(),
-                    max_audio,
-                    shutdown.clone(),
-                );
-                Some((Arc::new(worker), consumer, workers))
+                let handler = SpeechHandler::new(transcriber.clone(), max_audio);
+                Some(Worker::new(pipeline, handler, worker_config).await?)
             }
-            None => None,
+            None => {
+                queue = queue.not_available(error::NO_MODEL);
+                None
+            }
         };
 
-        let service =
-            SpeechService::new(pipeline, transcriber.clone(), max_audio, shutdown.clone());
+        let service = SpeechService::new(transcriber.clone(), max_audio, shutdown.clone());
         let server = GrpcServer::new()?.add_service(service.into_server()).await;
+        let server = job_pipeline::grpc::mount(server, queue).await;
         if transcriber.is_some() {
             server
                 .health()
@@ -209,20 +223,15 @@ impl Application {
                 internal.cancel();
             }
         });
-        let worker = self.worker.map(|(worker, consumer, concurrency)| {
-            let stop = internal.clone();
-            tokio::spawn(jetstream::consume(
-                consumer,
-                concurrency,
-                worker::ACK_WAIT,
-                stop,
-                move |delivery| worker.clone().handle(delivery),
-            ))
-        });
+        let worker = self
+            .worker
+            .map(|worker| tokio::spawn(worker.run(internal.clone())));
         let served = self.server.serve(self.listener, internal.clone()).await;
         internal.cancel();
-        if let Some(worker) = worker {
-            let _ = worker.await;
+        if let Some(worker) = worker
+            && let Err(error) = worker.await
+        {
+            tracing::error!(%error, "the job worker crashed");
         }
         forward.abort();
         served?;

@@ -204,7 +204,10 @@ async fn get_updates(shared: &Arc<Shared>, token: &str, p: &Params) -> Result<Va
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout);
     let updates = shared
         .wait_for(deadline, |state| {
-            let bot = state.bots.get(token)?;
+            let bot = state.bots.get_mut(token)?;
+            if !bot.replays.is_empty() {
+                return Some(bot.replays.drain(..).collect());
+            }
             let allowed = &bot.allowed_updates;
             let updates: Vec<Value> = bot
                 .updates
@@ -410,7 +413,7 @@ fn finish_send(
     markup: Option<Value>,
 ) -> Result<Vec<Value>, ApiError> {
     let reply = reply_target(p)?;
-    let flood_control = shared.config.flood_control;
+    let flood_control = shared.flood_control();
     let sent = with_bot(shared, token, |bot| {
         let bot_user = bot.user.clone();
         if !bot.chats.contains_key(&chat_id) {
@@ -827,9 +830,9 @@ fn get_file(shared: &Shared, p: &Params) -> Result<Value, ApiError> {
 /// The kinds of media a message can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MediaKind {
-    /// `photo`: an array of PhotoSize.
+    /// `photo`: an array of PhotoSize (a user's photo is re-encoded to JPEG sizes, metadata stripped).
     Photo,
-    /// `document`.
+    /// `document`: any file, kept byte for byte with its name and MIME type.
     Document,
     /// `voice`: OGG/Opus voice note.
     Voice,

@@ -480,3 +480,52 @@ pub async fn bots(State(shared): State<Arc<Shared>>) -> Json<Value> {
     bots.sort_by_key(|b| b["id"].as_i64());
     Json(json!({ "bots": bots }))
 }
+
+/// Body of `PUT /sandbox/flood-control`.
+#[derive(Debug, Deserialize)]
+struct FloodControlSetting {
+    enabled: bool,
+}
+
+/// `POST /sandbox/chats/{chat_id}/replay`: delivers the chat's latest update (a message, or a button
+/// press) to the bot once more with the same `update_id`, as Telegram does when a bot restarted before
+/// confirming it. Answers `{"update_id":N}`; 404 when the chat has no recent update.
+pub async fn replay(
+    State(shared): State<Arc<Shared>>,
+    Path(chat_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>> {
+    let chat_id = parse_chat_id(&chat_id)?;
+    let query = query_map(query)?;
+    let token = bot_token(&shared, &query)?;
+    let update_id = {
+        let mut state = shared.lock();
+        let bot = state
+            .bots
+            .get_mut(&token)
+            .ok_or_else(|| ControlError::not_found("no such bot"))?;
+        bot.replay_last(chat_id).ok_or_else(|| {
+            ControlError::not_found(format!("chat {chat_id} has no recent update"))
+        })?
+    };
+    shared.notify();
+    Ok(Json(json!({ "update_id": update_id })))
+}
+
+/// `GET /sandbox/flood-control`: whether flood control is on, `{"enabled":true}`.
+pub async fn flood_control(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({ "enabled": shared.flood_control() }))
+}
+
+/// `PUT /sandbox/flood-control` with `{"enabled":bool}`: turns flood control on or off for every bot from the
+/// next Bot API call on (the start-up value is `--flood-control`); answers like the GET.
+pub async fn set_flood_control(
+    State(shared): State<Arc<Shared>>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>> {
+    let setting: FloodControlSetting = serde_json::from_slice(&body).map_err(|e| {
+        ControlError::bad_request(format!("bad JSON body, expected {{\"enabled\":bool}}: {e}"))
+    })?;
+    shared.set_flood_control(setting.enabled);
+    Ok(Json(json!({ "enabled": shared.flood_control() })))
+}

@@ -3,7 +3,8 @@
 //! Bots talk to it exactly as to `api.telegram.org` (`/bot<token>/<method>`, `/file/bot<token>/<path>`, JSON,
 //! urlencoded or multipart bodies, Telegram's limits, error texts and flood control), so any Bot API client
 //! works with its usual base-URL setting. Tests, scripts and people act as Telegram users through a JSON
-//! control API under `/sandbox/` (see the crate README). All state is in memory.
+//! control API under `/sandbox/` (see the crate README); [`client`] is its typed Rust client. All state is in
+//! memory.
 //!
 //! Start it with [`spawn`]; the listener is bound inside, so `127.0.0.1:0` gives a free port for tests.
 
@@ -15,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 mod bot_api;
 #[cfg(feature = "browser")]
 pub mod browser;
+pub mod client;
 mod control;
 mod entities;
 mod error;
@@ -34,7 +36,8 @@ pub struct Config {
     /// Accept only this bot token. Without it any token of the shape `<digits>:<[A-Za-z0-9_-]{20,}>` is
     /// accepted and each token is its own bot, whose user id is the digits.
     pub token: Option<String>,
-    /// Telegram-like flood control (429 `Too Many Requests: retry after N`).
+    /// Telegram-like flood control (429 `Too Many Requests: retry after N`) at start; the control API's
+    /// `PUT /sandbox/flood-control` switches it at run time.
     pub flood_control: bool,
     /// The URL people and bots reach the sandbox at, when not `http://<listen address>` (e.g. behind a proxy
     /// or in a container).

@@ -42,11 +42,16 @@ pub fn router(shared: Arc<Shared>) -> Router {
             post(control::press_button),
         )
         .route("/sandbox/chats/{chat_id}/commands", get(control::commands))
+        .route("/sandbox/chats/{chat_id}/replay", post(control::replay))
         .route("/sandbox/files/{file_id}", get(control::file))
         .route("/sandbox/bots", get(control::bots))
         .route(
             "/sandbox/faults",
             post(control::add_fault).delete(control::clear_faults),
+        )
+        .route(
+            "/sandbox/flood-control",
+            get(control::flood_control).put(control::set_flood_control),
         )
         .fallback(telegram)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -4,7 +4,10 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -23,6 +26,8 @@ pub const CALLBACK_ANSWER_WINDOW: std::time::Duration = std::time::Duration::fro
 pub struct Shared {
     state: Mutex<State>,
     changed: watch::Sender<u64>,
+    /// Flood control on or off: starts as `config.flood_control`, switched at run time through the control API.
+    flood_control: AtomicBool,
     /// The configuration the sandbox was started with.
     pub config: Config,
     /// Cancelled when the sandbox shuts down; long polls and webhook deliveries stop on it.
@@ -47,6 +52,7 @@ impl Shared {
         Self {
             state: Mutex::new(state),
             changed: watch::Sender::new(0),
+            flood_control: AtomicBool::new(config.flood_control),
             config,
             shutdown,
             http,
@@ -58,6 +64,16 @@ impl Shared {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether flood control applies to the next Bot API call.
+    pub fn flood_control(&self) -> bool {
+        self.flood_control.load(Ordering::Relaxed)
+    }
+
+    /// Turns flood control on or off for the calls that follow (buckets keep their state).
+    pub fn set_flood_control(&self, enabled: bool) {
+        self.flood_control.store(enabled, Ordering::Relaxed);
     }
 
     /// Wakes every long poll.
@@ -358,6 +374,17 @@ pub struct PendingCallback {
     pub answered: bool,
 }
 
+/// How many of a bot's latest updates are kept for [`Bot::replay_last`].
+pub const RECENT_UPDATES: usize = 256;
+
+/// The chat an update is about: a message's chat, or the chat of the message whose button was pressed.
+fn update_chat_id(update: &Value) -> Option<i64> {
+    update["message"]["chat"]["id"]
+        .as_i64()
+        .or_else(|| update["edited_message"]["chat"]["id"].as_i64())
+        .or_else(|| update["callback_query"]["message"]["chat"]["id"].as_i64())
+}
+
 /// One bot (one token).
 #[derive(Debug)]
 pub struct Bot {
@@ -367,6 +394,11 @@ pub struct Bot {
     pub user: Value,
     /// Updates not yet confirmed by getUpdates (or delivered to the webhook).
     pub updates: VecDeque<Value>,
+    /// Updates to hand to getUpdates once more with their original `update_id`, whatever its offset says:
+    /// what a bot sees when it restarted before confirming them (control API `replay`).
+    pub replays: VecDeque<Value>,
+    /// The last [`RECENT_UPDATES`] updates queued, for replays.
+    pub recent: VecDeque<Value>,
     next_update_id: i64,
     /// Update types the bot asked for; empty means the default set.
     pub allowed_updates: Vec<String>,
@@ -394,6 +426,8 @@ impl Bot {
             id,
             user,
             updates: VecDeque::new(),
+            replays: VecDeque::new(),
+            recent: VecDeque::new(),
             next_update_id: 1,
             allowed_updates: Vec::new(),
             webhook: None,
@@ -426,7 +460,30 @@ impl Bot {
         self.next_update_id += 1;
         let mut update = json!({ "update_id": update_id });
         update[kind] = payload;
+        self.recent.push_back(update.clone());
+        if self.recent.len() > RECENT_UPDATES {
+            self.recent.pop_front();
+        }
         self.updates.push_back(update);
+    }
+
+    /// Delivers the latest update about chat `chat_id` (a message in it, or a button pressed in it) once
+    /// more, with the same `update_id` — as Telegram does for a bot that stopped before confirming it, or a
+    /// webhook that failed. Returns its `update_id`, or `None` when the chat has no recent update.
+    pub fn replay_last(&mut self, chat_id: i64) -> Option<i64> {
+        let update = self
+            .recent
+            .iter()
+            .rev()
+            .find(|u| update_chat_id(u) == Some(chat_id))?
+            .clone();
+        let update_id = update["update_id"].as_i64();
+        if self.webhook.is_some() {
+            self.updates.push_front(update);
+        } else {
+            self.replays.push_back(update);
+        }
+        update_id
     }
 
     /// Forgets updates the way getUpdates' `offset` confirms them: a positive offset drops every update with a

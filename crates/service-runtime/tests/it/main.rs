@@ -1,6 +1,5 @@
-//! Integration tests of the runtime crate: what operators' tools see of a gRPC server (health and
-//! reflection), and the JetStream guarantees the job pipeline relies on (de-duplication, redelivery of a
-//! dead worker's job), against a real nats-server.
+//! Integration tests of the runtime crate: what operators' tools see of a gRPC server (health, and
+//! reflection listing exactly the services served). The JetStream tests moved to the job-pipeline crate.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,4 +8,3 @@
 )]
 
 mod grpc;
-mod jetstream;

@@ -5,10 +5,15 @@
 //! - `grpc`: an in-process billing server (`Application::build` on 127.0.0.1:0), one HTTP/2 connection
 //!   per client, each client doing Reserve then Capture of a fresh job id on its own account;
 //! - `ledger`: the same [`Ledger`] calls without gRPC (what the handlers do);
-//! - `raw sql`: the ledger's statements and transactions typed out against a native `PgPool` — the
-//!   ceiling for this schema and these round trips.
+//! - `raw 1-stmt`: the ledger's one-statement Reserve and Capture
+//!   ([`billing::ledger::postgres::RESERVE`], [`SETTLE`](billing::ledger::postgres::SETTLE)) on a native
+//!   `PgPool` with the service's pool settings — the ceiling: two statements per pair, nothing else;
+//! - `no pool`: the same on one dedicated connection per client, which saves the ping sqlx's pool sends
+//!   whenever a connection goes back to it (the ceiling of the SQL alone).
 //!
-//! It creates its own database on the server in `--database-url` and drops it at the end.
+//! It creates its own database on the server in `--database-url`, prints the load average before and
+//! after (the machine may be shared), runs `billing check`'s invariants on what the runs wrote, and
+//! drops the database at the end.
 //!
 //! ```sh
 //! cargo run --release -p billing --bin billing-bench -- --seconds 5 --clients 8,32
@@ -19,29 +24,31 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use billing::domain::{AccountId, JobId, PriceSetting};
-use billing::ledger::Ledger;
+use billing::domain::{AccountId, JobId, ValidOperation};
+use billing::ledger::{Ledger, postgres};
 use billing::{Application, Config};
 use clap::Parser;
 use mediabot_proto::billing::v1::billing_client::BillingClient;
 use mediabot_proto::billing::v1::{CaptureRequest, ReserveRequest};
+use mediabot_proto::jobs::v1::Operation;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Connection as _, Executor as _, PgConnection, Row as _};
+use sqlx::postgres::{PgExecutor, PgPool, PgPoolOptions};
+use sqlx::{Connection as _, Executor as _, PgConnection};
 use tokio_util::sync::CancellationToken;
 
 /// Flags.
 #[derive(Debug, Parser)]
 #[command(
     name = "billing-bench",
-    about = "reserve+capture pairs/s on PostgreSQL: gRPC vs. direct SQL"
+    about = "reserve+capture pairs/s on PostgreSQL: gRPC vs. the one-statement SQL ceiling"
 )]
 struct Args {
     /// A PostgreSQL server (any database on it; the bench creates and drops its own).
     #[arg(
         long = "database-url",
         env = "BILLING_BENCH_PG_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres",
+        hide_env_values = true
     )]
     database_url: String,
     /// Concurrent clients, one measurement per value.
@@ -52,8 +59,10 @@ struct Args {
     seconds: u64,
 }
 
-const OPERATION: &str = "image.upscale_2x";
-const PRICE: i64 = 500;
+/// The operation every pair buys (500 in the built-in price list).
+fn operation() -> Operation {
+    Operation::upscale(2)
+}
 /// Enough for every pair any client can do.
 const WELCOME: i64 = 1_000_000_000_000;
 
@@ -98,10 +107,7 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<()> {
         database_max_connections: pool_size,
         welcome_credit_minor: WELCOME,
         currency: "RUB".into(),
-        prices: vec![PriceSetting {
-            operation: OPERATION.into(),
-            amount_minor: PRICE,
-        }],
+        prices_file: None,
         hold_timeout_secs: 1800,
         hold_sweep_interval_ms: 5000,
         // Nobody listens on port 1: settlement stays off, which the bench does not need.
@@ -118,40 +124,89 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<()> {
     let ledger = app.ledger().clone();
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run(shutdown.clone()));
+    // The same pool settings as the service's (no ping before each use).
     let raw = PgPoolOptions::new()
         .max_connections(pool_size)
+        .test_before_acquire(false)
         .connect(url)
         .await?;
+    let valid = ValidOperation::parse(Some(operation()))?;
+    let (price, _) = ledger
+        .prices()
+        .price_of(valid.get(), 0)
+        .context("the built-in price list prices image.upscale factor=2")?;
+    let key = valid.key();
 
     println!(
-        "billing-bench: reserve+capture pairs/s on PostgreSQL, {} s per run, pool {pool_size}",
+        "billing-bench: reserve+capture pairs/s on PostgreSQL, {} s per run, pool {pool_size}, {key} = {price}",
         args.seconds
     );
+    println!("load average before: {}", load_average());
     println!(
-        "{:>8} {:>12} {:>12} {:>12} {:>14}",
-        "clients", "grpc", "ledger", "raw sql", "grpc/raw sql"
+        "{:>8} {:>12} {:>12} {:>12} {:>12} {:>16}",
+        "clients", "grpc", "ledger", "raw 1-stmt", "no pool", "grpc/raw 1-stmt"
     );
     let mut base_account = 1_000;
     for &clients in &args.clients {
         let mut run = |way: Way| {
             base_account += 1_000;
-            let (ledger, raw) = (ledger.clone(), raw.clone());
+            let (ledger, raw, key) = (ledger.clone(), raw.clone(), key.clone());
             let seconds = args.seconds;
             let first_account = base_account;
-            async move { measure(way, clients, first_account, seconds, addr, &ledger, &raw).await }
+            async move {
+                measure(
+                    way,
+                    clients,
+                    first_account,
+                    seconds,
+                    addr,
+                    &ledger,
+                    &raw,
+                    &key,
+                    price,
+                )
+                .await
+            }
         };
         let grpc = run(Way::Grpc).await?;
         let direct = run(Way::Ledger).await?;
         let ceiling = run(Way::RawSql).await?;
+        let no_pool = run(Way::NoPool).await?;
         println!(
-            "{clients:>8} {grpc:>12.0} {direct:>12.0} {ceiling:>12.0} {:>13.0}%",
+            "{clients:>8} {grpc:>12.0} {direct:>12.0} {ceiling:>12.0} {no_pool:>12.0} {:>15.0}%",
             100.0 * grpc / ceiling
         );
     }
+    println!("load average after: {}", load_average());
+    let report = billing::check::run(
+        ledger.db(),
+        service_runtime::now_unix_ms(),
+        Duration::from_secs(60),
+    )
+    .await?;
+    println!("{}", report.summary());
     shutdown.cancel();
     server.await??;
     raw.close().await;
+    anyhow::ensure!(
+        report.is_ok(),
+        "ledger invariants broken: {:?}",
+        report.problems
+    );
     Ok(())
+}
+
+/// `/proc/loadavg`'s first three fields, or "unknown".
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -159,10 +214,15 @@ enum Way {
     Grpc,
     Ledger,
     RawSql,
+    NoPool,
 }
 
 /// Runs `clients` loops of reserve+capture for one second of warm-up plus `seconds`; returns pairs/s
 /// over the measured part.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a benchmark's knobs, passed once"
+)]
 async fn measure(
     way: Way,
     clients: usize,
@@ -171,6 +231,8 @@ async fn measure(
     addr: std::net::SocketAddr,
     ledger: &Ledger,
     raw: &PgPool,
+    key: &str,
+    price: i64,
 ) -> anyhow::Result<f64> {
     let counting = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
@@ -178,41 +240,53 @@ async fn measure(
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..clients {
         let account = first_account + n as i64;
+        let account_id = AccountId::parse(account)?;
+        // Opened up front, so that every way measures reserves on an existing account.
+        ledger.balance(account_id).await?;
         let (counting, stop, pairs) = (counting.clone(), stop.clone(), pairs.clone());
-        let (ledger, raw) = (ledger.clone(), raw.clone());
+        let (ledger, raw, key) = (ledger.clone(), raw.clone(), key.to_string());
         let grpc = match way {
             Way::Grpc => Some(BillingClient::connect(format!("http://{addr}")).await?),
             _ => None,
         };
+        let mut dedicated = match way {
+            Way::NoPool => Some(raw.acquire().await?.detach()),
+            _ => None,
+        };
         tasks.spawn(async move {
             let mut grpc = grpc;
-            let account_id = AccountId::parse(account)?;
+            let valid = ValidOperation::parse(Some(operation()))?;
             while !stop.load(Ordering::Relaxed) {
-                let job = uuid::Uuid::new_v4().to_string();
+                let job = JobId::parse(&uuid::Uuid::new_v4().to_string())?;
                 match (way, grpc.as_mut()) {
                     (Way::Grpc, Some(client)) => {
                         client
                             .reserve(ReserveRequest {
-                                job_id: job.clone(),
+                                job_id: job.to_string(),
                                 account_id: account,
-                                operation: OPERATION.into(),
+                                operation: Some(operation()),
+                                audio_duration_ms: 0,
                             })
                             .await?;
                         client
                             .capture(CaptureRequest {
-                                job_id: job,
+                                job_id: job.to_string(),
                                 amount_minor: None,
                             })
                             .await?;
                     }
                     (Way::Ledger, _) | (Way::Grpc, None) => {
-                        let job = JobId::parse(&job)?;
-                        ledger.reserve(&job, account_id, OPERATION).await?;
+                        ledger.reserve(&job, account_id, &valid, 0).await?;
                         ledger.capture(&job, None).await?;
                     }
                     (Way::RawSql, _) => {
-                        raw_reserve(&raw, &job, account).await?;
-                        raw_capture(&raw, &job).await?;
+                        raw_reserve(&raw, job.as_str(), account, &key, price).await?;
+                        raw_capture(&raw, job.as_str()).await?;
+                    }
+                    (Way::NoPool, _) => {
+                        let conn = dedicated.as_mut().context("no dedicated connection")?;
+                        raw_reserve(&mut *conn, job.as_str(), account, &key, price).await?;
+                        raw_capture(&mut *conn, job.as_str()).await?;
                     }
                 }
                 if counting.load(Ordering::Relaxed) {
@@ -236,121 +310,41 @@ async fn measure(
     Ok(done as f64 / elapsed.as_secs_f64())
 }
 
-/// Reserve as the ledger does it on PostgreSQL, statement for statement.
-async fn raw_reserve(pool: &PgPool, job: &str, account: i64) -> anyhow::Result<()> {
-    let now = service_runtime::now_unix_ms();
-    let mut tx = pool.begin().await?;
-    let opened = sqlx::query(
-        "INSERT INTO accounts (id, currency, balance_minor, held_minor, created_at_ms, updated_at_ms) \
-         VALUES ($1, 'RUB', $2, 0, $3, $3) ON CONFLICT (id) DO NOTHING RETURNING id",
-    )
-    .bind(account)
-    .bind(WELCOME)
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if opened.is_some() {
-        insert_entry(
-            &mut tx,
-            account,
-            "welcome_credit",
-            WELCOME,
-            WELCOME,
-            "welcome",
-            now,
-        )
-        .await?;
-    }
-    sqlx::query("SELECT job_id, account_id, operation, amount_minor, captured_minor, state, created_at_ms, expires_at_ms, settled_at_ms FROM holds WHERE job_id = $1")
-        .bind(job)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let row = sqlx::query(
-        "UPDATE accounts SET held_minor = held_minor + $2, updated_at_ms = $3 \
-         WHERE id = $1 AND balance_minor - held_minor >= $2 RETURNING balance_minor, held_minor",
-    )
-    .bind(account)
-    .bind(PRICE)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    let balance: i64 = row.try_get("balance_minor")?;
-    sqlx::query(
-        "INSERT INTO holds (job_id, account_id, operation, amount_minor, captured_minor, state, \
-                            created_at_ms, expires_at_ms) \
-         VALUES ($1, $2, $3, $4, 0, 'pending', $5, $6) ON CONFLICT (job_id) DO NOTHING RETURNING job_id",
-    )
-    .bind(job)
-    .bind(account)
-    .bind(OPERATION)
-    .bind(PRICE)
-    .bind(now)
-    .bind(now + 1_800_000)
-    .fetch_optional(&mut *tx)
-    .await?;
-    insert_entry(&mut tx, account, "hold", 0, balance, job, now).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Capture (all of the hold) as the ledger does it on PostgreSQL, statement for statement.
-async fn raw_capture(pool: &PgPool, job: &str) -> anyhow::Result<()> {
-    let now = service_runtime::now_unix_ms();
-    let mut tx = pool.begin().await?;
-    let hold = sqlx::query("SELECT job_id, account_id, operation, amount_minor, captured_minor, state, created_at_ms, expires_at_ms, settled_at_ms FROM holds WHERE job_id = $1")
-        .bind(job)
-        .fetch_one(&mut *tx)
-        .await?;
-    let account: i64 = hold.try_get("account_id")?;
-    let amount: i64 = hold.try_get("amount_minor")?;
-    sqlx::query(
-        "UPDATE holds SET state = $2, captured_minor = $3, settled_at_ms = $4 \
-         WHERE job_id = $1 AND state = 'pending' RETURNING job_id",
-    )
-    .bind(job)
-    .bind("captured")
-    .bind(amount)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    let row = sqlx::query(
-        "UPDATE accounts SET balance_minor = balance_minor - $2, held_minor = held_minor - $3, \
-         updated_at_ms = $4 WHERE id = $1 RETURNING balance_minor, held_minor",
-    )
-    .bind(account)
-    .bind(amount)
-    .bind(amount)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    let balance: i64 = row.try_get("balance_minor")?;
-    insert_entry(&mut tx, account, "capture", -amount, balance, job, now).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn insert_entry(
-    conn: &mut PgConnection,
+/// Reserve as the ledger does it on PostgreSQL: [`postgres::RESERVE`], one statement.
+async fn raw_reserve<'e, E: PgExecutor<'e>>(
+    executor: E,
+    job: &str,
     account: i64,
-    kind: &str,
-    amount: i64,
-    balance_after: i64,
-    reference: &str,
-    now: i64,
-) -> anyhow::Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO ledger_entries (account_id, kind, amount_minor, balance_after_minor, reference, \
-                                     description, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(account)
-    .bind(kind)
-    .bind(amount)
-    .bind(balance_after)
-    .bind(reference)
-    .bind(OPERATION)
-    .bind(now)
-    .fetch_one(conn)
-    .await?;
-    Ok(row.try_get(0)?)
+    key: &str,
+    price: i64,
+) -> anyhow::Result<()> {
+    let now = service_runtime::now_unix_ms();
+    let row = sqlx::query(postgres::RESERVE)
+        .bind(job)
+        .bind(account)
+        .bind(key)
+        .bind(price)
+        .bind(now)
+        .bind(now + 1_800_000)
+        .fetch_one(executor)
+        .await?;
+    let placed: Option<i64> = sqlx::Row::try_get(&row, "placed_balance_minor")?;
+    anyhow::ensure!(placed.is_some(), "raw reserve of {job} placed no hold");
+    Ok(())
+}
+
+/// Capture (all of the hold) as the ledger does it on PostgreSQL: [`postgres::SETTLE`], one statement.
+async fn raw_capture<'e, E: PgExecutor<'e>>(executor: E, job: &str) -> anyhow::Result<()> {
+    let now = service_runtime::now_unix_ms();
+    let row = sqlx::query(postgres::SETTLE)
+        .bind(job)
+        .bind("captured")
+        .bind(None::<i64>)
+        .bind(now)
+        .bind("capture")
+        .fetch_one(executor)
+        .await?;
+    let captured: Option<i64> = sqlx::Row::try_get(&row, "settled_captured_minor")?;
+    anyhow::ensure!(captured.is_some(), "raw capture of {job} captured nothing");
+    Ok(())
 }

@@ -3,15 +3,18 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use mediabot_proto::billing::v1::{EntryKind, GetBalanceRequest, ListPricesRequest, Price};
+use mediabot_proto::billing::v1::{
+    EntryKind, GetBalanceRequest, ListPricesRequest, Price, PriceUnit,
+};
+use mediabot_proto::jobs::v1::Operation;
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::helpers::{
-    Backend, Options, TestDb, assert_ledger_consistent, eventually, spawn_app, spawn_app_on,
-    spawn_app_with,
+    Backend, Options, TestDb, assert_ledger_consistent, eventually, job_id, spawn_app,
+    spawn_app_on, spawn_app_with, transcribe, upscale_2x,
 };
 use crate::on_both_backends;
 
@@ -20,7 +23,8 @@ on_both_backends!(
     ledger_is_insert_only,
     welcome_credit_once,
     welcome_credit_once_under_concurrency,
-    settings_and_validation
+    settings_and_validation,
+    built_in_prices
 );
 
 async fn welcome_credit_once(backend: Backend) {
@@ -33,7 +37,7 @@ async fn welcome_credit_once(backend: Backend) {
     assert_eq!(first.currency, "RUB");
     assert_eq!(app.balance(42).await, first);
     // Reserve on an unknown account opens it too.
-    app.reserve("job-a", 43, "speech.transcribe").await.unwrap();
+    app.reserve(&job_id(), 43, transcribe()).await.unwrap();
     let other = app.balance(43).await;
     assert_eq!(
         (other.balance_minor, other.held_minor, other.available_minor),
@@ -72,9 +76,21 @@ async fn welcome_credit_once_under_concurrency(backend: Backend) {
     app.stop().await;
 }
 
+/// A price list file for tests: a per-job price by parameter and a per-parameter multiplier.
+const TEST_PRICES: &str = r#"
+prices = [
+  { operation = "image.upscale", params = { factor = "2" }, amount_minor = 700 },
+  { operation = "speech.transcribe", amount_minor = 100, unit = "started_minute", multiplier = { language = { ru = 1, en = 2.5 } } },
+]
+"#;
+
 async fn settings_and_validation(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let prices_file = dir.path().join("prices.toml");
+    std::fs::write(&prices_file, TEST_PRICES).unwrap();
     let app = spawn_app_with(Options {
         welcome_credit_minor: 0,
+        prices_file: Some(prices_file),
         ..Options::new(backend)
     })
     .await;
@@ -91,19 +107,29 @@ async fn settings_and_validation(backend: Backend) {
         .unwrap()
         .into_inner()
         .prices;
+    let price = |operation: &str, param: (&str, &str), amount_minor, unit: PriceUnit| Price {
+        operation: operation.into(),
+        amount_minor,
+        currency: "RUB".into(),
+        params: [(param.0.to_string(), param.1.to_string())].into(),
+        unit: unit as i32,
+    };
     assert_eq!(
         prices,
         vec![
-            Price {
-                operation: "image.upscale_2x".into(),
-                amount_minor: 500,
-                currency: "RUB".into()
-            },
-            Price {
-                operation: "speech.transcribe".into(),
-                amount_minor: 300,
-                currency: "RUB".into()
-            },
+            price("image.upscale", ("factor", "2"), 700, PriceUnit::Job),
+            price(
+                "speech.transcribe",
+                ("language", "en"),
+                250,
+                PriceUnit::StartedMinute
+            ),
+            price(
+                "speech.transcribe",
+                ("language", "ru"),
+                100,
+                PriceUnit::StartedMinute
+            ),
         ]
     );
     let status = app
@@ -113,14 +139,111 @@ async fn settings_and_validation(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    let status = app.reserve("", 5, "image.upscale_2x").await.unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
-    let status = app.reserve("job", 5, "image.generate").await.unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
-    assert!(
-        status.message().contains("image.generate"),
-        "{}",
-        status.message()
+    app.client
+        .clone()
+        .top_up(mediabot_proto::billing::v1::TopUpRequest {
+            account_id: 5,
+            amount_minor: 10_000,
+            idempotency_key: "validation".into(),
+            source: "admin:1".into(),
+        })
+        .await
+        .unwrap();
+    // The loaded prices are the ones charged.
+    let en = app
+        .reserve_audio(&job_id(), 5, Operation::transcribe("en"), 90_000)
+        .await
+        .unwrap();
+    assert_eq!(en.amount_minor, 500);
+    assert_eq!(
+        app.reserve(&job_id(), 5, upscale_2x())
+            .await
+            .unwrap()
+            .amount_minor,
+        700
+    );
+    // Bad requests: INVALID_ARGUMENT with a field violation, and nothing held.
+    let field_of = |status: &tonic::Status| {
+        use tonic_types::StatusExt as _;
+        let details = status.get_error_details();
+        let violations = &details.bad_request().expect("BadRequest").field_violations;
+        violations[0].field.clone()
+    };
+    let cases = [
+        ("".to_string(), upscale_2x(), "job_id", "job_id"),
+        ("job-1".to_string(), upscale_2x(), "job_id", "UUID"),
+        (job_id(), Operation::default(), "operation", "no operation"),
+        (job_id(), Operation::upscale(3), "operation", "factor"),
+        (
+            job_id(),
+            Operation::transcribe("russian"),
+            "operation",
+            "language",
+        ),
+        // Valid, but this price list has no entry for it.
+        (
+            job_id(),
+            Operation::transcribe("de"),
+            "operation",
+            "speech.transcribe language=de",
+        ),
+    ];
+    for (job, operation, field, words) in cases {
+        let status = app.reserve(&job, 5, operation).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert_eq!(field_of(&status), field, "{status:?}");
+        assert!(status.message().contains(words), "{}", status.message());
+    }
+    let missing = app
+        .client
+        .clone()
+        .reserve(mediabot_proto::billing::v1::ReserveRequest {
+            job_id: job_id(),
+            account_id: 5,
+            operation: None,
+            audio_duration_ms: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::InvalidArgument);
+    assert_eq!(app.balance(5).await.held_minor, 1200);
+    assert_ledger_consistent(&app).await;
+    app.stop().await;
+}
+
+/// The shipped price list is what billing charges when no file is given.
+async fn built_in_prices(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let prices = app
+        .client
+        .clone()
+        .list_prices(ListPricesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .prices;
+    let upscale = prices
+        .iter()
+        .find(|p| {
+            p.operation == "image.upscale"
+                && p.params.get("factor").map(String::as_str) == Some("2")
+        })
+        .expect("image.upscale factor=2 is priced");
+    assert_eq!(
+        (upscale.amount_minor, upscale.unit()),
+        (500, PriceUnit::Job)
+    );
+    let transcribe = prices
+        .iter()
+        .find(|p| p.operation == "speech.transcribe" && p.params.is_empty())
+        .expect("speech.transcribe is priced");
+    assert_eq!(
+        (
+            transcribe.amount_minor,
+            transcribe.unit(),
+            transcribe.currency.as_str()
+        ),
+        (300, PriceUnit::StartedMinute, "RUB")
     );
     app.stop().await;
 }
@@ -159,7 +282,7 @@ async fn serving_once_nats_consumer_exists() {
 async fn money_calls_work_while_nats_is_down() {
     let app = spawn_app(Backend::Sqlite).await;
     assert_eq!(app.balance(1).await.available_minor, 3000);
-    app.reserve("job-1", 1, "image.upscale_2x").await.unwrap();
+    app.reserve(&job_id(), 1, upscale_2x()).await.unwrap();
     assert_eq!(health_status(app.addr).await, ServingStatus::NotServing);
     app.stop().await;
 }
@@ -167,16 +290,14 @@ async fn money_calls_work_while_nats_is_down() {
 async fn data_survives_restart(backend: Backend) {
     let db = TestDb::create(backend).await;
     let app = spawn_app_on(&db, Options::new(backend)).await;
-    let hold = app.reserve("job-1", 42, "image.upscale_2x").await.unwrap();
+    let job = job_id();
+    let hold = app.reserve(&job, 42, upscale_2x()).await.unwrap();
     app.stop().await;
     // Migrations run again on an up-to-date database, and the money is where it was.
     let app = spawn_app_on(&db, Options::new(backend)).await;
     let balance = app.balance(42).await;
     assert_eq!((balance.balance_minor, balance.held_minor), (3000, 500));
-    assert_eq!(
-        app.reserve("job-1", 42, "image.upscale_2x").await.unwrap(),
-        hold
-    );
+    assert_eq!(app.reserve(&job, 42, upscale_2x()).await.unwrap(), hold);
     assert_ledger_consistent(&app).await;
     app.stop().await;
 }

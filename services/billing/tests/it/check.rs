@@ -3,7 +3,9 @@
 
 use mediabot_proto::billing::v1::{CaptureRequest, ReleaseRequest, TopUpRequest};
 
-use crate::helpers::{Backend, Options, TestDb, job_id, run_check, spawn_app_on};
+use crate::helpers::{
+    Backend, Options, TestDb, job_id, run_check, spawn_app_on, transcribe, upscale_2x,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -14,7 +16,7 @@ on_both_backends!(
 /// Reserve, capture (whole and partial), release and top up on a few accounts.
 async fn use_ledger(app: &crate::helpers::TestApp, account_id: i64) -> (String, String) {
     let (captured, released) = (job_id(), job_id());
-    app.reserve(&captured, account_id, "image.upscale_2x")
+    app.reserve(&captured, account_id, upscale_2x())
         .await
         .unwrap();
     app.client
@@ -25,7 +27,7 @@ async fn use_ledger(app: &crate::helpers::TestApp, account_id: i64) -> (String, 
         })
         .await
         .unwrap();
-    app.reserve(&released, account_id, "speech.transcribe")
+    app.reserve(&released, account_id, transcribe())
         .await
         .unwrap();
     app.client
@@ -55,9 +57,7 @@ async fn check_passes_on_a_used_ledger(backend: Backend) {
         use_ledger(&app, account).await;
     }
     // A pending hold (not yet due) is fine.
-    app.reserve(&job_id(), 44, "image.upscale_2x")
-        .await
-        .unwrap();
+    app.reserve(&job_id(), 44, upscale_2x()).await.unwrap();
     // Beside the running service.
     let (code, out) = run_check(db.url()).await;
     assert_eq!(code, 0, "{out}");
@@ -77,7 +77,7 @@ async fn check_names_corrupted_accounts(backend: Backend) {
         jobs.push(use_ledger(&app, account).await);
     }
     let overdue = job_id();
-    app.reserve(&overdue, 46, "image.upscale_2x").await.unwrap();
+    app.reserve(&overdue, 46, upscale_2x()).await.unwrap();
     app.stop().await;
 
     let raw = billing::db::Db::open(db.url(), 1).await.unwrap();

@@ -3,7 +3,9 @@
 use futures::future::join_all;
 use tonic::Code;
 
-use crate::helpers::{Backend, Options, assert_ledger_consistent, job_id, spawn_app_with};
+use crate::helpers::{
+    Backend, Options, assert_ledger_consistent, job_id, spawn_app_with, upscale_2x,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -21,7 +23,7 @@ async fn hundred_reserves_for_thirty_seven(backend: Backend) {
     let started = std::time::Instant::now();
     let calls = (0..100).map(|_| {
         let app = &app;
-        async move { app.reserve(&job_id(), 42, "image.upscale_2x").await }
+        async move { app.reserve(&job_id(), 42, upscale_2x()).await }
     });
     let results = join_all(calls).await;
     let elapsed = started.elapsed();
@@ -52,7 +54,7 @@ async fn same_job_reserved_concurrently(backend: Backend) {
     let job = job_id();
     let calls = (0..20).map(|_| {
         let (app, job) = (&app, job.clone());
-        async move { app.reserve(&job, 42, "image.upscale_2x").await.unwrap() }
+        async move { app.reserve(&job, 42, upscale_2x()).await.unwrap() }
     });
     let holds = join_all(calls).await;
     assert!(

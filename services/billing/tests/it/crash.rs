@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use mediabot_proto::billing::v1::billing_client::BillingClient;
 use mediabot_proto::billing::v1::{CaptureRequest, GetBalanceRequest, HoldState, ReserveRequest};
+use mediabot_proto::jobs::v1::Operation;
 use sqlx::Row as _;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
@@ -86,7 +87,8 @@ async fn sigkill_mid_load(backend: Backend) {
                     .reserve(ReserveRequest {
                         job_id: job.clone(),
                         account_id: account,
-                        operation: "image.upscale_2x".into(),
+                        operation: Some(Operation::upscale(2)),
+                        audio_duration_ms: 0,
                     })
                     .await
                     .map(drop)
@@ -170,7 +172,8 @@ async fn sigkill_mid_load(backend: Backend) {
             .reserve(ReserveRequest {
                 job_id: pair.job.clone(),
                 account_id: pair.account,
-                operation: "image.upscale_2x".into(),
+                operation: Some(Operation::upscale(2)),
+                audio_duration_ms: 0,
             })
             .await
             .unwrap()

@@ -8,6 +8,7 @@ use mediabot_proto::billing::v1::billing_client::BillingClient;
 use mediabot_proto::billing::v1::{
     Balance, GetBalanceRequest, ListOperationsRequest, Operation, ReserveRequest,
 };
+use mediabot_proto::jobs::v1::Operation as JobOperation;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
 use sqlx::{Connection as _, Executor as _};
 use tokio::task::JoinHandle;
@@ -167,6 +168,8 @@ pub struct Options {
     pub nats: bool,
     /// Use this NATS URL instead (a server the test controls).
     pub nats_url: Option<String>,
+    /// A price list file instead of the built-in one.
+    pub prices_file: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -177,6 +180,7 @@ impl Options {
             hold_timeout_secs: 1800,
             nats: false,
             nats_url: None,
+            prices_file: None,
         }
     }
 }
@@ -227,10 +231,7 @@ pub async fn spawn_app_on(db: &TestDb, options: Options) -> TestApp {
         database_max_connections: 10,
         welcome_credit_minor: options.welcome_credit_minor,
         currency: "RUB".into(),
-        prices: vec![
-            "image.upscale_2x=500".parse().unwrap(),
-            "speech.transcribe=300".parse().unwrap(),
-        ],
+        prices_file: options.prices_file.clone(),
         hold_timeout_secs: options.hold_timeout_secs,
         hold_sweep_interval_ms: 50,
         nats: NatsArgs { nats_url },
@@ -285,16 +286,29 @@ impl TestApp {
             .into_inner()
     }
 
+    /// Reserve of `operation` (audio length unknown: one minute for per-minute prices).
     pub async fn reserve(
         &self,
         job_id: &str,
         account_id: i64,
-        operation: &str,
+        operation: JobOperation,
+    ) -> Result<mediabot_proto::billing::v1::Hold, tonic::Status> {
+        self.reserve_audio(job_id, account_id, operation, 0).await
+    }
+
+    /// Reserve of `operation` on `audio_duration_ms` of audio.
+    pub async fn reserve_audio(
+        &self,
+        job_id: &str,
+        account_id: i64,
+        operation: JobOperation,
+        audio_duration_ms: u64,
     ) -> Result<mediabot_proto::billing::v1::Hold, tonic::Status> {
         let request = ReserveRequest {
             job_id: job_id.into(),
             account_id,
-            operation: operation.into(),
+            operation: Some(operation),
+            audio_duration_ms,
         };
         self.client
             .clone()
@@ -356,6 +370,16 @@ where
 /// A fresh job id.
 pub fn job_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// `image.upscale` ×2: 500 per job in the shipped price list.
+pub fn upscale_2x() -> JobOperation {
+    JobOperation::upscale(2)
+}
+
+/// `speech.transcribe` (language detected): 300 per started minute in the shipped price list.
+pub fn transcribe() -> JobOperation {
+    JobOperation::transcribe("auto")
 }
 
 /// Checks the ledger's invariants straight on the database: for every account, the stored balance is

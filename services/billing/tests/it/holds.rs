@@ -8,12 +8,15 @@ use tonic_types::StatusExt as _;
 
 use crate::helpers::{
     Backend, Options, assert_ledger_consistent, eventually, job_id, spawn_app, spawn_app_with,
+    transcribe, upscale_2x,
 };
 use crate::on_both_backends;
+use mediabot_proto::jobs::v1::Operation;
 
 on_both_backends!(
     reserve_is_idempotent,
     reserve_conflicts,
+    reserve_prices_per_started_minute,
     insufficient_funds_carry_price_and_balance,
     capture_whole_and_partial,
     release_returns_money,
@@ -24,15 +27,16 @@ on_both_backends!(
 async fn reserve_is_idempotent(backend: Backend) {
     let app = spawn_app(backend).await;
     let job = job_id();
-    let hold = app.reserve(&job, 42, "image.upscale_2x").await.unwrap();
+    let hold = app.reserve(&job, 42, upscale_2x()).await.unwrap();
     assert_eq!(hold.job_id, job);
     assert_eq!(hold.amount_minor, 500);
     assert_eq!(hold.state, HoldState::Pending as i32);
+    assert_eq!(hold.operation, "image.upscale factor=2");
     assert_eq!(hold.available_minor, 2500);
     assert_eq!(hold.currency, "RUB");
     let now = service_runtime::now_unix_ms();
     assert!((now + 1_700_000..=now + 1_800_000).contains(&hold.expires_at_unix_ms));
-    let again = app.reserve(&job, 42, "image.upscale_2x").await.unwrap();
+    let again = app.reserve(&job, 42, upscale_2x()).await.unwrap();
     assert_eq!(again, hold);
     let balance = app.balance(42).await;
     assert_eq!(
@@ -57,15 +61,60 @@ async fn reserve_is_idempotent(backend: Backend) {
 async fn reserve_conflicts(backend: Backend) {
     let app = spawn_app(backend).await;
     let job = job_id();
-    app.reserve(&job, 42, "image.upscale_2x").await.unwrap();
-    let other_operation = app
-        .reserve(&job, 42, "speech.transcribe")
+    app.reserve(&job, 42, upscale_2x()).await.unwrap();
+    let other_operation = app.reserve(&job, 42, transcribe()).await.unwrap_err();
+    assert_eq!(other_operation.code(), Code::AlreadyExists);
+    let other_account = app.reserve(&job, 43, upscale_2x()).await.unwrap_err();
+    assert_eq!(other_account.code(), Code::AlreadyExists);
+    // The same operation with other parameters is other content too.
+    let speech = job_id();
+    app.reserve(&speech, 42, Operation::transcribe("ru"))
+        .await
+        .unwrap();
+    let other_language = app
+        .reserve(&speech, 42, Operation::transcribe("en"))
         .await
         .unwrap_err();
-    assert_eq!(other_operation.code(), Code::AlreadyExists);
-    let other_account = app.reserve(&job, 43, "image.upscale_2x").await.unwrap_err();
-    assert_eq!(other_account.code(), Code::AlreadyExists);
-    assert_eq!(app.balance(42).await.held_minor, 500);
+    assert_eq!(other_language.code(), Code::AlreadyExists);
+    // The same id in another spelling is the same job.
+    let again = app
+        .reserve(&speech.to_uppercase(), 42, Operation::transcribe("ru"))
+        .await
+        .unwrap();
+    assert_eq!(again.job_id, speech);
+    assert_eq!(app.balance(42).await.held_minor, 800);
+    assert_ledger_consistent(&app).await;
+    app.stop().await;
+}
+
+/// `speech.transcribe` costs 300 per started minute of audio (the shipped price list); a repeat with
+/// another length is still the same job and answers with the first hold.
+async fn reserve_prices_per_started_minute(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cases = [
+        (0, 300),
+        (1, 300),
+        (60_000, 300),
+        (60_001, 600),
+        (185_000, 1200),
+    ];
+    let mut held = 0;
+    for (audio_ms, price) in cases {
+        let job = job_id();
+        let hold = app
+            .reserve_audio(&job, 42, transcribe(), audio_ms)
+            .await
+            .unwrap();
+        assert_eq!(hold.amount_minor, price, "{audio_ms} ms");
+        assert_eq!(hold.operation, "speech.transcribe language=auto");
+        held += price;
+        let repeat = app
+            .reserve_audio(&job, 42, transcribe(), audio_ms + 120_000)
+            .await
+            .unwrap();
+        assert_eq!(repeat, hold);
+    }
+    assert_eq!(app.balance(42).await.held_minor, held);
     assert_ledger_consistent(&app).await;
     app.stop().await;
 }
@@ -76,13 +125,8 @@ async fn insufficient_funds_carry_price_and_balance(backend: Backend) {
         ..Options::new(backend)
     })
     .await;
-    app.reserve(&job_id(), 42, "image.upscale_2x")
-        .await
-        .unwrap();
-    let status = app
-        .reserve(&job_id(), 42, "image.upscale_2x")
-        .await
-        .unwrap_err();
+    app.reserve(&job_id(), 42, upscale_2x()).await.unwrap();
+    let status = app.reserve(&job_id(), 42, upscale_2x()).await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert!(
         status.message().contains("500") && status.message().contains("200"),
@@ -98,9 +142,7 @@ async fn insufficient_funds_carry_price_and_balance(backend: Backend) {
     assert_eq!(info.metadata["currency"], "RUB");
     assert!(details.precondition_failure().is_some());
     // The cheaper operation (300) does not fit either.
-    app.reserve(&job_id(), 42, "speech.transcribe")
-        .await
-        .unwrap_err();
+    app.reserve(&job_id(), 42, transcribe()).await.unwrap_err();
     let balance = app.balance(42).await;
     assert_eq!(
         (
@@ -118,7 +160,7 @@ async fn capture_whole_and_partial(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut client = app.client.clone();
     let whole = job_id();
-    app.reserve(&whole, 42, "image.upscale_2x").await.unwrap();
+    app.reserve(&whole, 42, upscale_2x()).await.unwrap();
     let captured = client
         .capture(CaptureRequest {
             job_id: whole.clone(),
@@ -169,7 +211,7 @@ async fn capture_whole_and_partial(backend: Backend) {
     assert_eq!(release.code(), Code::FailedPrecondition);
 
     let partial = job_id();
-    app.reserve(&partial, 42, "image.upscale_2x").await.unwrap();
+    app.reserve(&partial, 42, upscale_2x()).await.unwrap();
     let too_much = client
         .capture(CaptureRequest {
             job_id: partial.clone(),
@@ -223,7 +265,7 @@ async fn release_returns_money(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut client = app.client.clone();
     let job = job_id();
-    app.reserve(&job, 42, "speech.transcribe").await.unwrap();
+    app.reserve(&job, 42, transcribe()).await.unwrap();
     let released = client
         .release(ReleaseRequest {
             job_id: job.clone(),
@@ -253,7 +295,7 @@ async fn release_returns_money(backend: Backend) {
         .unwrap_err();
     assert_eq!(capture.code(), Code::FailedPrecondition);
     // The same job id cannot be reserved again once settled: the repeat answers with the released hold.
-    let repeat = app.reserve(&job, 42, "speech.transcribe").await.unwrap();
+    let repeat = app.reserve(&job, 42, transcribe()).await.unwrap();
     assert_eq!(repeat.state, HoldState::Released as i32);
     let balance = app.balance(42).await;
     assert_eq!(
@@ -289,14 +331,17 @@ async fn unknown_holds(backend: Backend) {
 }
 
 async fn lapsed_holds_expire(backend: Backend) {
+    // The sweeper expires only once it can ask NATS that no outcome event waits: a hold with no event
+    // at all expires.
     let app = spawn_app_with(Options {
         hold_timeout_secs: 1,
+        nats: true,
         ..Options::new(backend)
     })
     .await;
     let mut client = app.client.clone();
     let job = job_id();
-    app.reserve(&job, 42, "image.upscale_2x").await.unwrap();
+    app.reserve(&job, 42, upscale_2x()).await.unwrap();
     eventually(Duration::from_secs(10), "the hold to expire", || async {
         (app.balance(42).await.held_minor == 0).then_some(())
     })

@@ -16,9 +16,11 @@ mod helpers;
 
 mod accounts;
 mod check;
+mod cli;
 mod concurrency;
 mod crash;
 mod holds;
 mod operations;
 mod settlement;
+mod sweeper;
 mod unavailable;

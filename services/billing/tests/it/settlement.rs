@@ -1,28 +1,30 @@
-//! Settlement from job outcomes on a real nats-server: JobCompleted captures, JobFailed releases;
-//! duplicates, out-of-order events, progress messages and unknown jobs are all acknowledged without
-//! settling anything twice.
+//! Settlement from job outcomes on a real nats-server — money follows delivery: JobDelivered captures,
+//! JobFailed and JobUndelivered release, JobCompleted alone charges nothing; duplicates, out-of-order
+//! events, progress messages and unknown jobs are all acknowledged without settling anything twice.
 
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::pull;
+use job_pipeline::jetstream::{BILLING_SETTLEMENT, EVENTS_STREAM, Pipeline, message_id, subjects};
 use mediabot_proto::billing::v1::EntryKind;
 use mediabot_proto::jobs::v1::{
-    JobCompleted, JobContext, JobFailed, JobKind, JobProgress, JobState,
+    FailureReason, JobCompleted, JobContext, JobDelivered, JobFailed, JobProgress, JobState,
+    JobUndelivered, Operation,
 };
-use service_runtime::jetstream::{BILLING_SETTLEMENT, EVENTS_STREAM, Pipeline, subjects};
 
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::accounts::health_status;
 use crate::helpers::{
     Backend, Options, TestApp, assert_ledger_consistent, eventually, job_id, spawn_app_with,
+    upscale_2x,
 };
 use crate::on_both_backends;
 
 on_both_backends!(outcomes_settle_holds_once);
 
-const ACCOUNT: i64 = 42;
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const ACCOUNT: i64 = 42;
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
 fn context() -> Option<JobContext> {
     Some(JobContext {
@@ -35,23 +37,65 @@ fn context() -> Option<JobContext> {
 fn completed(job_id: &str) -> JobCompleted {
     JobCompleted {
         job_id: job_id.into(),
-        kind: JobKind::Image as i32,
+        operation: Some(Operation::upscale(2)),
         context: context(),
         ..Default::default()
     }
 }
 
-fn failed(job_id: &str) -> JobFailed {
+pub(crate) fn delivered(job_id: &str) -> JobDelivered {
+    JobDelivered {
+        job_id: job_id.into(),
+        operation: Some(Operation::upscale(2)),
+        context: context(),
+        delivered_at_unix_ms: service_runtime::now_unix_ms(),
+    }
+}
+
+pub(crate) fn failed(job_id: &str) -> JobFailed {
     JobFailed {
         job_id: job_id.into(),
-        kind: JobKind::Image as i32,
+        operation: Some(Operation::upscale(2)),
         context: context(),
+        reason: FailureReason::CorruptInput as i32,
         ..Default::default()
     }
+}
+
+pub(crate) fn undelivered(job_id: &str) -> JobUndelivered {
+    JobUndelivered {
+        job_id: job_id.into(),
+        operation: Some(Operation::upscale(2)),
+        context: context(),
+        detail: "Forbidden: bot was blocked by the user".into(),
+        ..Default::default()
+    }
+}
+
+/// A publisher of job events on `nats_url`.
+pub(crate) async fn events(nats_url: &str) -> Pipeline {
+    let client = job_pipeline::jetstream::connect(nats_url, "billing-test")
+        .await
+        .unwrap();
+    Pipeline::setup(client).await.unwrap()
+}
+
+/// Publishes `event` on `subject` with the message id `<job>.<name>`.
+pub(crate) async fn publish<M: prost::Message>(
+    pipeline: &Pipeline,
+    subject: &str,
+    job: &str,
+    name: &str,
+    event: &M,
+) {
+    pipeline
+        .publish(subject, &message_id(job, name), event)
+        .await
+        .unwrap();
 }
 
 /// Waits until the billing consumer has acknowledged everything published so far.
-async fn wait_until_consumed(pipeline: &Pipeline) {
+pub(crate) async fn wait_until_consumed(pipeline: &Pipeline) {
     let stream = pipeline.jetstream.get_stream(EVENTS_STREAM).await.unwrap();
     eventually(WAIT, "billing to acknowledge every event", || {
         let stream = stream.clone();
@@ -86,105 +130,131 @@ async fn outcomes_settle_holds_once(backend: Backend) {
         ..Options::new(backend)
     })
     .await;
-    let nats_url = app.nats.as_ref().unwrap().url();
-    let client = service_runtime::jetstream::connect(&nats_url, "billing-test")
-        .await
-        .unwrap();
-    let pipeline = Pipeline::setup(client).await.unwrap();
-    let (done, broken, late) = (job_id(), job_id(), job_id());
-    for job in [&done, &broken, &late] {
-        app.reserve(job, ACCOUNT, "image.upscale_2x").await.unwrap();
+    let pipeline = events(&app.nats.as_ref().unwrap().url()).await;
+    let (done, broken, late, gone, waiting) = (job_id(), job_id(), job_id(), job_id(), job_id());
+    for job in [&done, &broken, &late, &gone, &waiting] {
+        app.reserve(job, ACCOUNT, upscale_2x()).await.unwrap();
     }
-    wait_for_balance(&app, 3000, 1500).await;
+    wait_for_balance(&app, 3000, 2500).await;
 
-    // Progress is ignored; the completed event arrives twice (distinct message ids defeat de-duplication,
-    // as a redelivery would); an event for a job billing never saw is only logged.
+    // Progress and completion charge nothing: only delivery does.
     let progress = JobProgress {
         job_id: done.clone(),
-        kind: JobKind::Image as i32,
+        operation: Some(Operation::upscale(2)),
         state: JobState::Running as i32,
         percent: 50,
         context: context(),
     };
-    pipeline
-        .publish(subjects::PROGRESS, &format!("{done}.progress.1"), &progress)
-        .await
-        .unwrap();
-    pipeline
-        .publish(
+    publish(
+        &pipeline,
+        subjects::PROGRESS,
+        &done,
+        "progress.50",
+        &progress,
+    )
+    .await;
+    for job in [&done, &waiting] {
+        publish(
+            &pipeline,
             subjects::COMPLETED,
-            &format!("{done}.completed"),
-            &completed(&done),
+            job,
+            "completed",
+            &completed(job),
         )
-        .await
-        .unwrap();
-    pipeline
-        .publish(
-            subjects::COMPLETED,
-            &format!("{done}.completed.again"),
-            &completed(&done),
-        )
-        .await
-        .unwrap();
-    pipeline
-        .publish(
-            subjects::FAILED,
-            &format!("{broken}.failed"),
-            &failed(&broken),
-        )
-        .await
-        .unwrap();
-    pipeline
-        .publish(
-            subjects::FAILED,
-            &format!("{broken}.failed.again"),
-            &failed(&broken),
-        )
-        .await
-        .unwrap();
+        .await;
+    }
+    wait_until_consumed(&pipeline).await;
+    wait_for_balance(&app, 3000, 2500).await;
+
+    // `done` is delivered twice (distinct message ids defeat de-duplication, as a redelivery would);
+    // `broken` fails twice; `gone` could not be delivered; an event for a job billing never saw is
+    // only logged.
+    publish(
+        &pipeline,
+        subjects::DELIVERED,
+        &done,
+        "delivered",
+        &delivered(&done),
+    )
+    .await;
+    publish(
+        &pipeline,
+        subjects::DELIVERED,
+        &done,
+        "delivered.again",
+        &delivered(&done),
+    )
+    .await;
+    publish(
+        &pipeline,
+        subjects::FAILED,
+        &broken,
+        "failed",
+        &failed(&broken),
+    )
+    .await;
+    publish(
+        &pipeline,
+        subjects::FAILED,
+        &broken,
+        "failed.again",
+        &failed(&broken),
+    )
+    .await;
+    publish(
+        &pipeline,
+        subjects::UNDELIVERED,
+        &gone,
+        "undelivered",
+        &undelivered(&gone),
+    )
+    .await;
     let stranger = job_id();
-    pipeline
-        .publish(
-            subjects::COMPLETED,
-            &format!("{stranger}.completed"),
-            &completed(&stranger),
-        )
-        .await
-        .unwrap();
-    wait_for_balance(&app, 2500, 500).await;
+    publish(
+        &pipeline,
+        subjects::DELIVERED,
+        &stranger,
+        "delivered",
+        &delivered(&stranger),
+    )
+    .await;
+    wait_for_balance(&app, 2500, 1000).await;
     wait_until_consumed(&pipeline).await;
 
-    // Out of order: a failure after the completion does not undo the capture, and a completion after
-    // the failure does not charge.
-    pipeline
-        .publish(subjects::FAILED, &format!("{done}.failed"), &failed(&done))
-        .await
-        .unwrap();
-    pipeline
-        .publish(
-            subjects::COMPLETED,
-            &format!("{broken}.completed"),
-            &completed(&broken),
-        )
-        .await
-        .unwrap();
-    // `late` fails first, then completes: released, never charged. (Events published together are
-    // settled concurrently, in any order, so the test waits between the two.)
-    pipeline
-        .publish(subjects::FAILED, &format!("{late}.failed"), &failed(&late))
-        .await
-        .unwrap();
+    // Out of order: a failure or non-delivery after the delivery does not undo the capture, and a
+    // delivery after the failure does not charge.
+    publish(&pipeline, subjects::FAILED, &done, "failed", &failed(&done)).await;
+    publish(
+        &pipeline,
+        subjects::UNDELIVERED,
+        &done,
+        "undelivered",
+        &undelivered(&done),
+    )
+    .await;
+    publish(
+        &pipeline,
+        subjects::DELIVERED,
+        &broken,
+        "delivered",
+        &delivered(&broken),
+    )
+    .await;
+    // `late` fails first, then is reported delivered: released, never charged. (Events published
+    // together are settled concurrently, in any order, so the test waits between the two.)
+    publish(&pipeline, subjects::FAILED, &late, "failed", &failed(&late)).await;
     wait_until_consumed(&pipeline).await;
-    pipeline
-        .publish(
-            subjects::COMPLETED,
-            &format!("{late}.completed"),
-            &completed(&late),
-        )
-        .await
-        .unwrap();
+    publish(
+        &pipeline,
+        subjects::DELIVERED,
+        &late,
+        "delivered",
+        &delivered(&late),
+    )
+    .await;
     wait_until_consumed(&pipeline).await;
-    wait_for_balance(&app, 2500, 0).await;
+    // `waiting` completed but is not delivered yet: still held.
+    wait_for_balance(&app, 2500, 500).await;
 
     let operations = app.all_operations(ACCOUNT).await;
     let count = |kind: EntryKind, job: &str| {
@@ -193,27 +263,17 @@ async fn outcomes_settle_holds_once(backend: Backend) {
             .filter(|o| o.kind == kind as i32 && o.reference == job)
             .count()
     };
-    assert_eq!(
+    let settlements = |job: &str| {
         (
-            count(EntryKind::Capture, &done),
-            count(EntryKind::Release, &done)
-        ),
-        (1, 0)
-    );
-    assert_eq!(
-        (
-            count(EntryKind::Capture, &broken),
-            count(EntryKind::Release, &broken)
-        ),
-        (0, 1)
-    );
-    assert_eq!(
-        (
-            count(EntryKind::Capture, &late),
-            count(EntryKind::Release, &late)
-        ),
-        (0, 1)
-    );
+            count(EntryKind::Capture, job),
+            count(EntryKind::Release, job),
+        )
+    };
+    assert_eq!(settlements(&done), (1, 0));
+    assert_eq!(settlements(&broken), (0, 1));
+    assert_eq!(settlements(&late), (0, 1));
+    assert_eq!(settlements(&gone), (0, 1));
+    assert_eq!(settlements(&waiting), (0, 0));
     assert_ledger_consistent(&app).await;
     app.stop().await;
 }
@@ -228,9 +288,7 @@ async fn settlement_starts_when_nats_comes_up() {
     })
     .await;
     let job = job_id();
-    app.reserve(&job, ACCOUNT, "image.upscale_2x")
-        .await
-        .unwrap();
+    app.reserve(&job, ACCOUNT, upscale_2x()).await.unwrap();
     assert_eq!(health_status(app.addr).await, ServingStatus::NotServing);
 
     nats.restart().unwrap();
@@ -238,18 +296,15 @@ async fn settlement_starts_when_nats_comes_up() {
         (health_status(app.addr).await == ServingStatus::Serving).then_some(())
     })
     .await;
-    let client = service_runtime::jetstream::connect(&nats.url(), "billing-test")
-        .await
-        .unwrap();
-    let pipeline = Pipeline::setup(client).await.unwrap();
-    pipeline
-        .publish(
-            subjects::COMPLETED,
-            &format!("{job}.completed"),
-            &completed(&job),
-        )
-        .await
-        .unwrap();
+    let pipeline = events(&nats.url()).await;
+    publish(
+        &pipeline,
+        subjects::DELIVERED,
+        &job,
+        "delivered",
+        &delivered(&job),
+    )
+    .await;
     wait_for_balance(&app, 2500, 0).await;
     assert_ledger_consistent(&app).await;
     app.stop().await;
@@ -263,28 +318,22 @@ async fn settlement_retries_while_the_database_is_down() {
     })
     .await;
     let job = job_id();
-    app.reserve(&job, ACCOUNT, "image.upscale_2x")
-        .await
-        .unwrap();
+    app.reserve(&job, ACCOUNT, upscale_2x()).await.unwrap();
     eventually(WAIT, "health SERVING", || async {
         (health_status(app.addr).await == ServingStatus::Serving).then_some(())
     })
     .await;
-    let client =
-        service_runtime::jetstream::connect(&app.nats.as_ref().unwrap().url(), "billing-test")
-            .await
-            .unwrap();
-    let pipeline = Pipeline::setup(client).await.unwrap();
+    let pipeline = events(&app.nats.as_ref().unwrap().url()).await;
 
     app.db().set_reachable(false).await;
-    pipeline
-        .publish(
-            subjects::COMPLETED,
-            &format!("{job}.completed"),
-            &completed(&job),
-        )
-        .await
-        .unwrap();
+    publish(
+        &pipeline,
+        subjects::DELIVERED,
+        &job,
+        "delivered",
+        &delivered(&job),
+    )
+    .await;
     let stream = pipeline.jetstream.get_stream(EVENTS_STREAM).await.unwrap();
     eventually(WAIT, "the event to be redelivered", || {
         let stream = stream.clone();

@@ -12,7 +12,9 @@ use mediabot_proto::billing::v1::{
 use sqlx::{Connection as _, Executor as _};
 use tonic::Code;
 
-use crate::helpers::{Backend, Options, TestDb, assert_ledger_consistent, job_id, spawn_app_with};
+use crate::helpers::{
+    Backend, Options, TestDb, assert_ledger_consistent, job_id, spawn_app_with, upscale_2x,
+};
 
 fn top_up(key: &str) -> TopUpRequest {
     TopUpRequest {
@@ -27,7 +29,7 @@ fn top_up(key: &str) -> TopUpRequest {
 async fn database_down_is_unavailable_and_changes_nothing() {
     let app = spawn_app_with(Options::new(Backend::Postgres)).await;
     let pending = job_id();
-    app.reserve(&pending, 42, "image.upscale_2x").await.unwrap();
+    app.reserve(&pending, 42, upscale_2x()).await.unwrap();
     let before = app.balance(42).await;
     let entries_before = app.all_operations(42).await;
 
@@ -39,9 +41,7 @@ async fn database_down_is_unavailable_and_changes_nothing() {
             .get_balance(GetBalanceRequest { account_id: 42 })
             .await
             .map(drop),
-        app.reserve(&new_job, 42, "image.upscale_2x")
-            .await
-            .map(drop),
+        app.reserve(&new_job, 42, upscale_2x()).await.map(drop),
         client
             .capture(CaptureRequest {
                 job_id: pending.clone(),
@@ -66,7 +66,7 @@ async fn database_down_is_unavailable_and_changes_nothing() {
     app.db().set_reachable(true).await;
     assert_eq!(app.balance(42).await, before);
     assert_eq!(app.all_operations(42).await, entries_before);
-    let hold = app.reserve(&pending, 42, "image.upscale_2x").await.unwrap();
+    let hold = app.reserve(&pending, 42, upscale_2x()).await.unwrap();
     assert_eq!(hold.state, HoldState::Pending as i32);
     let missing = client
         .capture(CaptureRequest {
@@ -126,7 +126,7 @@ async fn connections_killed_under_load() {
             let mut jobs = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let job = job_id();
-                let reserved = app.reserve(&job, account, "image.upscale_2x").await;
+                let reserved = app.reserve(&job, account, upscale_2x()).await;
                 let captured = match &reserved {
                     Ok(_) => Some(
                         app.client
@@ -170,9 +170,7 @@ async fn connections_killed_under_load() {
     }
     // Every job retried with its id: each ends captured exactly once.
     for (account, job, _, _) in &jobs {
-        app.reserve(job, *account, "image.upscale_2x")
-            .await
-            .unwrap();
+        app.reserve(job, *account, upscale_2x()).await.unwrap();
         let hold = app
             .client
             .clone()

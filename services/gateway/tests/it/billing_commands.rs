@@ -1,25 +1,98 @@
 //! `/balance`, `/history` and `/add_balance` end to end through the sandbox.
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mediabot_proto::billing::v1::billing_client::BillingClient;
 use mediabot_proto::billing::v1::{GetBalanceRequest, TopUpRequest};
-use serde_json::{Value, json};
 use service_runtime::config::{NatsArgs, TelemetryArgs};
+use telegram_sandbox::client::{ChatUser, SandboxClient};
 use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "4242424242:gateway-test-token-abcdefghij";
 const ADMIN: i64 = 5001;
 const USER: i64 = 5002;
 
+/// The real `billing` binary, as a child process (killed on drop).
+struct BillingProcess {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for BillingProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A workspace binary next to this test's directory (`<target>/<profile>/`).
+fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().and_then(Path::parent).unwrap().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --workspace --bins`; scripts/test.sh does it)",
+        path.display()
+    );
+    path
+}
+
+/// Starts billing on SQLite in a temporary directory and waits until it answers.
+async fn start_billing(nats_url: &str) -> BillingProcess {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(dir.path().join("billing.log")).unwrap();
+    let child = Command::new(bin("billing"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env(
+            "DATABASE_URL",
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("billing.sqlite").display()
+            ),
+        )
+        .env("NATS_URL", nats_url)
+        .env("WELCOME_CREDIT_MINOR", "3000")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(mut client) = BillingClient::connect(url.clone()).await
+            && client
+                .list_prices(mediabot_proto::billing::v1::ListPricesRequest {})
+                .await
+                .is_ok()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "billing did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    BillingProcess {
+        child,
+        url,
+        _dir: dir,
+    }
+}
+
 struct System {
-    http: reqwest::Client,
-    sandbox: String,
+    sandbox: SandboxClient,
     billing: BillingClient<tonic::transport::Channel>,
     shutdown: CancellationToken,
+    _billing: BillingProcess,
     _sandbox: telegram_sandbox::Sandbox,
     _nats: nats_test_server::NatsServer,
-    _dir: tempfile::TempDir,
 }
 
 impl Drop for System {
@@ -39,33 +112,11 @@ async fn start() -> System {
     let sandbox = telegram_sandbox::spawn(telegram_sandbox::Config::for_tests())
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let billing = billing::Application::build(billing::Config {
-        command: None,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("billing.sqlite").display()
-        ),
-        database_max_connections: 1,
-        welcome_credit_minor: 3000,
-        currency: "RUB".into(),
-        prices: vec!["image.upscale_2x=500".parse().unwrap()],
-        hold_timeout_secs: 1800,
-        hold_sweep_interval_ms: 1000,
-        nats: NatsArgs {
-            nats_url: nats.url(),
-        },
-        telemetry: telemetry.clone(),
-    })
-    .await
-    .unwrap();
-    let billing_url = format!("http://{}", billing.grpc_addr());
-    tokio::spawn(billing.run(shutdown.clone()));
+    let billing = start_billing(&nats.url()).await;
     let gateway = gateway::Application::build(gateway::Config {
         telegram_token: TOKEN.parse().unwrap(),
         telegram_api_url: Some(sandbox.base_url().parse().unwrap()),
-        billing_url: billing_url.clone(),
+        billing_url: billing.url.clone(),
         imaging_url: "http://127.0.0.1:1".into(),
         speech_url: "http://127.0.0.1:1".into(),
         max_file_bytes: 20 * 1024 * 1024,
@@ -81,65 +132,37 @@ async fn start() -> System {
     .unwrap();
     tokio::spawn(gateway.run(shutdown.clone()));
     System {
-        http: reqwest::Client::new(),
-        sandbox: sandbox.base_url(),
-        billing: BillingClient::connect(billing_url).await.unwrap(),
+        sandbox: SandboxClient::new(sandbox.base_url()),
+        billing: BillingClient::connect(billing.url.clone()).await.unwrap(),
         shutdown,
+        _billing: billing,
         _sandbox: sandbox,
         _nats: nats,
-        _dir: dir,
     }
 }
 
 impl System {
+    fn user(&self, user: i64, language: &str) -> ChatUser {
+        self.sandbox.user(user, "Test", language)
+    }
+
     /// `user` sends `text` in their private chat; returns the message id.
     async fn send(&self, user: i64, language: &str, text: &str) -> i64 {
-        let from =
-            json!({"id": user, "is_bot": false, "first_name": "Test", "language_code": language});
-        let response: Value = self
-            .http
-            .post(format!("{}/sandbox/chats/{user}/messages", self.sandbox))
-            .json(&json!({"from": from, "text": text}))
-            .send()
+        self.user(user, language)
+            .send_text(text)
             .await
             .unwrap()
-            .json()
-            .await
-            .unwrap();
-        response["message_id"].as_i64().unwrap()
+            .message_id
     }
 
     /// The bot's first reply after message `after` in `user`'s chat.
     async fn reply(&self, user: i64, after: i64) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let history: Value = self
-                .http
-                .get(format!("{}/sandbox/chats/{user}/messages", self.sandbox))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let found = history["entries"].as_array().and_then(|entries| {
-                entries.iter().find_map(|e| {
-                    let m = &e["message"];
-                    (e["kind"] == "message"
-                        && m["from"]["is_bot"] == true
-                        && m["message_id"].as_i64().unwrap_or(0) > after)
-                        .then(|| m["text"].as_str().unwrap_or_default().to_string())
-                })
-            });
-            if let Some(text) = found {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no reply after {after} in chat {user}: {history}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.user(user, "en")
+            .wait_bot_message("a reply", Duration::from_secs(20), |m| m.message_id > after)
+            .await
+            .unwrap()
+            .text_or_caption()
+            .to_string()
     }
 
     /// Sends `text` and waits for the reply.

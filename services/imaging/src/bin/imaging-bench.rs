@@ -1,8 +1,8 @@
-//! `imaging-bench`: times the stages of the upscale pipeline on real photos (decode, EXIF orientation +
-//! Lanczos3 2×, encode) and, with `--python`, runs Pillow's Lanczos 2× + JPEG q90 on the same files in the
-//! same run for comparison. Build with `--release` for meaningful figures.
+//! `imaging-bench`: times the stages of the upscale operation on real photos (decode, EXIF orientation +
+//! Lanczos3 ×2 or ×4, encode) and, with `--python`, runs Pillow's Lanczos upscale + JPEG q90 on the same
+//! files in the same run for comparison. Build with `--release` for meaningful figures.
 //!
-//! `cargo run --release -p imaging --bin imaging-bench -- [--iterations N] [--python /path/to/python] [FILE...]`
+//! `cargo run --release -p imaging --bin imaging-bench -- [--factor 2|4] [--iterations N] [--python /path/to/python] [FILE...]`
 //! (default files: the iPhone 6 and Nokia 8.3 fixtures).
 
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use imaging::ops::upscale::Factor;
 use imaging::pipeline::{self, Limits};
 
 const FIXTURES: &str = concat!(
@@ -22,24 +23,27 @@ const FIXTURES: &str = concat!(
 const PILLOW_SCRIPT: &str = r#"
 import io, sys, time, statistics
 from PIL import Image, ImageOps, __version__
-iterations = int(sys.argv[1])
-for path in sys.argv[2:]:
+iterations, factor = int(sys.argv[1]), int(sys.argv[2])
+for path in sys.argv[3:]:
     data = open(path, "rb").read()
     d, r, e, size = [], [], [], 0
     for _ in range(iterations):
         t0 = time.perf_counter(); im = Image.open(io.BytesIO(data)); im.load()
-        t1 = time.perf_counter(); im = ImageOps.exif_transpose(im); im = im.resize((im.width * 2, im.height * 2), Image.LANCZOS)
+        t1 = time.perf_counter(); im = ImageOps.exif_transpose(im); im = im.resize((im.width * factor, im.height * factor), Image.LANCZOS)
         t2 = time.perf_counter(); out = io.BytesIO(); im.save(out, "JPEG", quality=90, subsampling=2); size = out.tell()
         t3 = time.perf_counter()
         d.append(t1 - t0); r.append(t2 - t1); e.append(t3 - t2)
     ms = lambda xs: statistics.median(xs) * 1000
     name = path.rsplit("/", 1)[-1]
-    print(f"pillow {__version__:<7} {name:<28} {im.width}x{im.height:<6} decode {ms(d):8.1f} ms  orient+2x {ms(r):8.1f} ms  encode {ms(e):8.1f} ms  total {ms(d)+ms(r)+ms(e):8.1f} ms  out {size/1e6:6.2f} MB")
+    print(f"pillow {__version__:<7} {name:<28} {im.width}x{im.height:<6} decode {ms(d):8.1f} ms  orient+up {ms(r):8.1f} ms  encode {ms(e):8.1f} ms  total {ms(d)+ms(r)+ms(e):8.1f} ms  out {size/1e6:6.2f} MB")
 "#;
 
 #[derive(Parser)]
 #[command(about = "Times the imaging pipeline stages on real photos")]
 struct Args {
+    /// Scale factor: 2 or 4.
+    #[arg(long, default_value_t = 2)]
+    factor: u32,
     /// Runs per file; the median is printed.
     #[arg(long, default_value_t = 5)]
     iterations: usize,
@@ -67,17 +71,18 @@ fn main() -> anyhow::Result<()> {
     }
     let iterations = args.iterations.max(1);
     let limits = Limits::default();
-    println!("imaging-bench: {iterations} iterations per file, median; single thread");
+    let factor = Factor::try_from(args.factor)?.get();
+    println!("imaging-bench: x{factor}, {iterations} iterations per file, median; single thread");
     for path in &args.files {
         let input = std::fs::read(path)?;
         let (mut decode, mut resize, mut encode) = (Vec::new(), Vec::new(), Vec::new());
         let mut last = None;
         for _ in 0..iterations {
             let t0 = Instant::now();
-            let decoded = pipeline::decode(&input, &limits)?;
+            let decoded = pipeline::decode(&input, &limits, factor)?;
             let t1 = Instant::now();
             let format = pipeline::output_format(&decoded);
-            let resized = pipeline::resize_2x(&pipeline::orient(decoded))?;
+            let resized = pipeline::resize(&pipeline::orient(decoded), factor)?;
             let t2 = Instant::now();
             let bytes = pipeline::encode(&resized, format)?;
             let t3 = Instant::now();
@@ -93,7 +98,7 @@ fn main() -> anyhow::Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         println!(
-            "rust           {name:<28} {width}x{height:<6} decode {d:8.1} ms  orient+2x {r:8.1} ms  encode {e:8.1} ms  total {:8.1} ms  out {:6.2} MB",
+            "rust           {name:<28} {width}x{height:<6} decode {d:8.1} ms  orient+up {r:8.1} ms  encode {e:8.1} ms  total {:8.1} ms  out {:6.2} MB",
             d + r + e,
             size as f64 / 1e6
         );
@@ -103,6 +108,7 @@ fn main() -> anyhow::Result<()> {
             .arg("-c")
             .arg(PILLOW_SCRIPT)
             .arg(iterations.to_string())
+            .arg(factor.to_string())
             .args(&args.files)
             .status()?;
         if !status.success() {

@@ -1,28 +1,24 @@
-//! The service end to end: SubmitJob over gRPC, the worker through a real nats-server, the result in the
-//! object store and the outcome events; plus the gRPC error codes.
+//! The service end to end: Jobs/SubmitJob over gRPC, the worker through a real nats-server, the result in
+//! the object store and the outcome events, for ×2 and ×4; plus the gRPC error codes and reflection.
 
 use std::time::Duration;
 
 use image::GenericImageView;
-use mediabot_proto::imaging::v1::SubmitJobRequest;
-use mediabot_proto::jobs::v1::{
-    FailureReason, ImageJobRequest, ImageOperation, JobKind, JobState, job_completed,
-};
-use service_runtime::jetstream::{self, subjects};
+use job_pipeline::grpc::HEALTH_SERVICE;
+use job_pipeline::jetstream::message_id;
+use mediabot_proto::Service;
+use mediabot_proto::jobs::v1::{FailureReason, JobState, Operation, job_completed};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::helpers::{Outcome, context, fixture, spawn_app};
+use crate::helpers::{Outcome, context, fixture, request, spawn_app, spawn_app_with};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upscales_a_rotated_photo_end_to_end() {
     let app = spawn_app().await;
-    assert_eq!(
-        app.health("mediabot.imaging.v1.Imaging").await,
-        ServingStatus::Serving
-    );
+    assert_eq!(app.health(HEALTH_SERVICE).await, ServingStatus::Serving);
     let job_id = app.put_input(&fixture("orientation/landscape_6.jpg")).await;
 
     let submitted = app.submit(&job_id).await.expect("accepted");
@@ -33,7 +29,7 @@ async fn upscales_a_rotated_photo_end_to_end() {
     let Outcome::Completed(completed) = outcome else {
         panic!("expected completion, got {outcome:?}")
     };
-    assert_eq!(completed.kind, JobKind::Image as i32);
+    assert_eq!(completed.operation, Some(Operation::upscale(2)));
     assert_eq!(
         completed.context,
         Some(context()),
@@ -148,19 +144,12 @@ async fn heif_fails_as_unsupported_and_a_vanished_input_as_missing() {
     );
 
     // A queued job whose input expired before a worker got to it.
-    let job_id = uuid::Uuid::new_v4().to_string();
-    let request = ImageJobRequest {
-        job_id: job_id.clone(),
-        operation: ImageOperation::Upscale2x as i32,
-        input_key: jetstream::input_key(&job_id),
-        context: Some(context()),
-        ..Default::default()
-    };
+    let job_id = mediabot_proto::JobId::random().to_string();
     app.pipeline
         .publish(
-            subjects::IMAGING_REQUESTED,
-            &format!("{job_id}.requested"),
-            &request,
+            Service::Imaging.requested_subject(),
+            &message_id(&job_id, "requested"),
+            &request(&job_id, Operation::upscale(2)),
         )
         .await
         .unwrap();
@@ -181,7 +170,10 @@ async fn an_undecodable_message_does_not_block_the_queue() {
     let app = spawn_app().await;
     app.pipeline
         .jetstream
-        .publish(subjects::IMAGING_REQUESTED, "not protobuf \u{ff}".into())
+        .publish(
+            Service::Imaging.requested_subject(),
+            "not protobuf \u{ff}".into(),
+        )
         .await
         .unwrap()
         .await
@@ -196,7 +188,7 @@ async fn an_undecodable_message_does_not_block_the_queue() {
 async fn submit_and_get_errors() {
     let app = spawn_app().await;
 
-    let missing = uuid::Uuid::new_v4().to_string();
+    let missing = mediabot_proto::JobId::random().to_string();
     assert_eq!(
         app.submit(&missing).await.unwrap_err().code(),
         Code::NotFound
@@ -216,22 +208,71 @@ async fn submit_and_get_errors() {
 
     let job_id = app.put_input(&fixture("canon-40d.jpg")).await;
     let mut client = app.client.clone();
-    let request = |operation: ImageOperation, context| SubmitJobRequest {
-        job_id: job_id.clone(),
-        operation: operation as i32,
-        input_key: jetstream::input_key(&job_id),
-        context,
-        ..Default::default()
-    };
-    let status = client
-        .submit_job(request(ImageOperation::Unspecified, Some(context())))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
-    let status = client
-        .submit_job(request(ImageOperation::Upscale2x, None))
-        .await
-        .unwrap_err();
+    for operation in [
+        Operation::default(),
+        Operation::upscale(3),
+        Operation::transcribe("en"),
+    ] {
+        let status = client
+            .submit_job(request(&job_id, operation.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{operation:?}");
+        assert!(
+            status.message().contains("operation"),
+            "{}",
+            status.message()
+        );
+    }
+    let mut no_context = request(&job_id, Operation::upscale(2));
+    no_context.context = None;
+    let status = client.submit_job(no_context).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("context"), "{}", status.message());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upscale_x4_end_to_end() {
+    let app = spawn_app().await;
+    let job_id = app.put_input(&fixture("orientation/landscape_8.jpg")).await;
+    app.submit_upscale(&job_id, 4).await.expect("accepted");
+    let (outcome, _) = app.wait_outcome(&job_id, DEADLINE).await;
+    let Outcome::Completed(completed) = outcome else {
+        panic!("expected completion, got {outcome:?}")
+    };
+    assert_eq!(completed.operation, Some(Operation::upscale(4)));
+    let Some(job_completed::Result::Image(result)) = completed.result else {
+        panic!("no image result")
+    };
+    assert_eq!(
+        (result.mime_type.as_str(), result.width_px, result.height_px),
+        ("image/jpeg", 2400, 1800),
+        "four times the oriented 600x450"
+    );
+    let bytes = app.read_object(&result.output_key).await;
+    let image = image::load_from_memory(&bytes).expect("the result decodes");
+    assert_eq!(image.dimensions(), (2400, 1800));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upscale_x4_beyond_the_output_pixel_limit_fails_as_too_large() {
+    // canon-40d is 100x68: ×2 is 27 200 pixels, ×4 is 108 800.
+    let app = spawn_app_with(&["--max-output-pixels", "50000"]).await;
+    let x4 = app.put_input(&fixture("canon-40d.jpg")).await;
+    app.submit_upscale(&x4, 4).await.expect("accepted");
+    let (outcome, _) = app.wait_outcome(&x4, DEADLINE).await;
+    let Outcome::Failed(failed) = outcome else {
+        panic!("expected failure, got {outcome:?}")
+    };
+    assert_eq!(
+        failed.reason,
+        FailureReason::TooLarge as i32,
+        "{}",
+        failed.detail
+    );
+    assert_eq!(failed.operation, Some(Operation::upscale(4)));
+    let x2 = app.put_input(&fixture("canon-40d.jpg")).await;
+    app.submit_upscale(&x2, 2).await.expect("accepted");
+    let (outcome, _) = app.wait_outcome(&x2, DEADLINE).await;
+    assert!(matches!(outcome, Outcome::Completed(_)), "{outcome:?}");
 }

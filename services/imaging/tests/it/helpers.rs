@@ -8,15 +8,14 @@ use async_nats::jetstream::consumer::{self, DeliverPolicy};
 use clap::Parser;
 use futures::StreamExt;
 use imaging::{Application, Config};
-use mediabot_proto::imaging::v1::SubmitJobRequest;
-use mediabot_proto::imaging::v1::imaging_client::ImagingClient;
+use job_pipeline::jetstream::{self, EVENTS_STREAM, Pipeline, subjects};
+use mediabot_proto::jobs::v1::jobs_client::JobsClient;
 use mediabot_proto::jobs::v1::{
-    GetJobRequest, ImageOperation, JobCompleted, JobContext, JobFailed, JobProgress, JobStatus,
-    SubmitJobResponse,
+    GetJobRequest, JobCompleted, JobContext, JobFailed, JobProgress, JobRequest, JobStatus,
+    Operation, SubmitJobResponse,
 };
 use nats_test_server::NatsServer;
 use prost::Message as _;
-use service_runtime::jetstream::{self, EVENTS_STREAM, Pipeline, subjects};
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -34,9 +33,22 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
+/// A job request for `operation` on `in/<job_id>`, with [`context`].
+pub fn request(job_id: &str, operation: Operation) -> JobRequest {
+    JobRequest {
+        job_id: job_id.to_string(),
+        operation: Some(operation),
+        input_key: jetstream::input_key(job_id),
+        mime_type: "image/jpeg".into(),
+        file_name: String::new(),
+        context: Some(context()),
+        submitted_at_unix_ms: 0,
+    }
+}
+
 /// A running service and what a test needs to talk to it.
 pub struct TestApp {
-    pub client: ImagingClient<Channel>,
+    pub client: JobsClient<Channel>,
     pub channel: Channel,
     pub pipeline: Pipeline,
     shutdown: CancellationToken,
@@ -68,10 +80,15 @@ pub fn context() -> JobContext {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// The service with extra flags (`["--max-output-pixels", "1000"]`).
+pub async fn spawn_app_with(flags: &[&str]) -> TestApp {
     service_runtime::telemetry::init_for_tests();
     let nats = NatsServer::start().expect("nats-server starts");
     let url = nats.url();
-    let config = Config::parse_from([
+    let mut args = vec![
         "imaging",
         "--listen",
         "127.0.0.1:0",
@@ -81,7 +98,9 @@ pub async fn spawn_app() -> TestApp {
         "2",
         "--ack-wait-secs",
         "10",
-    ]);
+    ];
+    args.extend_from_slice(flags);
+    let config = Config::parse_from(args);
     let app = Application::build(config)
         .await
         .expect("the service builds");
@@ -97,7 +116,7 @@ pub async fn spawn_app() -> TestApp {
         .await
         .unwrap();
     TestApp {
-        client: ImagingClient::new(channel.clone()),
+        client: JobsClient::new(channel.clone()),
         channel,
         pipeline,
         shutdown,
@@ -108,7 +127,7 @@ pub async fn spawn_app() -> TestApp {
 impl TestApp {
     /// Puts a fixture into the media bucket as `in/<new uuid>`; returns the job id.
     pub async fn put_input(&self, bytes: &[u8]) -> String {
-        let job_id = uuid::Uuid::new_v4().to_string();
+        let job_id = mediabot_proto::JobId::random().to_string();
         self.pipeline
             .media
             .put(jetstream::input_key(&job_id).as_str(), &mut &bytes[..])
@@ -117,17 +136,20 @@ impl TestApp {
         job_id
     }
 
+    /// Submits `image.upscale` ×2 of `in/<job_id>`.
     pub async fn submit(&self, job_id: &str) -> Result<SubmitJobResponse, tonic::Status> {
+        self.submit_upscale(job_id, 2).await
+    }
+
+    /// Submits `image.upscale` by `factor` of `in/<job_id>`.
+    pub async fn submit_upscale(
+        &self,
+        job_id: &str,
+        factor: u32,
+    ) -> Result<SubmitJobResponse, tonic::Status> {
         self.client
             .clone()
-            .submit_job(SubmitJobRequest {
-                job_id: job_id.to_string(),
-                operation: ImageOperation::Upscale2x as i32,
-                input_key: jetstream::input_key(job_id),
-                mime_type: "image/jpeg".into(),
-                file_name: String::new(),
-                context: Some(context()),
-            })
+            .submit_job(request(job_id, Operation::upscale(factor)))
             .await
             .map(|r| r.into_inner())
     }

@@ -1,14 +1,19 @@
-//! The image pipeline on real photos: EXIF orientation, exact 2× sizes, output formats, Telegram limits,
-//! and the failure reasons for corrupt, unsupported and oversized inputs.
+//! The upscale operation on real photos: EXIF orientation, exact ×2 and ×4 sizes, output formats, Telegram
+//! limits, and the failure reasons for corrupt, unsupported and oversized inputs (and results).
 
 use image::{DynamicImage, GenericImageView, ImageFormat, RgbaImage};
-use imaging::pipeline::{self, ImageError, Limits, Output};
+use imaging::ops::upscale::{Factor, upscale as upscale_by};
+use imaging::pipeline::{ImageError, Limits, Output};
 use mediabot_proto::jobs::v1::FailureReason;
 
 use crate::helpers::fixture;
 
 fn upscale(name: &str) -> Result<Output, ImageError> {
-    pipeline::upscale_2x(&fixture(name), &Limits::default())
+    upscale_2x(&fixture(name), &Limits::default())
+}
+
+fn upscale_2x(input: &[u8], limits: &Limits) -> Result<Output, ImageError> {
+    upscale_by(input, Factor::X2, limits)
 }
 
 fn decode_output(output: &Output) -> DynamicImage {
@@ -126,13 +131,12 @@ fn stray_bytes_between_segments_are_tolerated_but_a_cut_off_scan_is_not() {
     let eoi = padded.len() - 2;
     assert_eq!(padded[eoi..], [0xFF, 0xD9]);
     padded.splice(eoi..eoi, [0x00, 0x12, 0x34]);
-    let output = pipeline::upscale_2x(&padded, &Limits::default()).expect("upscales");
+    let output = upscale_2x(&padded, &Limits::default()).expect("upscales");
     assert_eq!((output.width, output.height), (200, 136));
 
     // The same file cut in the middle of its scan.
     let whole = fixture("canon-40d.jpg");
-    let error = pipeline::upscale_2x(&whole[..whole.len() * 3 / 4], &Limits::default())
-        .expect_err("refused");
+    let error = upscale_2x(&whole[..whole.len() * 3 / 4], &Limits::default()).expect_err("refused");
     assert_eq!(error.reason(), FailureReason::CorruptInput, "{error}");
 }
 
@@ -159,7 +163,7 @@ fn cmyk_jpeg_is_converted_to_rgb() {
         turbojpeg::read_header(&cmyk).unwrap().colorspace,
         turbojpeg::Colorspace::CMYK
     );
-    let output = pipeline::upscale_2x(&cmyk, &Limits::default()).expect("upscales");
+    let output = upscale_2x(&cmyk, &Limits::default()).expect("upscales");
     assert_eq!(
         (output.mime_type, output.width, output.height),
         ("image/jpeg", 80, 60)
@@ -175,10 +179,10 @@ fn heif_is_unsupported_format() {
 
 #[test]
 fn pdf_and_empty_input() {
-    let pdf = pipeline::upscale_2x(b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n", &Limits::default())
-        .expect_err("refused");
+    let pdf =
+        upscale_2x(b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n", &Limits::default()).expect_err("refused");
     assert_eq!(pdf.reason(), FailureReason::UnsupportedFormat);
-    let empty = pipeline::upscale_2x(b"", &Limits::default()).expect_err("refused");
+    let empty = upscale_2x(b"", &Limits::default()).expect_err("refused");
     assert_eq!(empty.reason(), FailureReason::CorruptInput);
 }
 
@@ -204,7 +208,7 @@ fn png_with_alpha_stays_png_with_alpha() {
     DynamicImage::ImageRgba8(rgba)
         .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
         .unwrap();
-    let output = pipeline::upscale_2x(&png, &Limits::default()).expect("upscales");
+    let output = upscale_2x(&png, &Limits::default()).expect("upscales");
     assert_eq!(
         (output.mime_type, output.width, output.height),
         ("image/png", 128, 96)
@@ -234,7 +238,7 @@ fn oversized_inputs_are_refused_from_the_header() {
         .rposition(|w| w == [0xFF, 0xC0])
         .expect("baseline JPEG");
     bomb[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]);
-    let error = pipeline::upscale_2x(&bomb, &Limits::default()).expect_err("refused");
+    let error = upscale_2x(&bomb, &Limits::default()).expect_err("refused");
     assert_eq!(error.reason(), FailureReason::TooLarge, "{error}");
 
     // A real 10000x6000 PNG of one colour: 60 MB of pixels in a ~60 kB file.
@@ -243,7 +247,7 @@ fn oversized_inputs_are_refused_from_the_header() {
     flat.write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
         .unwrap();
     assert!(png.len() < 1_000_000);
-    let error = pipeline::upscale_2x(&png, &Limits::default()).expect_err("refused");
+    let error = upscale_2x(&png, &Limits::default()).expect_err("refused");
     assert!(
         matches!(
             error,
@@ -259,16 +263,83 @@ fn oversized_inputs_are_refused_from_the_header() {
         max_input_pixels: 5_000,
         ..Limits::default()
     };
-    let error = pipeline::upscale_2x(&fixture("canon-40d.jpg"), &tight).expect_err("refused");
+    let error = upscale_2x(&fixture("canon-40d.jpg"), &tight).expect_err("refused");
     assert_eq!(error.reason(), FailureReason::TooLarge);
 
     let small_out = Limits {
         max_output_bytes: 1_000,
         ..Limits::default()
     };
-    let error = pipeline::upscale_2x(&fixture("canon-40d.jpg"), &small_out).expect_err("refused");
+    let error = upscale_2x(&fixture("canon-40d.jpg"), &small_out).expect_err("refused");
     assert!(
         matches!(error, ImageError::OutputTooLarge { .. }),
         "{error}"
     );
+}
+
+#[test]
+fn x4_of_a_rotated_photo_is_exactly_four_times_the_oriented_size() {
+    // Stored 450x600 with EXIF orientation 6 (rotate 90°): 600x450 the way up, 2400x1800 at ×4.
+    let output = upscale_by(
+        &fixture("orientation/landscape_6.jpg"),
+        Factor::X4,
+        &Limits::default(),
+    )
+    .expect("upscales");
+    assert_eq!(
+        (output.mime_type, output.width, output.height),
+        ("image/jpeg", 2400, 1800)
+    );
+    assert!(
+        !output.send_as_document,
+        "2400 + 1800 fits a Telegram photo"
+    );
+    let result = decode_output(&output);
+    assert_eq!(result.dimensions(), (2400, 1800));
+    // The same way up as ×2 of the unrotated reference.
+    let reference = decode_output(&upscale("orientation/landscape_1.jpg").expect("upscales"));
+    let diff = difference(&result, &reference);
+    assert!(diff < 25.0, "×4 differs from the reference by {diff:.1}");
+}
+
+#[test]
+fn x4_counts_the_result_pixels_before_decoding() {
+    // A real 5000x3000 PNG (15 MP): fine for ×2 (60 MP), but ×4 would be 20000x12000 = 240 MP.
+    let flat = DynamicImage::ImageLuma8(image::GrayImage::new(5_000, 3_000));
+    let mut png = Vec::new();
+    flat.write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+        .unwrap();
+    let error = upscale_by(&png, Factor::X4, &Limits::default()).expect_err("refused");
+    assert_eq!(error.reason(), FailureReason::TooLarge, "{error}");
+    assert!(
+        matches!(
+            error,
+            ImageError::TooManyOutputPixels {
+                width: 20_000,
+                height: 12_000,
+                pixels: 240_000_000,
+                max: 200_000_000,
+            }
+        ),
+        "{error}"
+    );
+    // The same photo under a tighter output limit: ×2 too is refused, by the same rule.
+    let tight = Limits {
+        max_output_pixels: 50_000_000,
+        ..Limits::default()
+    };
+    let error = upscale_by(&png, Factor::X2, &tight).expect_err("refused");
+    assert!(
+        matches!(error, ImageError::TooManyOutputPixels { .. }),
+        "{error}"
+    );
+    // A real JPEG too: canon-40d is 100x68, ×4 is 108 800 pixels.
+    let small = Limits {
+        max_output_pixels: 100_000,
+        ..Limits::default()
+    };
+    let error = upscale_by(&fixture("canon-40d.jpg"), Factor::X4, &small).expect_err("refused");
+    assert_eq!(error.reason(), FailureReason::TooLarge, "{error}");
+    let output = upscale_by(&fixture("canon-40d.jpg"), Factor::X2, &small).expect("×2 fits");
+    assert_eq!((output.width, output.height), (200, 136));
 }

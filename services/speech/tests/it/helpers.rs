@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use job_pipeline::jetstream::{self, Pipeline};
+use mediabot_proto::jobs::v1::jobs_client::JobsClient;
 use mediabot_proto::speech::v1::speech_client::SpeechClient;
 use nats_test_server::NatsServer;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
-use service_runtime::jetstream::{self, Pipeline};
 use speech::{Application, Config};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -68,6 +69,9 @@ impl TestApp {
             workers: Some(2),
             threads_per_job: 1,
             max_audio_secs: 600,
+            max_input_bytes: 64 << 20,
+            ack_wait_secs: 30,
+            max_deliver: 5,
             nats: NatsArgs {
                 nats_url: nats.url(),
             },
@@ -107,6 +111,11 @@ impl TestApp {
     /// A speech client that accepts inline audio up to the service's limit.
     pub async fn client(&self) -> SpeechClient<Channel> {
         SpeechClient::new(self.channel().await).max_decoding_message_size(8 << 20)
+    }
+
+    /// A Jobs client (SubmitJob, GetJob).
+    pub async fn jobs(&self) -> JobsClient<Channel> {
+        JobsClient::new(self.channel().await)
     }
 
     /// Stops the service and waits for it to finish.

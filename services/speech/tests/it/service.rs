@@ -1,13 +1,16 @@
-//! The service end to end: gRPC in, NATS JetStream through the worker, events out.
+//! The service end to end: Jobs/SubmitJob in, NATS JetStream through the worker, events out; the inline
+//! Transcribe call; health and availability without a model.
 
 use std::time::Duration;
 
+use job_pipeline::grpc::HEALTH_SERVICE as JOBS_SERVICE;
+use job_pipeline::jetstream::{EVENTS_STREAM, Pipeline, input_key, message_id, subjects};
+use mediabot_proto::Service;
 use mediabot_proto::jobs::v1::{
-    FailureReason, GetJobRequest, JobCompleted, JobContext, JobFailed, JobKind, JobProgress,
-    JobState, JobStatus, SpeechJobRequest, Transcript, job_completed,
+    FailureReason, GetJobRequest, JobCompleted, JobContext, JobFailed, JobProgress, JobRequest,
+    JobState, JobStatus, Operation, Transcript, job_completed,
 };
-use mediabot_proto::speech::v1::{SubmitTranscriptionRequest, TranscribeRequest};
-use service_runtime::jetstream::{EVENTS_STREAM, Pipeline, SPEECH_STREAM, input_key, subjects};
+use mediabot_proto::speech::v1::TranscribeRequest;
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -27,13 +30,19 @@ fn context() -> JobContext {
     }
 }
 
-fn submit_request(job_id: &str) -> SubmitTranscriptionRequest {
-    SubmitTranscriptionRequest {
+fn submit_request(job_id: &str) -> JobRequest {
+    language_request(job_id, "")
+}
+
+fn language_request(job_id: &str, language: &str) -> JobRequest {
+    JobRequest {
         job_id: job_id.to_string(),
+        operation: Some(Operation::transcribe(language)),
         input_key: input_key(job_id),
         mime_type: "audio/ogg".into(),
-        language: String::new(),
+        file_name: String::new(),
         context: Some(context()),
+        submitted_at_unix_ms: 0,
     }
 }
 
@@ -65,10 +74,20 @@ async fn last_event<M: prost::Message + Default>(
 }
 
 async fn serving_status(app: &TestApp) -> i32 {
+    let status = health_of(app, SPEECH_SERVICE).await;
+    assert_eq!(
+        health_of(app, JOBS_SERVICE).await,
+        status,
+        "Jobs and Speech are available together"
+    );
+    status
+}
+
+async fn health_of(app: &TestApp, service: &str) -> i32 {
     let mut health = HealthClient::new(app.channel().await);
     health
         .check(HealthCheckRequest {
-            service: SPEECH_SERVICE.into(),
+            service: service.into(),
         })
         .await
         .expect("health check")
@@ -80,12 +99,12 @@ async fn serving_status(app: &TestApp) -> i32 {
 async fn voice_note_is_transcribed_end_to_end() {
     let app = TestApp::spawn(Some(tiny_model_path())).await;
     assert_eq!(serving_status(&app).await, ServingStatus::Serving as i32);
-    let job_id = uuid::Uuid::new_v4().to_string();
+    let job_id = mediabot_proto::JobId::random().to_string();
     put_input(&app.pipeline, &job_id, &audio_fixture("jfk-voice.ogg")).await;
 
-    let mut client = app.client().await;
+    let mut client = app.jobs().await;
     let response = client
-        .submit_transcription(submit_request(&job_id))
+        .submit_job(submit_request(&job_id))
         .await
         .expect("submit")
         .into_inner();
@@ -98,6 +117,7 @@ async fn voice_note_is_transcribed_end_to_end() {
     .await;
     assert_eq!(completed.job_id, job_id);
     assert_eq!(completed.context, Some(context()));
+    assert_eq!(completed.operation, Some(Operation::transcribe("")));
     let Some(job_completed::Result::Transcript(transcript)) = completed.result else {
         panic!("a transcript: {completed:?}");
     };
@@ -126,7 +146,12 @@ async fn voice_note_is_transcribed_end_to_end() {
     assert_eq!(progress.context, Some(context()));
     // The request was acknowledged, so the work queue is empty again.
     poll_until(Duration::from_secs(10), "an empty work queue", || async {
-        (app.pipeline.queue_depth(SPEECH_STREAM).await.ok() == Some(0)).then_some(())
+        (app.pipeline
+            .queue_depth(Service::Speech.stream())
+            .await
+            .ok()
+            == Some(0))
+        .then_some(())
     })
     .await;
     app.stop().await;
@@ -135,16 +160,16 @@ async fn voice_note_is_transcribed_end_to_end() {
 #[tokio::test]
 async fn bad_audio_fails_the_job_with_its_reason() {
     let app = TestApp::spawn(Some(tiny_model_path())).await;
-    let job_id = uuid::Uuid::new_v4().to_string();
+    let job_id = mediabot_proto::JobId::random().to_string();
     put_input(
         &app.pipeline,
         &job_id,
         b"this is a text file, not a voice note",
     )
     .await;
-    let mut client = app.client().await;
+    let mut client = app.jobs().await;
     client
-        .submit_transcription(submit_request(&job_id))
+        .submit_job(submit_request(&job_id))
         .await
         .expect("submit");
 
@@ -166,44 +191,69 @@ async fn bad_audio_fails_the_job_with_its_reason() {
 #[tokio::test]
 async fn submit_validates_the_request() {
     let app = TestApp::spawn(Some(tiny_model_path())).await;
-    let mut client = app.client().await;
+    let mut client = app.jobs().await;
 
     let mut bad_id = submit_request("not-a-uuid");
     bad_id.input_key = "in/x".into();
-    let status = client.submit_transcription(bad_id).await.unwrap_err();
+    let status = client.submit_job(bad_id).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
 
-    let job_id = uuid::Uuid::new_v4().to_string();
+    let job_id = mediabot_proto::JobId::random().to_string();
     let mut no_context = submit_request(&job_id);
     no_context.context = None;
     assert_eq!(
+        client.submit_job(no_context).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+
+    assert_eq!(
         client
-            .submit_transcription(no_context)
+            .submit_job(language_request(&job_id, "klingon"))
             .await
             .unwrap_err()
             .code(),
         Code::InvalidArgument
     );
 
-    let mut bad_language = submit_request(&job_id);
-    bad_language.language = "klingon".into();
+    let mut image_job = submit_request(&job_id);
+    image_job.operation = Some(Operation::upscale(2));
+    let status = client.submit_job(image_job).await.unwrap_err();
     assert_eq!(
-        client
-            .submit_transcription(bad_language)
-            .await
-            .unwrap_err()
-            .code(),
-        Code::InvalidArgument
+        status.code(),
+        Code::InvalidArgument,
+        "not speech's: {status:?}"
     );
 
     let status = client
-        .submit_transcription(submit_request(&job_id))
+        .submit_job(submit_request(&job_id))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound, "no input object: {status:?}");
 
     let status = client.get_job(GetJobRequest { job_id }).await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_russian_voice_note_is_transcribed_with_the_language_asked_for() {
+    let app = TestApp::spawn(Some(tiny_model_path())).await;
+    let job_id = mediabot_proto::JobId::random().to_string();
+    put_input(&app.pipeline, &job_id, &audio_fixture("ru-voice.ogg")).await;
+    app.jobs()
+        .await
+        .submit_job(language_request(&job_id, "ru"))
+        .await
+        .expect("submit");
+    let completed: JobCompleted = poll_until(Duration::from_secs(60), "JobCompleted", || {
+        last_event(&app.pipeline, subjects::COMPLETED, &job_id)
+    })
+    .await;
+    assert_eq!(completed.operation, Some(Operation::transcribe("ru")));
+    let Some(job_completed::Result::Transcript(transcript)) = completed.result else {
+        panic!("a transcript: {completed:?}");
+    };
+    assert_eq!(transcript.language, "ru", "the language asked for is used");
     app.stop().await;
 }
 
@@ -246,12 +296,14 @@ async fn transcribe_takes_inline_mp3() {
 async fn without_a_model_the_service_is_up_but_not_serving() {
     let app = TestApp::spawn(None).await;
     assert_eq!(serving_status(&app).await, ServingStatus::NotServing as i32);
-    let job_id = uuid::Uuid::new_v4().to_string();
+    let job_id = mediabot_proto::JobId::random().to_string();
     put_input(&app.pipeline, &job_id, &audio_fixture("jfk-voice.ogg")).await;
     let mut client = app.client().await;
 
-    let status = client
-        .submit_transcription(submit_request(&job_id))
+    let status = app
+        .jobs()
+        .await
+        .submit_job(submit_request(&job_id))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
@@ -269,19 +321,25 @@ async fn without_a_model_the_service_is_up_but_not_serving() {
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
     // Nothing was queued.
-    assert_eq!(app.pipeline.queue_depth(SPEECH_STREAM).await.unwrap(), 0);
+    assert_eq!(
+        app.pipeline
+            .queue_depth(Service::Speech.stream())
+            .await
+            .unwrap(),
+        0
+    );
     app.stop().await;
 }
 
 #[tokio::test]
 async fn a_redelivered_job_that_already_completed_is_not_run_again() {
     let app = TestApp::spawn(Some(tiny_model_path())).await;
-    let job_id = uuid::Uuid::new_v4().to_string();
+    let job_id = mediabot_proto::JobId::random().to_string();
     // The outcome is on record but the request was never acknowledged (a worker died in between). The
     // input object is gone, so running the job again would fail it: the recorded outcome must win.
     let completed = JobCompleted {
         job_id: job_id.clone(),
-        kind: JobKind::Speech as i32,
+        operation: Some(Operation::transcribe("auto")),
         context: Some(context()),
         result: Some(job_completed::Result::Transcript(Transcript {
             text: "recorded".into(),
@@ -293,25 +351,18 @@ async fn a_redelivered_job_that_already_completed_is_not_run_again() {
     };
     let status = JobStatus {
         job_id: job_id.clone(),
-        kind: JobKind::Speech as i32,
+        operation: Some(Operation::transcribe("auto")),
         state: JobState::Completed as i32,
         completed: Some(completed.clone()),
         failed: None,
         updated_at_unix_ms: 1,
     };
     app.pipeline.put_status(&status).await.unwrap();
-    let request = SpeechJobRequest {
-        job_id: job_id.clone(),
-        input_key: input_key(&job_id),
-        mime_type: String::new(),
-        language: "auto".into(),
-        context: Some(context()),
-        submitted_at_unix_ms: 1,
-    };
+    let request = language_request(&job_id, "auto");
     app.pipeline
         .publish(
-            subjects::SPEECH_REQUESTED,
-            &format!("{job_id}.requested"),
+            Service::Speech.requested_subject(),
+            &message_id(&job_id, "requested"),
             &request,
         )
         .await

@@ -1,4 +1,7 @@
-//! Starts the whole system as separate processes and talks to the sandbox as a user.
+//! Starts the whole system as separate processes and talks to the sandbox as a user, through the sandbox's
+//! typed control client (`telegram_sandbox::client`). The `Value`-returning helpers are kept for the tests
+//! written against raw JSON; new tests can use the typed ones ([`System::sandbox`], [`User::chat`],
+//! [`User::wait_for_bot_message`]).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -6,7 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mediabot_proto::billing::v1::billing_client::BillingClient;
-use serde_json::{Value, json};
+use serde_json::Value;
+use telegram_sandbox::client::{
+    ChatUser, InputFile, MediaKind, Message, NewMessage, SandboxClient, User as TelegramUser,
+};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
@@ -60,6 +66,7 @@ impl Drop for Process {
 pub struct System {
     processes: Vec<Process>,
     pub sandbox_url: String,
+    sandbox: SandboxClient,
     pub billing_url: String,
     pub imaging_url: String,
     pub speech_url: String,
@@ -73,6 +80,9 @@ pub struct Options {
     pub speech_model: bool,
     /// billing's welcome credit, kopecks; None keeps billing's default.
     pub welcome_credit_minor: Option<i64>,
+    /// Extra environment variables: (process name, variable, value), e.g.
+    /// `("imaging", "IMAGING_MAX_DELIVER", "2")`.
+    pub env: Vec<(&'static str, &'static str, String)>,
 }
 
 impl Default for Options {
@@ -80,7 +90,19 @@ impl Default for Options {
         Options {
             speech_model: true,
             welcome_credit_minor: None,
+            env: Vec::new(),
         }
+    }
+}
+
+impl Options {
+    /// The extra variables of process `name`.
+    fn env_of(&self, name: &str) -> Vec<(&str, &str)> {
+        self.env
+            .iter()
+            .filter(|(process, _, _)| *process == name)
+            .map(|(_, key, value)| (*key, value.as_str()))
+            .collect()
     }
 }
 
@@ -94,9 +116,11 @@ impl System {
         }
         let (sandbox, billing, imaging, speech) =
             (free_port(), free_port(), free_port(), free_port());
+        let sandbox_url = format!("http://127.0.0.1:{sandbox}");
         let mut system = System {
             processes: Vec::new(),
-            sandbox_url: format!("http://127.0.0.1:{sandbox}"),
+            sandbox: SandboxClient::new(sandbox_url.clone()),
+            sandbox_url,
             billing_url: format!("http://127.0.0.1:{billing}"),
             imaging_url: format!("http://127.0.0.1:{imaging}"),
             speech_url: format!("http://127.0.0.1:{speech}"),
@@ -134,14 +158,14 @@ impl System {
             "billing",
             &logs,
             &["--listen", &billing_listen],
-            &[&env_common[..], &billing_env].concat(),
+            &[&env_common[..], &billing_env, &options.env_of("billing")].concat(),
         );
         let imaging_listen = format!("127.0.0.1:{imaging}");
         system.spawn(
             "imaging",
             &logs,
             &["--listen", &imaging_listen],
-            &env_common,
+            &[&env_common[..], &options.env_of("imaging")].concat(),
         );
         let speech_listen = format!("127.0.0.1:{speech}");
         let model = model_path.display().to_string();
@@ -154,17 +178,18 @@ impl System {
             "speech",
             &logs,
             &["--listen", &speech_listen],
-            &[&env_common[..], &speech_env].concat(),
+            &[&env_common[..], &speech_env, &options.env_of("speech")].concat(),
         );
         let mut ready = vec![
             (system.billing_url.clone(), "mediabot.billing.v1.Billing"),
-            (system.imaging_url.clone(), "mediabot.imaging.v1.Imaging"),
+            (system.imaging_url.clone(), "mediabot.jobs.v1.Jobs"),
         ];
-        // Without a model speech stays NOT_SERVING by design; its process-wide status ("") still says it is up.
+        // Without a model speech's job queue stays NOT_SERVING by design; its process-wide status ("") still
+        // says it is up.
         ready.push((
             system.speech_url.clone(),
             if options.speech_model {
-                "mediabot.speech.v1.Speech"
+                "mediabot.jobs.v1.Jobs"
             } else {
                 ""
             },
@@ -191,6 +216,7 @@ impl System {
                     ("IMAGING_URL", &i),
                     ("SPEECH_URL", &s),
                 ],
+                &options.env_of("gateway"),
             ]
             .concat(),
         );
@@ -253,6 +279,19 @@ impl System {
             .spawn()
             .unwrap_or_else(|e| panic!("restarting {name}: {e}"));
         process.stopped = false;
+    }
+
+    /// [`restart`](Self::restart)s a gRPC service (billing, imaging, speech) and waits until it reports
+    /// SERVING again, as a client retrying a minute later would find it.
+    pub async fn restart_and_wait(&mut self, name: &str) {
+        self.restart(name);
+        let (url, service) = match name {
+            "billing" => (self.billing_url.clone(), "mediabot.billing.v1.Billing"),
+            "imaging" => (self.imaging_url.clone(), "mediabot.jobs.v1.Jobs"),
+            "speech" => (self.speech_url.clone(), "mediabot.jobs.v1.Jobs"),
+            other => panic!("{other} has no gRPC health service"),
+        };
+        self.wait_serving(&url, service).await;
     }
 
     /// The NATS URL the services use.
@@ -349,71 +388,70 @@ impl System {
             .unwrap()
     }
 
+    /// A Telegram user (first name "Test") in their private chat with the bot.
     pub fn user(&self, id: i64, language_code: &str) -> User {
         User {
-            http: reqwest::Client::new(),
-            base: self.sandbox_url.clone(),
-            chat_id: id,
-            from: json!({"id": id, "is_bot": false, "first_name": "Test", "language_code": language_code}),
+            chat: self
+                .sandbox
+                .chat_user(id, TelegramUser::new(id, "Test").language(language_code)),
         }
     }
+
+    /// The sandbox's typed control client: faults, flood control, command menus, any chat's history.
+    pub fn sandbox(&self) -> &SandboxClient {
+        &self.sandbox
+    }
+}
+
+/// The multipart field for a file sent as `kind` (photo, document, voice, audio, video, video_note).
+fn media_kind(kind: &str) -> MediaKind {
+    match kind {
+        "photo" => MediaKind::Photo,
+        "document" => MediaKind::Document,
+        "voice" => MediaKind::Voice,
+        "audio" => MediaKind::Audio,
+        "video" => MediaKind::Video,
+        "video_note" => MediaKind::VideoNote,
+        other => panic!("no such file kind in Telegram: {other}"),
+    }
+}
+
+/// A typed message as the JSON the sandbox sent (the typed form keeps every field, so nothing is lost).
+fn json_of(message: &Message) -> Value {
+    serde_json::to_value(message).unwrap()
 }
 
 /// A Telegram user in a private chat with the bot, acting through the sandbox's control API.
 pub struct User {
-    http: reqwest::Client,
-    base: String,
-    pub chat_id: i64,
-    from: Value,
+    chat: ChatUser,
 }
 
 impl User {
-    pub async fn send_text(&self, text: &str) -> Value {
-        let response = self
-            .http
-            .post(format!(
-                "{}/sandbox/chats/{}/messages",
-                self.base, self.chat_id
-            ))
-            .json(&json!({"from": self.from, "text": text}))
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "send_text: {}",
-            response.text().await.unwrap()
-        );
-        response.json().await.unwrap()
+    /// The typed handle: `send`, `send_photo`, `press`, `wait_bot_text`, `watch`, `download`, ...
+    pub fn chat(&self) -> &ChatUser {
+        &self.chat
     }
 
-    /// Sends a file as `kind` (photo, document, voice, audio).
-    pub async fn send_file(&self, kind: &str, path: &Path, mime: &str) -> Value {
-        let bytes = std::fs::read(path).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let part = reqwest::multipart::Part::bytes(bytes)
-            .file_name(name)
-            .mime_str(mime)
-            .unwrap();
-        let form = reqwest::multipart::Form::new()
-            .text("from", self.from.to_string())
-            .part(kind.to_string(), part);
-        let response = self
-            .http
-            .post(format!(
-                "{}/sandbox/chats/{}/messages",
-                self.base, self.chat_id
-            ))
-            .multipart(form)
-            .send()
+    pub async fn send_text(&self, text: &str) -> Value {
+        let sent = self
+            .chat
+            .send_text(text)
             .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "send_file: {}",
-            response.text().await.unwrap()
-        );
-        response.json().await.unwrap()
+            .unwrap_or_else(|e| panic!("send_text: {e}"));
+        json_of(&sent)
+    }
+
+    /// Sends a file as `kind` (photo, document, voice, audio) with the MIME type `mime`.
+    pub async fn send_file(&self, kind: &str, path: &Path, mime: &str) -> Value {
+        let sent = self
+            .chat
+            .send(NewMessage::file(
+                media_kind(kind),
+                InputFile::path(path).mime_type(mime),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("send_file: {e}"));
+        json_of(&sent)
     }
 
     /// Sends a file as `kind`, waits for the bot's offer (an inline button replying to that message) and
@@ -428,69 +466,34 @@ impl User {
         let sent = self.send_file(kind, path, mime).await;
         let sent_id = sent["message_id"].as_i64().unwrap();
         let offer = self
-            .wait_for_bot(
+            .wait_for_bot_message(
                 system,
                 sent_id,
                 Duration::from_secs(60),
                 "offering an operation",
-                |m| {
-                    button_data(m).is_some()
-                        && m["reply_to_message"]["message_id"].as_i64() == Some(sent_id)
-                },
+                |m| m.first_callback_data().is_some() && m.reply_to_message_id() == Some(sent_id),
             )
             .await;
-        self.press(
-            offer["message_id"].as_i64().unwrap(),
-            &button_data(&offer).unwrap(),
-        )
-        .await;
+        let data = offer.first_callback_data().unwrap_or_default().to_owned();
+        self.press(offer.message_id, &data).await;
         sent_id
     }
 
     pub async fn press(&self, message_id: i64, data: &str) {
-        let response = self
-            .http
-            .post(format!(
-                "{}/sandbox/chats/{}/callback",
-                self.base, self.chat_id
-            ))
-            .json(&json!({"from": self.from, "message_id": message_id, "data": data}))
-            .send()
+        self.chat
+            .press(message_id, data)
             .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "press: {}",
-            response.text().await.unwrap()
-        );
+            .unwrap_or_else(|e| panic!("press: {e}"));
     }
 
     /// The chat's messages (both sides, edits applied, deleted ones gone).
     pub async fn messages(&self) -> Vec<Value> {
-        let history: Value = self
-            .http
-            .get(format!(
-                "{}/sandbox/chats/{}/messages",
-                self.base, self.chat_id
-            ))
-            .send()
+        self.chat
+            .messages()
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let entries = history
-            .get("result")
-            .or(history.get("entries"))
-            .unwrap_or(&history)
-            .clone();
-        entries
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|e| e["kind"] == "message" && e["deleted"] != true)
-            .map(|e| e["message"].clone())
+            .unwrap_or_else(|e| panic!("messages: {e}"))
+            .iter()
+            .map(json_of)
             .collect()
     }
 
@@ -503,37 +506,59 @@ impl User {
         what: &str,
         matches: impl Fn(&Value) -> bool,
     ) -> Value {
+        let found = self
+            .wait_for_bot_message(system, after, timeout, what, |m| matches(&json_of(m)))
+            .await;
+        json_of(&found)
+    }
+
+    /// Typed [`User::wait_for_bot`]: waits (up to `timeout`) for a bot message, newer than `after`, that
+    /// satisfies `matches`, long-polling the chat's history and checking between polls that every process
+    /// is alive. Panics with the chat and the logs on timeout.
+    pub async fn wait_for_bot_message(
+        &self,
+        system: &mut System,
+        after: i64,
+        timeout: Duration,
+        what: &str,
+        matches: impl Fn(&Message) -> bool,
+    ) -> Message {
         let deadline = Instant::now() + timeout;
+        let mut watch = self.chat.watch();
+        watch
+            .poll(Duration::ZERO)
+            .await
+            .unwrap_or_else(|e| panic!("reading the chat: {e}"));
         loop {
-            let messages = self.messages().await;
-            if let Some(found) = messages.iter().find(|m| {
-                m["from"]["is_bot"] == true
-                    && m["message_id"].as_i64().unwrap_or(0) > after
-                    && matches(m)
-            }) {
+            if let Some(found) = watch
+                .messages()
+                .find(|m| m.is_from_bot() && m.message_id > after && matches(m))
+            {
                 return found.clone();
             }
             system.assert_alive();
-            if Instant::now() > deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 panic!(
-                    "no bot message {what} within {timeout:?}; chat:\n{}\n{}",
-                    serde_json::to_string_pretty(&messages).unwrap(),
+                    "no bot message {what}: {}\n{}",
+                    watch.timeout(what, timeout),
                     system.logs()
                 );
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Wakes as soon as the chat changes; at most a second between liveness checks.
+            watch
+                .poll(left.min(Duration::from_secs(1)))
+                .await
+                .unwrap_or_else(|e| panic!("reading the chat: {e}"));
         }
     }
 
     pub async fn file(&self, file_id: &str) -> Vec<u8> {
-        let response = self
-            .http
-            .get(format!("{}/sandbox/files/{file_id}", self.base))
-            .send()
+        self.chat
+            .download(file_id)
             .await
-            .unwrap();
-        assert!(response.status().is_success());
-        response.bytes().await.unwrap().to_vec()
+            .unwrap_or_else(|e| panic!("downloading {file_id}: {e}"))
+            .to_vec()
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod browser;
 mod harness;
+mod money_follows_delivery;
 mod resilience;
 mod unhappy_paths;
 mod walking_skeleton;

@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
+use job_pipeline::jetstream::{Pipeline, connect, input_key};
+use mediabot_proto::JobId;
 use mediabot_proto::billing::v1::{GetBalanceRequest, ReserveRequest};
-use mediabot_proto::jobs::v1::{GetJobRequest, JobContext, JobState};
-use mediabot_proto::speech::v1::SubmitTranscriptionRequest;
-use mediabot_proto::speech::v1::speech_client::SpeechClient;
-use service_runtime::jetstream::{Pipeline, connect, input_key};
+use mediabot_proto::jobs::v1::jobs_client::JobsClient;
+use mediabot_proto::jobs::v1::{GetJobRequest, JobContext, JobRequest, JobState, Operation};
 
 use crate::harness::{Options, System, button_data, fixture, text_of};
 
@@ -59,7 +59,7 @@ async fn when_imaging_is_down_the_hold_is_released_at_once_and_the_user_is_told(
     assert_eq!((balance.balance_minor, balance.held_minor), (3000, 0));
 
     // Once imaging is back, the same user gets the work done and pays once.
-    system.restart("imaging");
+    system.restart_and_wait("imaging").await;
     let photo_id = user
         .send_and_press(
             &mut system,
@@ -96,7 +96,7 @@ async fn a_restarted_gateway_delivers_what_completed_while_it_was_down() {
     // The gateway dies; a transcription it had started (input stored, money reserved, job submitted — what
     // the gateway does, done here by hand) completes while it is down.
     system.kill("gateway");
-    let job_id = uuid::Uuid::now_v7().to_string();
+    let job_id = JobId::random().to_string();
     let pipeline = Pipeline::setup(connect(&system.nats_url(), "e2e-test").await.unwrap())
         .await
         .unwrap();
@@ -111,25 +111,27 @@ async fn a_restarted_gateway_delivers_what_completed_while_it_was_down() {
         .reserve(ReserveRequest {
             job_id: job_id.clone(),
             account_id: 9101,
-            operation: "speech.transcribe".into(),
+            operation: Some(Operation::transcribe("auto")),
+            audio_duration_ms: 11_000,
         })
         .await
         .unwrap();
-    let mut speech = SpeechClient::connect(system.speech_url.clone())
+    let mut speech = JobsClient::connect(system.speech_url.clone())
         .await
         .unwrap();
     speech
-        .submit_transcription(SubmitTranscriptionRequest {
+        .submit_job(JobRequest {
             job_id: job_id.clone(),
+            operation: Some(Operation::transcribe("auto")),
             input_key: input_key(&job_id),
             mime_type: "audio/ogg".into(),
-            language: "auto".into(),
             context: Some(JobContext {
                 chat_id: 9101,
                 user_id: 9101,
                 language_code: "en".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .unwrap();

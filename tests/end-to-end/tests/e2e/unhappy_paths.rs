@@ -13,6 +13,7 @@ async fn without_money_or_a_speech_model_the_user_is_told_and_not_charged() {
     let mut system = System::start(Options {
         speech_model: false,
         welcome_credit_minor: Some(100),
+        ..Options::default()
     })
     .await;
     let mut billing = system.billing().await;

@@ -4,6 +4,8 @@
 use std::time::{Duration, Instant};
 
 use mediabot_proto::billing::v1::ListPricesRequest;
+use mediabot_proto::catalog::price_of;
+use mediabot_proto::jobs::v1::Operation;
 
 use crate::harness::{Options, System, button_data, fixture, text_of};
 
@@ -38,14 +40,12 @@ async fn a_user_upscales_a_photo_transcribes_a_voice_note_and_pays_exactly_for_b
         .unwrap()
         .into_inner()
         .prices;
-    let price = |op: &str| {
-        prices
-            .iter()
-            .find(|p| p.operation == op)
-            .map(|p| p.amount_minor)
-            .unwrap()
-    };
-    let (upscale_price, transcribe_price) = (price("image.upscale_2x"), price("speech.transcribe"));
+    let price = |op: Operation, audio_ms| price_of(&prices, &op, audio_ms).unwrap().0;
+    // jfk-voice.ogg is 11 s: one started minute.
+    let (upscale_price, transcribe_price) = (
+        price(Operation::upscale(2), 0),
+        price(Operation::transcribe("auto"), 11_000),
+    );
 
     // An EXIF-rotated photo sent as a file: offered "Upscale ×2", pressed, result exactly twice the
     // oriented size (landscape_6.jpg is stored 450×600 with Orientation 6: upright it is 600×450).

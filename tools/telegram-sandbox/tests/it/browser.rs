@@ -11,7 +11,10 @@
 use std::time::Duration;
 
 use serde_json::json;
-use telegram_sandbox::browser::{Browser, artifacts_dir};
+use telegram_sandbox::{
+    browser::{Browser, artifacts_dir},
+    client::Fault,
+};
 use teloxide::{
     dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler},
     prelude::*,
@@ -225,14 +228,10 @@ async fn chat_page_in_headless_chromium() {
     assert_eq!(injected, json!(0));
 
     // A 429 the bot gets from flood control is shown to the person.
-    let response = app
-        .http
-        .post(app.url("/sandbox/faults"))
-        .json(&json!({ "method": "sendMessage", "error_code": 429, "retry_after": 7 }))
-        .send()
+    app.client
+        .inject_fault(&Fault::too_many_requests("sendMessage", 7))
         .await
         .unwrap();
-    assert!(response.status().is_success());
     page.send_text("are you there?").await.unwrap();
     page.wait_js(
         "the flood-control notice",

@@ -1,11 +1,16 @@
-//! Test helpers: a sandbox on a free port with typed calls to the Bot API and the control API, fixtures, and
-//! waiting for a condition with a deadline (never a fixed sleep).
+//! Test helpers: a sandbox on a free port, raw calls to the Bot API (the wire format under test), the typed
+//! control client (`telegram_sandbox::client`) for acting as users, and fixtures. Waits go through the
+//! client's history long poll with a deadline (never a fixed sleep).
 
 use std::time::Duration;
 
-use reqwest::{StatusCode, multipart};
-use serde_json::{Value, json};
-use telegram_sandbox::{Config, Sandbox, spawn};
+use reqwest::StatusCode;
+use serde_json::Value;
+use telegram_sandbox::{
+    Config, Sandbox,
+    client::{ChatUser, SandboxClient, User},
+    spawn,
+};
 
 /// The token the test sandboxes accept.
 pub const TOKEN: &str = "123456789:AAH_sandbox_test_token_0123456789";
@@ -26,7 +31,10 @@ pub fn fixture(path: &str) -> Vec<u8> {
 
 pub struct TestApp {
     pub sandbox: Sandbox,
+    /// For the Bot API side, which stays raw HTTP on purpose: it is the wire format under test.
     pub http: reqwest::Client,
+    /// The control API.
+    pub client: SandboxClient,
     pub token: String,
 }
 
@@ -49,9 +57,11 @@ impl TestApp {
         }
         let token = config.token.clone().unwrap_or_else(|| TOKEN.to_owned());
         let sandbox = spawn(config).await.unwrap();
+        let client = SandboxClient::new(sandbox.base_url());
         Self {
             sandbox,
             http: reqwest::Client::new(),
+            client,
             token,
         }
     }
@@ -99,127 +109,11 @@ impl TestApp {
         )
     }
 
-    /// The user sends a text; returns the Message.
-    pub async fn user_text(&self, chat_id: i64, text: &str) -> Value {
-        let from = json!({ "id": if chat_id > 0 { chat_id } else { USER }, "first_name": "Ann", "language_code": "en" });
-        let response = self
-            .http
-            .post(self.url(&format!("/sandbox/chats/{chat_id}/messages")))
-            .json(&json!({ "from": from, "text": text }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.unwrap()
-    }
-
-    /// The user sends a file in the multipart field `field`; returns the Message.
-    pub async fn user_file(
-        &self,
-        chat_id: i64,
-        field: &str,
-        bytes: Vec<u8>,
-        file_name: &str,
-        caption: Option<&str>,
-    ) -> Value {
-        let mut form = multipart::Form::new()
-            .text(
-                "from",
-                json!({ "id": chat_id, "first_name": "Ann" }).to_string(),
-            )
-            .part(
-                field.to_owned(),
-                multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
-            );
-        if let Some(caption) = caption {
-            form = form.text("caption", caption.to_owned());
-        }
-        let response = self
-            .http
-            .post(self.url(&format!("/sandbox/chats/{chat_id}/messages")))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-
-    /// The user presses an inline button; returns the CallbackQuery.
-    pub async fn press(&self, chat_id: i64, message_id: i64, data: &str) -> Value {
-        let response = self
-            .http
-            .post(self.url(&format!("/sandbox/chats/{chat_id}/callback")))
-            .json(&json!({ "from": { "id": chat_id, "first_name": "Ann" }, "message_id": message_id, "data": data }))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-
-    pub async fn history(&self, chat_id: i64, after: i64, wait: u64) -> Value {
-        let response = self
-            .http
-            .get(self.url(&format!(
-                "/sandbox/chats/{chat_id}/messages?after={after}&wait={wait}"
-            )))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.unwrap()
-    }
-
-    /// Waits (long-polling the history) until an entry of the chat matches; returns it.
-    pub async fn wait_entry(
-        &self,
-        chat_id: i64,
-        what: &str,
-        matches: impl Fn(&Value) -> bool,
-    ) -> Value {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        let mut cursor = 0;
-        loop {
-            // Re-read the whole history on each change so that edits of older entries are seen too.
-            let all = self.history(chat_id, 0, 0).await;
-            if let Some(entry) = all["entries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|e| matches(e))
-            {
-                return entry.clone();
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}; history: {}",
-                all["entries"]
-            );
-            let newer = self.history(chat_id, cursor, 5).await;
-            cursor = newer["cursor"].as_i64().unwrap();
-        }
-    }
-
-    /// Waits for a message of the bot whose text contains `needle`.
-    pub async fn wait_bot_text(&self, chat_id: i64, needle: &str) -> Value {
-        let entry = self
-            .wait_entry(
-                chat_id,
-                &format!("a bot message containing {needle:?}"),
-                |e| {
-                    e["kind"] == "message"
-                        && e["message"]["from"]["is_bot"] == true
-                        && e["message"]["text"]
-                            .as_str()
-                            .is_some_and(|t| t.contains(needle))
-                },
-            )
-            .await;
-        entry["message"].clone()
+    /// The person of chat `chat_id` (Ann, language `en`): in a private chat its id is the chat id, in a group
+    /// (negative id) it is [`USER`].
+    pub fn user(&self, chat_id: i64) -> ChatUser {
+        let id = if chat_id > 0 { chat_id } else { USER };
+        self.client
+            .chat_user(chat_id, User::new(id, "Ann").language("en"))
     }
 }

@@ -16,7 +16,9 @@ use teloxide::{
     update_listeners::webhooks,
 };
 
-use crate::helpers::{TestApp, USER, fixture};
+use telegram_sandbox::client::{Fault, InputFile, MediaKind, NewMessage};
+
+use crate::helpers::{DEADLINE, TestApp, USER, fixture};
 
 type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
@@ -153,49 +155,50 @@ impl Drop for Running {
 async fn polling_command_button_edit_and_text() {
     let app = TestApp::spawn().await;
     let _bot = Running(start_polling(&app));
+    let ann = app.user(USER);
 
-    let start = app.user_text(USER, "/start").await;
+    let start = ann.send_text("/start").await.unwrap();
     assert_eq!(
-        start["entities"],
+        json!(start.entities),
         json!([{ "type": "bot_command", "offset": 0, "length": 6 }])
     );
-    let welcome = app.wait_bot_text(USER, "Welcome! Pick one").await;
-    assert_eq!(
-        welcome["reply_to_message"]["message_id"],
-        start["message_id"]
-    );
-    assert_eq!(
-        welcome["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
-        "yes"
-    );
+    let welcome = ann
+        .wait_bot_text("Welcome! Pick one", DEADLINE)
+        .await
+        .unwrap();
+    assert_eq!(welcome.reply_to_message_id(), Some(start.message_id));
+    assert_eq!(welcome.first_callback_data(), Some("yes"));
 
-    let query = app
-        .press(USER, welcome["message_id"].as_i64().unwrap(), "yes")
-        .await;
-    assert_eq!(query["message"]["reply_to_message"]["text"], "/start");
-    let answer = app
-        .wait_entry(USER, "the callback answer", |e| {
-            e["kind"] == "callback_answer"
-        })
-        .await;
-    assert_eq!(answer["text"], "Got yes");
-    assert_eq!(answer["callback_query_id"], query["id"]);
-    let edited = app
-        .wait_bot_text(USER, "You chose yes; replied-to: /start")
-        .await;
-    assert_eq!(edited["message_id"], welcome["message_id"]);
-    assert!(edited["edit_date"].is_i64());
+    let query = ann.press(welcome.message_id, "yes").await.unwrap();
+    let pressed = query.message.as_ref().unwrap();
+    assert_eq!(
+        pressed.reply_to_message.as_ref().unwrap().text.as_deref(),
+        Some("/start")
+    );
+    assert_eq!(query.from.id, USER);
+    assert_eq!(query.data.as_deref(), Some("yes"));
+    let answer = ann.wait_callback_answer(&query.id, DEADLINE).await.unwrap();
+    assert_eq!(answer.text.as_deref(), Some("Got yes"));
+    assert_eq!(answer.message_id, welcome.message_id);
+    let edited = ann
+        .wait_bot_text("You chose yes; replied-to: /start", DEADLINE)
+        .await
+        .unwrap();
+    assert_eq!(edited.message_id, welcome.message_id);
+    assert!(edited.edit_date.is_some());
     assert!(
-        edited.get("reply_markup").is_none(),
+        edited.reply_markup.is_none(),
         "an edit without reply_markup removes the keyboard"
     );
-    app.wait_bot_text(USER, "not modified: ok").await;
+    ann.wait_bot_text("not modified: ok", DEADLINE)
+        .await
+        .unwrap();
 
     // A second answer of the same query is refused like a late one.
     let (code, description) = app
         .err(
             "answerCallbackQuery",
-            json!({ "callback_query_id": query["id"] }),
+            json!({ "callback_query_id": query.id }),
         )
         .await;
     assert_eq!(code, 400);
@@ -204,98 +207,96 @@ async fn polling_command_button_edit_and_text() {
         "Bad Request: query is too old and response timeout expired or query ID is invalid"
     );
 
-    app.user_text(USER, "hello there").await;
-    app.wait_bot_text(USER, "echo: hello there").await;
+    ann.send_text("hello there").await.unwrap();
+    ann.wait_bot_text("echo: hello there", DEADLINE)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn polling_photo_voice_and_big_document() {
     let app = TestApp::spawn().await;
     let _bot = Running(start_polling(&app));
+    let ann = app.user(USER);
 
-    let sent = app
-        .user_file(
-            USER,
-            "photo",
-            fixture("images/nokia-8.3-4608x1976.jpg"),
-            "nokia.jpg",
-            Some("a street"),
+    let sent = ann
+        .send(
+            NewMessage::file(
+                MediaKind::Photo,
+                InputFile::bytes(fixture("images/nokia-8.3-4608x1976.jpg"), "nokia.jpg"),
+            )
+            .caption("a street"),
         )
-        .await;
-    let sizes = sent["photo"].as_array().unwrap();
-    assert!(sizes.len() >= 3);
-    let largest = sizes.last().unwrap();
-    assert_eq!(
-        largest["width"]
-            .as_u64()
-            .unwrap()
-            .max(largest["height"].as_u64().unwrap()),
-        1280
-    );
-    let reply = app.wait_bot_text(USER, "caption: a street").await;
+        .await
+        .unwrap();
+    assert!(sent.photo.len() >= 3);
+    let largest = sent.largest_photo().unwrap();
+    assert_eq!(largest.width.max(largest.height), 1280);
+    assert_eq!(sent.caption.as_deref(), Some("a street"));
+    let reply = ann
+        .wait_bot_text("caption: a street", DEADLINE)
+        .await
+        .unwrap();
     let expected = format!(
         "photo {}x{} {} bytes",
-        largest["width"], largest["height"], largest["file_size"]
+        largest.width, largest.height, largest.file_size
     );
-    assert!(
-        reply["text"].as_str().unwrap().starts_with(&expected),
-        "{reply}"
-    );
+    assert!(reply.text_or_caption().starts_with(&expected), "{reply:?}");
 
-    let voice = app
-        .user_file(
-            USER,
-            "voice",
+    let voice = ann
+        .send_voice(InputFile::bytes(
             fixture("audio/jfk-voice.ogg"),
             "voice.ogg",
-            None,
-        )
-        .await;
-    assert_eq!(voice["voice"]["duration"], 11);
-    assert_eq!(voice["voice"]["mime_type"], "audio/ogg");
-    app.wait_bot_text(
-        USER,
-        &format!("voice 11 s, {} bytes", voice["voice"]["file_size"]),
-    )
-    .await;
+        ))
+        .await
+        .unwrap();
+    let note = voice.voice.as_ref().unwrap();
+    assert_eq!(note.duration, 11);
+    assert_eq!(note.mime_type.as_deref(), Some("audio/ogg"));
+    ann.wait_bot_text(&format!("voice 11 s, {} bytes", note.file_size), DEADLINE)
+        .await
+        .unwrap();
 
-    let big = app
-        .user_file(
-            USER,
-            "document",
-            vec![7u8; 21 * 1024 * 1024],
-            "big.bin",
-            None,
-        )
-        .await;
-    assert_eq!(big["document"]["file_size"], 21 * 1024 * 1024);
-    assert_eq!(big["document"]["file_name"], "big.bin");
-    app.wait_bot_text(USER, "getFile refused").await;
-    app.wait_bot_text(USER, "file is too big").await;
+    let big = ann
+        .send_document(InputFile::bytes(vec![7u8; 21 * 1024 * 1024], "big.bin"))
+        .await
+        .unwrap();
+    let document = big.document.as_ref().unwrap();
+    assert_eq!(document.file_size, 21 * 1024 * 1024);
+    assert_eq!(document.file_name.as_deref(), Some("big.bin"));
+    ann.wait_bot_text("getFile refused", DEADLINE)
+        .await
+        .unwrap();
+    ann.wait_bot_text("file is too big", DEADLINE)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn polling_too_long_message_and_injected_429() {
     let app = TestApp::spawn().await;
     let _bot = Running(start_polling(&app));
+    let ann = app.user(USER);
 
-    app.user_text(USER, "long").await;
-    app.wait_bot_text(USER, "too long refused").await;
-
-    let response = app
-        .http
-        .post(app.url("/sandbox/faults"))
-        .json(&json!({ "method": "sendMessage", "count": 1, "error_code": 429, "retry_after": 1 }))
-        .send()
+    ann.send_text("long").await.unwrap();
+    ann.wait_bot_text("too long refused", DEADLINE)
         .await
         .unwrap();
-    assert!(response.status().is_success());
-    app.user_text(USER, "retry").await;
-    app.wait_bot_text(USER, "retry part").await;
-    let report = app.wait_bot_text(USER, "retried after").await;
-    let millis: u64 = report["text"]
-        .as_str()
-        .unwrap()
+
+    let pending = app
+        .client
+        .inject_fault(&Fault::too_many_requests("sendMessage", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (pending.method.as_str(), pending.pending),
+        ("sendmessage", 1)
+    );
+    ann.send_text("retry").await.unwrap();
+    ann.wait_bot_text("retry part", DEADLINE).await.unwrap();
+    let report = ann.wait_bot_text("retried after", DEADLINE).await.unwrap();
+    let millis: u64 = report
+        .text_or_caption()
         .split_whitespace()
         .nth(2)
         .unwrap()
@@ -304,6 +305,21 @@ async fn polling_too_long_message_and_injected_429() {
     assert!(
         millis >= 1000,
         "the bot waited retry_after before retrying: {millis} ms"
+    );
+    // The refused call is in the chat, as the person watching it sees it.
+    let refused = ann
+        .wait_for("the injected 429", DEADLINE, |e| {
+            e.api_error().filter(|a| a.error_code == 429).cloned()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            refused.method.as_str(),
+            refused.error_code,
+            refused.retry_after
+        ),
+        ("sendMessage", 429, Some(1))
     );
 }
 
@@ -341,27 +357,31 @@ async fn webhook_mode_round_trip() {
     assert!(
         description.starts_with("Conflict: can't use getUpdates method while webhook is active")
     );
+    let bots = app.client.bots().await.unwrap();
+    assert_eq!(bots.len(), 1);
+    assert_eq!(bots[0].webhook_url.as_deref(), Some(url.as_str()));
 
-    let start = app.user_text(USER, "/start").await;
-    let welcome = app.wait_bot_text(USER, "Welcome! Pick one").await;
-    assert_eq!(
-        welcome["reply_to_message"]["message_id"],
-        start["message_id"]
-    );
-    app.press(USER, welcome["message_id"].as_i64().unwrap(), "no")
-        .await;
-    app.wait_bot_text(USER, "You chose no; replied-to: /start")
-        .await;
-    app.wait_bot_text(USER, "not modified: ok").await;
-    app.user_file(
-        USER,
-        "voice",
+    let ann = app.user(USER);
+    let start = ann.send_text("/start").await.unwrap();
+    let welcome = ann
+        .wait_bot_text("Welcome! Pick one", DEADLINE)
+        .await
+        .unwrap();
+    assert_eq!(welcome.reply_to_message_id(), Some(start.message_id));
+    ann.press(welcome.message_id, "no").await.unwrap();
+    ann.wait_bot_text("You chose no; replied-to: /start", DEADLINE)
+        .await
+        .unwrap();
+    ann.wait_bot_text("not modified: ok", DEADLINE)
+        .await
+        .unwrap();
+    ann.send_voice(InputFile::bytes(
         fixture("audio/jfk-voice.ogg"),
         "voice.ogg",
-        None,
-    )
-    .await;
-    app.wait_bot_text(USER, "voice 11 s").await;
+    ))
+    .await
+    .unwrap();
+    ann.wait_bot_text("voice 11 s", DEADLINE).await.unwrap();
     assert_eq!(
         app.ok("getWebhookInfo", json!({})).await["pending_update_count"],
         0

@@ -1,10 +1,13 @@
 //! The chat page's HTTP side without a browser: the static files with their content types, the command-menu
 //! endpoint (setMyCommands resolved by scope and language) and refused Bot API calls recorded in the chat.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::json;
+use telegram_sandbox::client::{BotCommand, Fault, User};
 
-use crate::helpers::{TestApp, USER};
+use crate::helpers::{DEADLINE, TestApp, USER};
 
 #[tokio::test]
 async fn page_assets_are_served_with_content_types() {
@@ -36,19 +39,14 @@ async fn page_assets_are_served_with_content_types() {
 #[tokio::test]
 async fn commands_endpoint_resolves_scope_and_language() {
     let app = TestApp::spawn().await;
-    let url = |query: &str| app.url(&format!("/sandbox/chats/{USER}/commands{query}"));
-    let empty: serde_json::Value = app
-        .http
-        .get(url(""))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let empty = app.client.commands(USER, "").await.unwrap();
     assert_eq!(
-        empty,
-        json!({ "chat_id": USER, "language_code": "", "commands": [] })
+        (
+            empty.chat_id,
+            empty.language_code.as_str(),
+            empty.commands.len()
+        ),
+        (USER, "", 0)
     );
 
     let start = |d: &str| json!([{ "command": "start", "description": d }]);
@@ -70,30 +68,33 @@ async fn commands_endpoint_resolves_scope_and_language() {
     )
     .await;
 
-    let description = |query: &'static str| {
-        let request = app.http.get(url(query));
+    let description = |chat_id: i64, language: &'static str| {
+        let client = app.client.clone();
         async move {
-            let body: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
-            body["commands"][0]["description"]
-                .as_str()
-                .unwrap()
-                .to_owned()
+            let menu = client.commands(chat_id, language).await.unwrap();
+            assert_eq!(menu.language_code, language);
+            menu.commands[0].description.clone()
         }
     };
-    assert_eq!(description("?language_code=ru").await, "this chat ru");
-    assert_eq!(description("?language_code=en").await, "private");
-    assert_eq!(description("").await, "private");
+    assert_eq!(description(USER, "ru").await, "this chat ru");
+    assert_eq!(description(USER, "en").await, "private");
+    assert_eq!(description(USER, "").await, "private");
     // Groups do not see the private-chats scope.
-    let group: serde_json::Value = app
-        .http
-        .get(app.url("/sandbox/chats/-77/commands?language_code=ru"))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    assert_eq!(description(-77, "ru").await, "default ru");
+    // A user handle asks in its own language.
+    let ru = app
+        .client
+        .chat_user(USER, User::new(USER, "Аня").language("ru"))
+        .commands()
         .await
         .unwrap();
-    assert_eq!(group["commands"][0]["description"], "default ru");
+    assert_eq!(
+        ru.commands,
+        [BotCommand {
+            command: "start".to_owned(),
+            description: "this chat ru".to_owned()
+        }]
+    );
 
     let bad = app
         .http
@@ -107,26 +108,24 @@ async fn commands_endpoint_resolves_scope_and_language() {
 #[tokio::test]
 async fn refused_bot_calls_show_up_in_the_chat() {
     let app = TestApp::spawn().await;
-    app.user_text(USER, "hi").await;
-    let response = app
-        .http
-        .post(app.url("/sandbox/faults"))
-        .json(&json!({ "method": "sendMessage", "error_code": 429, "retry_after": 3 }))
-        .send()
+    let ann = app.user(USER);
+    ann.send_text("hi").await.unwrap();
+    app.client
+        .inject_fault(&Fault::too_many_requests("sendMessage", 3))
         .await
         .unwrap();
-    assert!(response.status().is_success());
     let (code, _) = app
         .err("sendMessage", json!({ "chat_id": USER, "text": "hello" }))
         .await;
     assert_eq!(code, 429);
-    let entry = app
-        .wait_entry(USER, "the api_error entry", |e| e["kind"] == "api_error")
-        .await;
-    assert_eq!(entry["method"], "sendMessage");
-    assert_eq!(entry["error_code"], 429);
-    assert_eq!(entry["description"], "Too Many Requests: retry after 3");
-    assert_eq!(entry["retry_after"], 3);
+    let entry = ann
+        .wait_for("the api_error entry", DEADLINE, |e| e.api_error().cloned())
+        .await
+        .unwrap();
+    assert_eq!(entry.method, "sendMessage");
+    assert_eq!(entry.error_code, 429);
+    assert_eq!(entry.description, "Too Many Requests: retry after 3");
+    assert_eq!(entry.retry_after, Some(3));
 
     // A refused call about a chat that does not exist records nothing (there is no chat to show it in).
     let (code, description) = app
@@ -136,12 +135,6 @@ async fn refused_bot_calls_show_up_in_the_chat() {
         (code, description.as_str()),
         (400, "Bad Request: chat not found")
     );
-    let response = app
-        .http
-        .get(app.url("/sandbox/chats/999/messages"))
-        .send()
-        .await
-        .unwrap();
-    let history: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(history["entries"], json!([]));
+    let history = app.client.history(999, 0, Duration::ZERO).await.unwrap();
+    assert!(history.entries.is_empty(), "{history:?}");
 }

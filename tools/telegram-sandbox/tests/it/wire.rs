@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::{StatusCode, multipart};
 use serde_json::{Value, json};
-use telegram_sandbox::Config;
+use telegram_sandbox::{
+    Config,
+    client::{ChatType, Fault, InputFile, MediaKind, NewMessage, User},
+};
 
 use crate::helpers::{TOKEN, TestApp, USER, fixture};
 
@@ -77,14 +80,24 @@ async fn any_well_formed_token_is_its_own_bot_without_token_flag() {
     let (status, _) = app.api_as("abc:short", "getMe", json!({})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // The control API picks a bot with ?bot=<id>.
-    let response = app
-        .http
-        .post(app.url("/sandbox/chats/5/messages?bot=111"))
-        .json(&json!({ "from": { "id": 5, "first_name": "Bo" }, "text": "hi" }))
-        .send()
+    let bots = app.client.bots().await.unwrap();
+    assert_eq!(bots.iter().map(|b| b.id).collect::<Vec<_>>(), [111, 222]);
+    let sent = app
+        .client
+        .for_bot(111)
+        .send_message(5, NewMessage::text("hi").from(User::new(5, "Bo")))
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(sent.chat.kind, ChatType::Private);
+    assert_eq!(sent.chat.first_name.as_deref(), Some("Bo"));
+    // Two bots and no --token: which one is meant must be said.
+    let unknown = app
+        .client
+        .for_bot(333)
+        .send_message(5, NewMessage::text("hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.status(), Some(StatusCode::NOT_FOUND), "{unknown}");
     let (_, updates) = app
         .api_as(
             "111:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
@@ -110,7 +123,7 @@ async fn send_message_limits_and_formats() {
         .err("sendMessage", json!({ "chat_id": USER, "text": "hi" }))
         .await;
     assert_eq!(description, "Bad Request: chat not found");
-    app.user_text(USER, "hello").await;
+    app.user(USER).send_text("hello").await.unwrap();
 
     let (_, description) = app
         .err("sendMessage", json!({ "chat_id": USER, "text": "" }))
@@ -199,7 +212,7 @@ async fn send_message_limits_and_formats() {
 #[tokio::test]
 async fn edits_deletes_and_history() {
     let app = TestApp::spawn().await;
-    app.user_text(USER, "hi").await;
+    app.user(USER).send_text("hi").await.unwrap();
     let markup = json!({ "inline_keyboard": [[{ "text": "Go", "callback_data": "go" }]] });
     let sent = app
         .ok(
@@ -256,12 +269,9 @@ async fn edits_deletes_and_history() {
         json!({ "chat_id": USER, "action": "typing" }),
     )
     .await;
-    let history = app.history(USER, 0, 0).await;
-    let entries = history["entries"].as_array().unwrap();
-    let kinds: Vec<&str> = entries
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let history = app.client.history(USER, 0, Duration::ZERO).await.unwrap();
+    let entries = &history.entries;
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind()).collect();
     // The four refused calls are in the chat too, for a person watching it in the browser page.
     assert_eq!(
         kinds,
@@ -275,23 +285,51 @@ async fn edits_deletes_and_history() {
             "chat_action"
         ]
     );
-    assert_eq!(entries[2]["method"], "editMessageText");
-    assert_eq!(entries[2]["error_code"], 400);
-    assert_eq!(entries[2]["description"], not_modified);
-    assert_eq!(entries[1]["message"]["text"], "two");
-    assert!(entries[1]["message"]["edit_date"].is_i64());
-    assert!(entries[1]["message"].get("reply_markup").is_none());
-    assert_eq!(entries[0]["message"]["from"]["is_bot"], false);
-    assert_eq!(entries[1]["message"]["from"]["is_bot"], true);
+    let refused = entries[2].api_error().unwrap();
+    assert_eq!(refused.method, "editMessageText");
+    assert_eq!(refused.error_code, 400);
+    assert_eq!(refused.description, not_modified);
+    let bot_message = entries[1].bot_message().unwrap();
+    assert_eq!(bot_message.text.as_deref(), Some("two"));
+    assert!(bot_message.edit_date.is_some());
+    assert!(bot_message.reply_markup.is_none());
+    assert!(!entries[0].message().unwrap().is_from_bot());
+    assert_eq!(
+        entries[0]
+            .message()
+            .unwrap()
+            .from
+            .as_ref()
+            .unwrap()
+            .first_name,
+        "Ann"
+    );
+    // The typed history is the same JSON the control API sent, field for field.
+    let raw: Value = app
+        .http
+        .get(app.url(&format!("/sandbox/chats/{USER}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json!(history), raw);
 
-    let cursor = history["cursor"].as_i64().unwrap();
+    let cursor = history.cursor;
     app.ok(
         "deleteMessage",
         json!({ "chat_id": USER, "message_id": id }),
     )
     .await;
-    let newer = app.history(USER, cursor, 0).await;
-    assert_eq!(newer["entries"][0]["kind"], "deleted");
+    let newer = app
+        .client
+        .history(USER, cursor, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(newer.entries[0].kind(), "deleted");
+    assert_eq!(newer.entries[0].seq, id.as_i64().unwrap());
+    assert_eq!(newer.messages().count(), 0);
     let (_, description) = app
         .err(
             "deleteMessage",
@@ -302,18 +340,17 @@ async fn edits_deletes_and_history() {
 
     // A history long poll wakes up when something new arrives (the cursor is read after the refused
     // deleteMessage, whose api_error entry is already in the history).
-    let cursor = app.history(USER, 0, 0).await["cursor"].as_i64().unwrap();
+    let cursor = app
+        .client
+        .history(USER, 0, Duration::ZERO)
+        .await
+        .unwrap()
+        .cursor;
     let waiter = {
-        let http = app.http.clone();
-        let url = app.url(&format!(
-            "/sandbox/chats/{USER}/messages?after={cursor}&wait=20"
-        ));
+        let client = app.client.clone();
         tokio::spawn(async move {
-            http.get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
+            client
+                .history(USER, cursor, Duration::from_secs(20))
                 .await
                 .unwrap()
         })
@@ -324,14 +361,18 @@ async fn edits_deletes_and_history() {
         .await;
     let woke = waiter.await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert_eq!(woke["entries"][0]["message"]["text"], "wake");
+    assert_eq!(
+        woke.entries[0].message().unwrap().text.as_deref(),
+        Some("wake")
+    );
 }
 
 #[tokio::test]
 async fn get_updates_offsets_and_long_poll() {
     let app = TestApp::spawn().await;
+    let ann = app.user(USER);
     for text in ["a", "b", "c"] {
-        app.user_text(USER, text).await;
+        ann.send_text(text).await.unwrap();
     }
     let updates = app.ok("getUpdates", json!({})).await;
     let ids: Vec<i64> = updates
@@ -366,7 +407,7 @@ async fn get_updates_offsets_and_long_poll() {
         })
     };
     let started = Instant::now();
-    app.user_text(USER, "d").await;
+    ann.send_text("d").await.unwrap();
     let woke = poll.await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(woke["result"][0]["message"]["text"], "d");
@@ -385,21 +426,55 @@ async fn get_updates_offsets_and_long_poll() {
         json!({ "offset": ids[2] + 2, "allowed_updates": ["callback_query"] }),
     )
     .await;
-    app.user_text(USER, "e").await;
+    ann.send_text("e").await.unwrap();
     assert_eq!(app.ok("getUpdates", json!({})).await, json!([]));
+}
+
+#[tokio::test]
+async fn a_replayed_update_comes_again_with_its_update_id() {
+    let app = TestApp::spawn().await;
+    let ann = app.user(USER);
+    ann.send_text("a").await.unwrap();
+    ann.send_text("b").await.unwrap();
+    let updates = app.ok("getUpdates", json!({})).await;
+    let last_id = updates[1]["update_id"].as_i64().unwrap();
+    // Confirmed: nothing left.
+    let none = app.ok("getUpdates", json!({ "offset": last_id + 1 })).await;
+    assert_eq!(none, json!([]));
+
+    // As for a bot that restarted before confirming: the same update once more, whatever the offset.
+    assert_eq!(ann.replay_last_update().await.unwrap(), last_id);
+    let again = app.ok("getUpdates", json!({ "offset": last_id + 1 })).await;
+    assert_eq!(again.as_array().unwrap().len(), 1, "{again}");
+    assert_eq!(again[0]["update_id"], last_id);
+    assert_eq!(again[0]["message"]["text"], "b");
+    // Once only.
+    let after = app.ok("getUpdates", json!({ "offset": last_id + 1 })).await;
+    assert_eq!(after, json!([]));
+
+    // A chat with no update: 404 with a reason.
+    let error = app.client.replay_last_update(USER + 1).await.unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
 }
 
 #[tokio::test]
 async fn files_round_trip_and_reuse() {
     let app = TestApp::spawn().await;
+    let ann = app.user(USER);
     let document = fixture("images/canon-40d.jpg");
-    let user = app
-        .user_file(USER, "document", document.clone(), "camera.jpg", None)
-        .await;
-    assert_eq!(user["document"]["mime_type"], "image/jpeg");
-    assert_eq!(user["document"]["file_name"], "camera.jpg");
+    let user = ann
+        .send_document(InputFile::bytes(document.clone(), "camera.jpg"))
+        .await
+        .unwrap();
+    let user_document = user.document.clone().unwrap();
+    assert_eq!(user_document.mime_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(user_document.file_name.as_deref(), Some("camera.jpg"));
+    assert_eq!(
+        ann.download(&user_document.file_id).await.unwrap().as_ref(),
+        document.as_slice()
+    );
     let file = app
-        .ok("getFile", json!({ "file_id": user["document"]["file_id"] }))
+        .ok("getFile", json!({ "file_id": user_document.file_id }))
         .await;
     let path = file["file_path"].as_str().unwrap();
     // teloxide percent-encodes the `/` of file_path.
@@ -418,18 +493,22 @@ async fn files_round_trip_and_reuse() {
     assert_eq!(description, "Bad Request: invalid file id");
 
     // Audio duration from the file; the same content keeps its file_unique_id.
-    let audio = app
-        .user_file(USER, "audio", fixture("audio/jfk.mp3"), "jfk.mp3", None)
-        .await;
-    assert_eq!(audio["audio"]["duration"], 11);
-    assert_eq!(audio["audio"]["mime_type"], "audio/mpeg");
-    let again = app
-        .user_file(USER, "audio", fixture("audio/jfk.mp3"), "jfk.mp3", None)
-        .await;
-    assert_eq!(
-        again["audio"]["file_unique_id"],
-        audio["audio"]["file_unique_id"]
-    );
+    let mp3 = std::path::PathBuf::from(format!(
+        "{}/../../../shared/fixtures/audio/jfk.mp3",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    let audio = ann.send_audio(&mp3).await.unwrap().audio.unwrap();
+    assert_eq!(audio.duration, 11);
+    assert_eq!(audio.mime_type.as_deref(), Some("audio/mpeg"));
+    assert_eq!(audio.file_name.as_deref(), Some("jfk.mp3"));
+    let again = ann
+        .send_audio(InputFile::bytes(fixture("audio/jfk.mp3"), "again.mp3"))
+        .await
+        .unwrap()
+        .audio
+        .unwrap();
+    assert_eq!(again.file_unique_id, audio.file_unique_id);
+    assert_ne!(again.file_id, audio.file_id);
 
     // The bot uploads a photo (multipart, attach://) and reuses its file_id.
     let form = multipart::Form::new()
@@ -455,15 +534,8 @@ async fn files_round_trip_and_reuse() {
     assert_eq!(body["result"]["caption_entities"][0]["type"], "bold");
     let largest = photo.last().unwrap();
     let bytes = app
-        .http
-        .get(app.url(&format!(
-            "/sandbox/files/{}",
-            largest["file_id"].as_str().unwrap()
-        )))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
+        .client
+        .download(largest["file_id"].as_str().unwrap())
         .await
         .unwrap();
     assert_eq!(bytes.len() as u64, largest["file_size"].as_u64().unwrap());
@@ -478,10 +550,10 @@ async fn files_round_trip_and_reuse() {
     let voice = app
         .ok(
             "sendDocument",
-            json!({ "chat_id": USER, "document": user["document"]["file_id"], "caption": "again" }),
+            json!({ "chat_id": USER, "document": user_document.file_id, "caption": "again" }),
         )
         .await;
-    assert_eq!(voice["document"]["file_id"], user["document"]["file_id"]);
+    assert_eq!(voice["document"]["file_id"], user_document.file_id.as_str());
     let (_, description) = app
         .err(
             "sendDocument",
@@ -498,7 +570,7 @@ async fn files_round_trip_and_reuse() {
             "sendMediaGroup",
             json!({ "chat_id": USER, "media": [
             { "type": "photo", "media": largest["file_id"], "caption": "first" },
-            { "type": "document", "media": user["document"]["file_id"] },
+            { "type": "document", "media": user_document.file_id },
         ] }),
         )
         .await;
@@ -509,36 +581,31 @@ async fn files_round_trip_and_reuse() {
 #[tokio::test]
 async fn user_photo_is_reencoded_like_telegram() {
     let app = TestApp::spawn().await;
+    let ann = app.user(USER);
     let original = fixture("images/iphone6-3264x2448.jpg");
-    let message = app
-        .user_file(USER, "photo", original, "iphone.jpg", Some("hdr"))
-        .await;
-    let sizes = message["photo"].as_array().unwrap();
-    let sides: Vec<u64> = sizes
+    let message = ann
+        .send(
+            NewMessage::file(MediaKind::Photo, InputFile::bytes(original, "iphone.jpg"))
+                .caption("hdr"),
+        )
+        .await
+        .unwrap();
+    let sides: Vec<u32> = message
+        .photo
         .iter()
-        .map(|s| {
-            s["width"]
-                .as_u64()
-                .unwrap()
-                .max(s["height"].as_u64().unwrap())
-        })
+        .map(|s| s.width.max(s.height))
         .collect();
     assert_eq!(sides, [90, 320, 800, 1280]);
-    assert_eq!(message["caption"], "hdr");
-    for size in sizes {
-        assert!(size["file_size"].as_u64().unwrap() > 0);
-        let bytes = app
-            .http
-            .get(app.url(&format!(
-                "/sandbox/files/{}",
-                size["file_id"].as_str().unwrap()
-            )))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+    assert_eq!(message.caption.as_deref(), Some("hdr"));
+    assert_eq!(
+        message.file_id(),
+        Some(message.photo[3].file_id.as_str()),
+        "a photo's file is its largest size"
+    );
+    for size in &message.photo {
+        assert!(size.file_size > 0);
+        let bytes = ann.download(&size.file_id).await.unwrap();
+        assert_eq!(bytes.len() as u64, size.file_size);
         assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF]));
         // Metadata is stripped: no EXIF APP1 segment.
         assert!(!bytes.windows(4).any(|w| w == b"Exif"));
@@ -546,31 +613,34 @@ async fn user_photo_is_reencoded_like_telegram() {
     // Every EXIF orientation comes out the same way up.
     let mut shapes = Vec::new();
     for n in [1, 3, 6, 8] {
-        let m = app
-            .user_file(
-                USER,
-                "photo",
+        let m = ann
+            .send_photo(InputFile::bytes(
                 fixture(&format!("images/orientation/landscape_{n}.jpg")),
                 "o.jpg",
-                None,
-            )
-            .await;
-        let last = m["photo"].as_array().unwrap().last().unwrap().clone();
-        shapes.push((last["width"].clone(), last["height"].clone()));
+            ))
+            .await
+            .unwrap();
+        let last = m.largest_photo().unwrap();
+        shapes.push((last.width, last.height));
     }
     assert!(shapes.windows(2).all(|w| w[0] == w[1]), "{shapes:?}");
 
-    let response = app
-        .http
-        .post(app.url(&format!("/sandbox/chats/{USER}/messages")))
-        .multipart(multipart::Form::new().part(
-            "photo",
-            multipart::Part::bytes(b"not an image".to_vec()).file_name("bad.jpg"),
-        ))
-        .send()
+    let refused = app
+        .client
+        .send_message(
+            USER,
+            NewMessage::file(
+                MediaKind::Photo,
+                InputFile::bytes(b"not an image".to_vec(), "bad.jpg"),
+            ),
+        )
         .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        .unwrap_err();
+    assert_eq!(refused.status(), Some(StatusCode::BAD_REQUEST), "{refused}");
+    assert!(
+        refused.to_string().contains("can't process the photo"),
+        "{refused}"
+    );
 }
 
 #[tokio::test]
@@ -581,7 +651,8 @@ async fn flood_control_answers_429_with_retry_after() {
         ..Config::for_tests()
     })
     .await;
-    app.user_text(USER, "hi").await;
+    app.user(USER).send_text("hi").await.unwrap();
+    assert!(app.client.flood_control().await.unwrap());
     let mut refused = None;
     for i in 0..10 {
         let (status, body) = app
@@ -603,18 +674,90 @@ async fn flood_control_answers_429_with_retry_after() {
         format!("Too Many Requests: retry after {retry_after}")
     );
     assert_eq!(body["error_code"], 429);
+
+    // Switched off at run time: the same burst goes through; switched on again, it is limited again.
+    assert!(!app.client.set_flood_control(false).await.unwrap());
+    assert!(!app.client.flood_control().await.unwrap());
+    for i in 0..10 {
+        app.ok(
+            "sendMessage",
+            json!({ "chat_id": USER, "text": format!("free {i}") }),
+        )
+        .await;
+    }
+    assert!(app.client.set_flood_control(true).await.unwrap());
+    let mut limited = false;
+    for i in 0..10 {
+        let (status, _) = app
+            .api(
+                "sendMessage",
+                json!({ "chat_id": USER, "text": format!("again {i}") }),
+            )
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "flood control applies again once switched on");
+}
+
+#[tokio::test]
+async fn flood_control_can_be_switched_on_at_run_time() {
+    // Off from the start (as the end-to-end suite runs the sandbox), then on for one test case.
+    let app = TestApp::spawn().await;
+    app.user(USER).send_text("hi").await.unwrap();
+    assert!(!app.client.flood_control().await.unwrap());
+    assert!(app.client.set_flood_control(true).await.unwrap());
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        let (status, _) = app
+            .api(
+                "sendMessage",
+                json!({ "chat_id": USER, "text": format!("m{i}") }),
+            )
+            .await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(
+        statuses[..4],
+        [200, 200, 200, 200],
+        "a burst of 4 is allowed"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let refused = app
+        .user(USER)
+        .wait_for(
+            "flood control's 429 in the chat",
+            Duration::from_secs(10),
+            |e| e.api_error().filter(|a| a.error_code == 429).cloned(),
+        )
+        .await
+        .unwrap();
+    assert!(refused.retry_after.is_some_and(|s| s >= 1), "{refused:?}");
+    let bad = reqwest::Client::new()
+        .put(app.url("/sandbox/flood-control"))
+        .json(&json!({ "enabled": "yes" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn injected_faults() {
     let app = TestApp::spawn().await;
-    app.user_text(USER, "hi").await;
-    let fault = |body: Value| {
-        let http = app.http.clone();
-        let url = app.url("/sandbox/faults");
-        async move { http.post(url).json(&body).send().await.unwrap().status() }
-    };
-    assert_eq!(fault(json!({ "method": "sendMessage", "count": 2, "error_code": 400, "description": "Bad Request: chat not found" })).await, StatusCode::OK);
+    app.user(USER).send_text("hi").await.unwrap();
+    let pending = app
+        .client
+        .inject_fault(
+            &Fault::new("sendMessage", 400)
+                .count(2)
+                .description("Bad Request: chat not found"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.pending, 2);
     for _ in 0..2 {
         let (_, description) = app
             .err("sendMessage", json!({ "chat_id": USER, "text": "x" }))
@@ -623,26 +766,47 @@ async fn injected_faults() {
     }
     app.ok("sendMessage", json!({ "chat_id": USER, "text": "x" }))
         .await;
-    assert_eq!(
-        fault(json!({ "method": "getUpdates", "error_code": 502 })).await,
-        StatusCode::OK
-    );
+    app.client
+        .inject_fault(&Fault::new("getUpdates", 502))
+        .await
+        .unwrap();
     let (code, _) = app.err("getUpdates", json!({})).await;
     assert_eq!(code, 502);
     app.ok("getUpdates", json!({})).await;
-    assert_eq!(
-        fault(json!({ "method": "sendMessage", "error_code": 700 })).await,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        fault(json!({ "oops": true })).await,
-        StatusCode::BAD_REQUEST
-    );
+
+    // Cleared faults never fire.
+    app.client
+        .inject_fault(&Fault::new("sendMessage", 500).count(3))
+        .await
+        .unwrap();
+    app.client.clear_faults().await.unwrap();
+    app.ok("sendMessage", json!({ "chat_id": USER, "text": "y" }))
+        .await;
+
+    for bad in [
+        Fault::new("sendMessage", 700),
+        Fault::new("send message", 400),
+        Fault::new("sendMessage", 400).count(0),
+    ] {
+        let refused = app.client.inject_fault(&bad).await.unwrap_err();
+        assert_eq!(refused.status(), Some(StatusCode::BAD_REQUEST), "{bad:?}");
+    }
+    // A body that is not a fault at all (the client cannot send one).
+    let status = app
+        .http
+        .post(app.url("/sandbox/faults"))
+        .json(&json!({ "oops": true }))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn control_api_bad_requests_are_400_with_a_reason() {
     let app = TestApp::spawn().await;
+    // Bodies the typed client cannot produce: the server's own parsing, raw.
     let post = |path: &str, body: &'static str| {
         let request = app
             .http
@@ -669,40 +833,8 @@ async fn control_api_bad_requests_are_400_with_a_reason() {
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        post("/sandbox/chats/5/messages", r#"{"text":""}"#).await,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        post(
-            "/sandbox/chats/5/messages",
-            r#"{"from":{"id":6},"text":"x"}"#
-        )
-        .await,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
         post("/sandbox/chats/5/callback", r#"{"message_id":"x"}"#).await,
         StatusCode::BAD_REQUEST
-    );
-    app.user_text(5, "hi").await;
-    app.ok("sendMessage", json!({ "chat_id": 5, "text": "no buttons" }))
-        .await;
-    assert_eq!(
-        post(
-            "/sandbox/chats/5/callback",
-            r#"{"message_id":2,"data":"x"}"#
-        )
-        .await,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        app.http
-            .get(app.url("/sandbox/files/none"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NOT_FOUND
     );
     assert_eq!(
         app.http
@@ -712,6 +844,81 @@ async fn control_api_bad_requests_are_400_with_a_reason() {
             .unwrap()
             .status(),
         StatusCode::BAD_REQUEST
+    );
+
+    // What the client can send, refused with the status and the server's reason in the error.
+    let refused =
+        |result: Result<(), telegram_sandbox::client::ClientError>, status, needle: &str| {
+            let err = result.expect_err("the sandbox refuses this");
+            assert_eq!(err.status(), Some(status), "{err}");
+            assert!(err.to_string().contains(needle), "{err}");
+        };
+    let client = &app.client;
+    refused(
+        client.send_message(5, NewMessage::text("")).await.map(drop),
+        StatusCode::BAD_REQUEST,
+        "needs a non-empty",
+    );
+    refused(
+        client
+            .send_message(5, NewMessage::text("x").from(User::new(6, "Eve")))
+            .await
+            .map(drop),
+        StatusCode::BAD_REQUEST,
+        "must equal the chat id 5",
+    );
+    refused(
+        client
+            .send_message(5, NewMessage::text("x".repeat(4097)))
+            .await
+            .map(drop),
+        StatusCode::BAD_REQUEST,
+        "longer than 4096",
+    );
+    refused(
+        client.press_button(5, None, 1, "x").await.map(drop),
+        StatusCode::NOT_FOUND,
+        "no chat 5",
+    );
+    let five = app.user(5);
+    five.send_text("hi").await.unwrap();
+    app.ok("sendMessage", json!({ "chat_id": 5, "text": "no buttons" }))
+        .await;
+    refused(
+        five.press(2, "x").await.map(drop),
+        StatusCode::BAD_REQUEST,
+        "no inline button",
+    );
+    refused(
+        five.press(1, "x").await.map(drop),
+        StatusCode::BAD_REQUEST,
+        "only messages of the bot",
+    );
+    refused(
+        five.send(NewMessage::text("re").reply_to(99))
+            .await
+            .map(drop),
+        StatusCode::NOT_FOUND,
+        "no message 99",
+    );
+    refused(
+        five.download("none").await.map(drop),
+        StatusCode::NOT_FOUND,
+        "no file none",
+    );
+    let missing = five
+        .send_photo(std::path::Path::new("/nonexistent/cat.jpg"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, telegram_sandbox::client::ClientError::File { .. }),
+        "{missing}"
+    );
+    // A reply by the client carries reply_to_message.
+    let reply = five.send(NewMessage::text("re").reply_to(2)).await.unwrap();
+    assert_eq!(
+        reply.reply_to_message.unwrap().text.as_deref(),
+        Some("no buttons")
     );
 }
 
@@ -756,10 +963,13 @@ async fn group_chats_and_webhook_retries_with_secret() {
     )
     .await;
     let message = app
-        .user_text(-100, "/help@sandbox_123456789_bot in a group")
-        .await;
-    assert_eq!(message["chat"]["type"], "group");
-    assert_eq!(message["entities"][0]["length"], 27);
+        .user(-100)
+        .send_text("/help@sandbox_123456789_bot in a group")
+        .await
+        .unwrap();
+    assert_eq!(message.chat.kind, ChatType::Group);
+    assert_eq!(message.from.as_ref().unwrap().id, USER);
+    assert_eq!(message.entities[0].length, 27);
 
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -771,7 +981,7 @@ async fn group_chats_and_webhook_retries_with_secret() {
     }
     let (secret, update) = seen.lock().unwrap().updates[0].clone();
     assert_eq!(secret.as_deref(), Some("s3cret"));
-    assert_eq!(update["message"]["text"], message["text"]);
+    assert_eq!(update["message"]["text"], message.text.as_deref().unwrap());
     let info = app.ok("getWebhookInfo", json!({})).await;
     assert!(
         info["last_error_message"].as_str().unwrap().contains("500"),

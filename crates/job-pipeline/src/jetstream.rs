@@ -2,14 +2,17 @@
 //! media object store and the job-status bucket, plus publishing with de-duplication and the consume loop
 //! every worker and event consumer runs.
 //!
-//! | stream        | subjects                  | retention  | consumers (durable, pull, explicit ack) |
-//! |---------------|---------------------------|------------|------------------------------------------|
-//! | `JOBS_IMAGING`| `jobs.imaging.requested`  | work queue | `imaging-workers`                        |
-//! | `JOBS_SPEECH` | `jobs.speech.requested`   | work queue | `speech-workers`                         |
-//! | `JOB_EVENTS`  | `jobs.progress`, `jobs.completed`, `jobs.failed` | limits (7 days) | `billing-settlement`, `gateway-delivery` |
+//! | stream         | subjects                                   | retention                  | consumers (durable, pull, explicit ack) |
+//! |----------------|--------------------------------------------|----------------------------|------------------------------------------|
+//! | `JOBS_<SVC>`   | `jobs.<svc>.requested` (one per [`Service`]) | work queue, [`WORK_QUEUE_MAX_AGE`] | `<svc>-workers`                |
+//! | `JOB_EVENTS`   | `jobs.progress`, `jobs.completed`, `jobs.failed`, `jobs.delivered`, `jobs.undelivered` | limits ([`EVENTS_TTL`]) | `billing-settlement`, `gateway-delivery` |
 //!
-//! Buckets: object store `media` (`in/<job_id>`, `out/<job_id>`; 24 h time-to-live) and key-value
-//! `job-status` (one [`JobStatus`] per job id; 24 h).
+//! The work queues come from the operation catalog ([`Service::ALL`]): `JOBS_IMAGING` on
+//! `jobs.imaging.requested`, `JOBS_SPEECH` on `jobs.speech.requested`, and so on for each new worker service.
+//!
+//! Buckets: object store `media` (`in/<job_id>`, `out/<job_id>`; at most [`MEDIA_MAX_BYTES`], each object at
+//! most [`MEDIA_TTL`]; deleted once the job is settled) and key-value `job-status` (one [`JobStatus`] per job
+//! id; [`MEDIA_TTL`]).
 //!
 //! Everything is created idempotently at start-up by whichever service comes first, with configurations
 //! that nats-server 2.9 (Debian's) accepts as well as 2.10+.
@@ -21,38 +24,38 @@ use std::time::Duration;
 use async_nats::jetstream::{self, AckKind, consumer, kv, object_store, stream};
 use bytes::Bytes;
 use futures::StreamExt;
+use mediabot_proto::Service;
 use mediabot_proto::jobs::v1::{JobState, JobStatus};
 use prost::Message as _;
+use service_runtime::telemetry;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::telemetry;
-
-/// NATS subjects of the job pipeline.
+/// NATS subjects of job events. Work-queue subjects come from [`Service::requested_subject`].
 pub mod subjects {
-    /// [`ImageJobRequest`](mediabot_proto::jobs::v1::ImageJobRequest)s, a work queue for imaging workers.
-    pub const IMAGING_REQUESTED: &str = "jobs.imaging.requested";
-    /// [`SpeechJobRequest`](mediabot_proto::jobs::v1::SpeechJobRequest)s, a work queue for speech workers.
-    pub const SPEECH_REQUESTED: &str = "jobs.speech.requested";
-    /// [`JobProgress`](mediabot_proto::jobs::v1::JobProgress) events.
+    /// [`JobProgress`](mediabot_proto::jobs::v1::JobProgress) events (worker → gateway).
     pub const PROGRESS: &str = "jobs.progress";
-    /// [`JobCompleted`](mediabot_proto::jobs::v1::JobCompleted) events.
+    /// [`JobCompleted`](mediabot_proto::jobs::v1::JobCompleted) events (worker → gateway).
     pub const COMPLETED: &str = "jobs.completed";
-    /// [`JobFailed`](mediabot_proto::jobs::v1::JobFailed) events.
+    /// [`JobFailed`](mediabot_proto::jobs::v1::JobFailed) events (worker → gateway, billing releases).
     pub const FAILED: &str = "jobs.failed";
+    /// [`JobDelivered`](mediabot_proto::jobs::v1::JobDelivered) events (gateway → billing captures).
+    pub const DELIVERED: &str = "jobs.delivered";
+    /// [`JobUndelivered`](mediabot_proto::jobs::v1::JobUndelivered) events (gateway → billing releases).
+    pub const UNDELIVERED: &str = "jobs.undelivered";
+    /// Every subject of the events stream.
+    pub const ALL_EVENTS: [&str; 5] = [PROGRESS, COMPLETED, FAILED, DELIVERED, UNDELIVERED];
 }
 
-/// Work-queue stream of image jobs.
-pub const IMAGING_STREAM: &str = "JOBS_IMAGING";
-/// Work-queue stream of transcription jobs.
-pub const SPEECH_STREAM: &str = "JOBS_SPEECH";
-/// Stream of job events (progress, completed, failed).
+/// The `Nats-Msg-Id` of a job's message: `<job_id>.<event>` (`requested`, `completed`, `failed`,
+/// `delivered`, `undelivered`, `progress.<percent>`), so JetStream stores each once.
+pub fn message_id(job_id: &str, event: &str) -> String {
+    format!("{job_id}.{event}")
+}
+
+/// Stream of job events (progress, completed, failed, delivered, undelivered).
 pub const EVENTS_STREAM: &str = "JOB_EVENTS";
-/// Durable consumer of imaging workers on [`IMAGING_STREAM`].
-pub const IMAGING_WORKERS: &str = "imaging-workers";
-/// Durable consumer of speech workers on [`SPEECH_STREAM`].
-pub const SPEECH_WORKERS: &str = "speech-workers";
 /// Durable consumer of billing on [`EVENTS_STREAM`] (settles holds).
 pub const BILLING_SETTLEMENT: &str = "billing-settlement";
 /// Durable consumer of the gateway on [`EVENTS_STREAM`] (delivers results to chats).
@@ -62,8 +65,15 @@ pub const MEDIA_BUCKET: &str = "media";
 /// Key-value bucket holding each job's [`JobStatus`].
 pub const JOB_STATUS_BUCKET: &str = "job-status";
 
-/// How long inputs and results stay in the media bucket, and statuses in the job-status bucket.
+/// Longest an input or result stays in the media bucket (it is deleted as soon as its job is settled), and a
+/// status in the job-status bucket.
 pub const MEDIA_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Most bytes the media bucket holds (4 GiB); a put beyond it is refused, and the gateway tells the user to
+/// try later (nothing charged).
+pub const MEDIA_MAX_BYTES: i64 = 4 << 30;
+/// Longest a job waits in a work queue: one no worker took within this is dropped; its hold lapses and is
+/// released by billing's sweeper.
+pub const WORK_QUEUE_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// How long job events are kept for consumers that were down.
 pub const EVENTS_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// JetStream de-duplication window for `Nats-Msg-Id`.
@@ -119,6 +129,14 @@ pub enum Error {
         /// Cause.
         source: async_nats::error::Error<jetstream::context::PublishErrorKind>,
     },
+    /// Reading, writing or deleting an object in the media bucket failed.
+    #[error("media bucket, {key}: {source}")]
+    Media {
+        /// Object key.
+        key: String,
+        /// Cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Reading from or writing to the job-status bucket failed.
     #[error("job-status bucket: {0}")]
     Status(Box<dyn std::error::Error + Send + Sync>),
@@ -163,18 +181,16 @@ impl Pipeline {
     /// Creates or updates every stream and bucket of the pipeline. Safe to call from every service at once.
     pub async fn setup(client: async_nats::Client) -> Result<Self, Error> {
         let js = jetstream::new(client);
-        for (name, subject) in [
-            (IMAGING_STREAM, subjects::IMAGING_REQUESTED),
-            (SPEECH_STREAM, subjects::SPEECH_REQUESTED),
-        ] {
+        for service in Service::ALL {
             create_or_update_stream(
                 &js,
-                name,
+                service.stream(),
                 stream::Config {
-                    name: name.to_string(),
-                    subjects: vec![subject.to_string()],
+                    name: service.stream().to_string(),
+                    subjects: vec![service.requested_subject().to_string()],
                     retention: stream::RetentionPolicy::WorkQueue,
                     max_messages: MAX_QUEUED_JOBS,
+                    max_age: WORK_QUEUE_MAX_AGE,
                     discard: stream::DiscardPolicy::New,
                     duplicate_window: DUPLICATE_WINDOW,
                     storage: stream::StorageType::File,
@@ -188,11 +204,7 @@ impl Pipeline {
             EVENTS_STREAM,
             stream::Config {
                 name: EVENTS_STREAM.to_string(),
-                subjects: vec![
-                    subjects::PROGRESS.to_string(),
-                    subjects::COMPLETED.to_string(),
-                    subjects::FAILED.to_string(),
-                ],
+                subjects: subjects::ALL_EVENTS.iter().map(|s| s.to_string()).collect(),
                 retention: stream::RetentionPolicy::Limits,
                 max_age: EVENTS_TTL,
                 duplicate_window: DUPLICATE_WINDOW,
@@ -201,22 +213,7 @@ impl Pipeline {
             },
         )
         .await?;
-        let media = match js.get_object_store(MEDIA_BUCKET).await {
-            Ok(store) => store,
-            Err(_) => js
-                .create_object_store(object_store::Config {
-                    bucket: MEDIA_BUCKET.to_string(),
-                    description: Some("job inputs (in/<job_id>) and results (out/<job_id>)".into()),
-                    max_age: MEDIA_TTL,
-                    storage: stream::StorageType::File,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| Error::Bucket {
-                    bucket: MEDIA_BUCKET,
-                    source: Box::new(e),
-                })?,
-        };
+        let media = media_bucket(&js).await?;
         let job_status = key_value_bucket(
             &js,
             JOB_STATUS_BUCKET,
@@ -231,45 +228,59 @@ impl Pipeline {
         })
     }
 
-    /// Creates (or finds) a durable pull consumer with explicit acks on `stream_name`.
+    /// Creates a durable pull consumer with explicit acks on `stream_name`, or updates the existing one to
+    /// this configuration (so a changed `ack_wait` or `max_deliver` takes effect on restart).
     ///
     /// `ack_wait` is how long a delivered message may go unacknowledged before it is redelivered; the
     /// [`consume`] loop extends it with progress acks while a handler runs. After `max_deliver` deliveries
-    /// a message is dropped, so handlers give up (and publish a failure) before that.
+    /// JetStream stops delivering a message; the job worker ([`crate::worker`]) therefore asks for more
+    /// deliveries than it runs a job, and turns the extra ones into a `JobFailed` (`WORKER_LOST`).
     pub async fn durable_consumer(
         &self,
-        stream_name: &'static str,
+        stream_name: &str,
         durable: &'static str,
         filter_subject: Option<&str>,
         ack_wait: Duration,
         max_deliver: i64,
     ) -> Result<consumer::PullConsumer, Error> {
+        let consumer_error = |e: Box<dyn std::error::Error + Send + Sync>| Error::Consumer {
+            consumer: durable,
+            source: e,
+        };
         let stream = self
             .jetstream
             .get_stream(stream_name)
             .await
-            .map_err(|e| Error::Consumer {
-                consumer: durable,
-                source: Box::new(e),
-            })?;
-        stream
-            .get_or_create_consumer(
-                durable,
-                consumer::pull::Config {
-                    durable_name: Some(durable.to_string()),
-                    filter_subject: filter_subject.unwrap_or_default().to_string(),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    deliver_policy: consumer::DeliverPolicy::All,
-                    ack_wait,
-                    max_deliver,
-                    ..Default::default()
-                },
+            .map_err(|e| consumer_error(Box::new(e)))?;
+        let existing = stream.consumer_info(durable).await.ok().and_then(|info| {
+            <consumer::pull::Config as consumer::FromConsumer>::try_from_consumer_config(
+                info.config,
             )
+            .ok()
+        });
+        let config = match existing {
+            // An existing consumer keeps its filter (nats-server 2.9 cannot change it) and takes the new
+            // ack wait and delivery limit.
+            Some(existing) => consumer::pull::Config {
+                ack_wait,
+                max_deliver,
+                ..existing
+            },
+            None => consumer::pull::Config {
+                durable_name: Some(durable.to_string()),
+                filter_subject: filter_subject.unwrap_or_default().to_string(),
+                ack_policy: consumer::AckPolicy::Explicit,
+                deliver_policy: consumer::DeliverPolicy::All,
+                ack_wait,
+                max_deliver,
+                ..Default::default()
+            },
+        };
+        // A create with the name of an existing durable updates it when only updatable fields differ.
+        stream
+            .create_consumer(config)
             .await
-            .map_err(|e| Error::Consumer {
-                consumer: durable,
-                source: Box::new(e),
-            })
+            .map_err(|e| consumer_error(Box::new(e)))
     }
 
     /// Publishes `message` (protobuf-encoded) with `Nats-Msg-Id: msg_id` and the current trace context,
@@ -314,6 +325,52 @@ impl Pipeline {
         Ok(info.state.messages)
     }
 
+    /// Stores `status` under its job id only if the job has no status yet (a key-value `create`), so a
+    /// resubmitted job is never moved back from RUNNING or a final state. Returns `false` when a status
+    /// was there already (nothing written).
+    pub async fn create_status(&self, status: &JobStatus) -> Result<bool, Error> {
+        match self
+            .job_status
+            .create(
+                status_key(&status.job_id),
+                Bytes::from(status.encode_to_vec()),
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(Error::Status(Box::new(e))),
+        }
+    }
+
+    /// Removes a job's status (used when a submit that created it could not queue the job).
+    pub async fn delete_status(&self, job_id: &str) -> Result<(), Error> {
+        self.job_status
+            .delete(status_key(job_id))
+            .await
+            .map_err(|e| Error::Status(Box::new(e)))
+    }
+
+    /// Retention: deletes a settled job's input (`in/<job_id>`) and result (`out/<job_id>`) from the media
+    /// bucket. Call it once the job is settled — its result delivered, found undeliverable, or its
+    /// failure told to the user. Objects that are already gone (never stored, expired, deleted by an
+    /// earlier call) are fine, so it is idempotent. Errors: [`Error::Media`] when NATS fails.
+    pub async fn discard_media(&self, job_id: &str) -> Result<(), Error> {
+        for key in [input_key(job_id), output_key(job_id)] {
+            match self.media.delete(&key).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == object_store::DeleteErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Error::Media {
+                        key,
+                        source: Box::new(e),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Stores a job's status under its job id.
     pub async fn put_status(&self, status: &JobStatus) -> Result<(), Error> {
         self.job_status
@@ -340,7 +397,7 @@ impl Pipeline {
         {
             self.publish(
                 subjects::COMPLETED,
-                &format!("{job_id}.completed"),
+                &message_id(job_id, "completed"),
                 completed,
             )
             .await?;
@@ -349,7 +406,7 @@ impl Pipeline {
         if status.state == JobState::Failed as i32
             && let Some(failed) = &status.failed
         {
-            self.publish(subjects::FAILED, &format!("{job_id}.failed"), failed)
+            self.publish(subjects::FAILED, &message_id(job_id, "failed"), failed)
                 .await?;
             return Ok(true);
         }
@@ -372,6 +429,50 @@ impl Pipeline {
 fn status_key(job_id: &str) -> String {
     // Key-value keys allow [-/_=.a-zA-Z0-9]; job ids are UUIDs, so they fit as they are.
     job_id.to_string()
+}
+
+/// Opens the `media` object store, creating it with [`MEDIA_MAX_BYTES`] and [`MEDIA_TTL`] when it does not
+/// exist; a bucket created before the byte limit existed gets it added to its stream (`OBJ_media`), so the
+/// store cannot fill the server's disk.
+async fn media_bucket(js: &jetstream::Context) -> Result<object_store::ObjectStore, Error> {
+    let bucket_error = |e: Box<dyn std::error::Error + Send + Sync>| Error::Bucket {
+        bucket: MEDIA_BUCKET,
+        source: e,
+    };
+    let store = match js.get_object_store(MEDIA_BUCKET).await {
+        Ok(store) => store,
+        Err(_) => js
+            .create_object_store(object_store::Config {
+                bucket: MEDIA_BUCKET.to_string(),
+                description: Some("job inputs (in/<job_id>) and results (out/<job_id>)".into()),
+                max_age: MEDIA_TTL,
+                max_bytes: MEDIA_MAX_BYTES,
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| bucket_error(Box::new(e)))?,
+    };
+    let stream_name = format!("OBJ_{MEDIA_BUCKET}");
+    let mut config = js
+        .get_stream(&stream_name)
+        .await
+        .map_err(|e| bucket_error(Box::new(e)))?
+        .get_info()
+        .await
+        .map_err(|e| bucket_error(Box::new(e)))?
+        .config;
+    if config.max_bytes <= 0 {
+        config.max_bytes = MEDIA_MAX_BYTES;
+        js.update_stream(config)
+            .await
+            .map_err(|e| bucket_error(Box::new(e)))?;
+        tracing::info!(
+            max_bytes = MEDIA_MAX_BYTES,
+            "media bucket given its byte limit"
+        );
+    }
+    Ok(store)
 }
 
 /// Creates (or updates) a key-value bucket keeping one value per key for `max_age`, and opens it.
