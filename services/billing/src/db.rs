@@ -10,10 +10,15 @@
 //! `BEGIN IMMEDIATE` plus a 10 s `busy_timeout`, so another process on the same file (an operator's check, a
 //! second instance) waits for the write lock instead of failing half-way.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Connection as _, Executor as _, Transaction};
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, Connection as _, Executor as _, SqlStr, Transaction};
 
 /// A PostgreSQL connection idle this long is pinged before it is used again.
 const IDLE_PING_AFTER: Duration = Duration::from_secs(5);
@@ -59,6 +64,50 @@ impl Backend {
     }
 }
 
+/// A migration compiled into the binary: version, description, SQL.
+type EmbeddedMigration = (i64, &'static str, &'static str);
+
+/// The SQLite schema, from `migrations/sqlite/`.
+const SQLITE_MIGRATIONS: Embedded = Embedded(&[(
+    1,
+    "ledger",
+    include_str!("../migrations/sqlite/0001_ledger.sql"),
+)]);
+
+/// The PostgreSQL schema, from `migrations/postgres/`.
+const POSTGRES_MIGRATIONS: Embedded = Embedded(&[(
+    1,
+    "ledger",
+    include_str!("../migrations/postgres/0001_ledger.sql"),
+)]);
+
+/// Migrations embedded with `include_str!`, applied by sqlx's [`Migrator`] exactly as `sqlx::migrate!`
+/// would apply the files (same version, description and checksum, so databases migrated before are
+/// recognised). Embedding them this way spares sqlx's `macros` feature, whose proc-macro crate builds a
+/// second copy of SQLite for the host. A new migration is a new file and a new line here.
+#[derive(Debug, Clone, Copy)]
+struct Embedded(&'static [EmbeddedMigration]);
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        SqlStr::from_static(sql),
+                        sql.starts_with("-- no-transaction"),
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
 /// A migrated connection pool.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -71,14 +120,11 @@ impl Db {
     /// and applies the embedded migrations of that backend.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, Error> {
         let db = Self::open(url, max_connections).await?;
-        match db.backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&db.pool).await?,
-            Backend::Postgres => {
-                sqlx::migrate!("./migrations/postgres")
-                    .run(&db.pool)
-                    .await?
-            }
-        }
+        let migrations = match db.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        Migrator::new(migrations).await?.run(&db.pool).await?;
         tracing::info!(backend = ?db.backend, "database ready (migrations applied)");
         Ok(db)
     }
