@@ -405,7 +405,10 @@ impl Gateway {
     async fn download(&self, file_id: &FileId) -> Result<Vec<u8>, Error> {
         let file = self.bot.get_file(file_id.clone()).await?;
         let mut bytes = Vec::with_capacity(file.meta.size as usize);
-        self.bot.download_file(&file.path, &mut bytes).await?;
+        self.bot
+            .inner()
+            .download_file(&file.path, &mut bytes)
+            .await?;
         Ok(bytes)
     }
 

@@ -127,11 +127,16 @@ pub struct Limits {
     pub max_audio_secs: u32,
 }
 
+/// The Bot API client: teloxide's [`Bot`] behind its `Throttle` adaptor, which keeps sends within Telegram's
+/// limits (1 message/s per chat, 20/min per group, 30/s overall) and, when Telegram still answers 429,
+/// waits `retry_after` and sends again, so no reply is dropped by flood control.
+pub type TelegramBot = teloxide::adaptors::Throttle<Bot>;
+
 /// Everything the handlers and the delivery consumer share. Cheap to clone.
 #[derive(Clone)]
 pub struct Gateway {
     /// The Bot API client.
-    pub bot: Bot,
+    pub bot: TelegramBot,
     /// NATS JetStream: the media object store and job streams.
     pub pipeline: Pipeline,
     /// gRPC clients of billing and the worker services.
@@ -164,6 +169,10 @@ impl Application {
             bot = bot.set_api_url(url.clone());
         }
         wait_for_bot_api(&bot).await?;
+        let bot = teloxide::adaptors::Throttle::new_spawn(
+            bot,
+            teloxide::adaptors::throttle::Limits::default(),
+        );
         let client = jetstream::connect(&config.nats.nats_url, "gateway").await?;
         let pipeline = Pipeline::setup(client).await?;
         let deliveries = jetstream::key_value_bucket(

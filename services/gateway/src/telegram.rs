@@ -16,11 +16,11 @@ use teloxide::types::{
 };
 use teloxide::utils::command::BotCommands;
 
-use crate::Gateway;
 use crate::admin::{self, AddBalance};
 use crate::i18n::{self, Lang};
 use crate::jobs::{JobStart, MediaRef, Started, StatusMessage};
 use crate::operations::{self, Input};
+use crate::{Gateway, TelegramBot};
 
 /// Error type of the endpoints; the dispatcher logs it.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -60,7 +60,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
 
 /// Sets the command menu in English and Russian (not /add_balance: it is for administrators only).
 /// Failures are logged, not fatal.
-pub async fn register_commands(bot: &Bot) {
+pub async fn register_commands(bot: &TelegramBot) {
     let menus = [
         (
             None,
@@ -198,7 +198,7 @@ pub fn audio_of(message: &Message) -> Option<(Input, MediaRef)> {
 }
 
 async fn on_command(
-    bot: Bot,
+    bot: TelegramBot,
     gateway: Gateway,
     message: Message,
     command: Command,
@@ -330,7 +330,7 @@ async fn price_lines(gateway: &Gateway, lang: Lang) -> Vec<String> {
         .collect()
 }
 
-async fn on_image(bot: Bot, gateway: Gateway, message: Message) -> HandlerResult {
+async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> HandlerResult {
     let lang = lang_of(message.from.as_ref());
     let Some((input, _)) = image_of(&message) else {
         return Ok(());
@@ -391,7 +391,7 @@ async fn on_audio(gateway: Gateway, message: Message) -> HandlerResult {
     Ok(())
 }
 
-async fn on_other(bot: Bot, message: Message) -> HandlerResult {
+async fn on_other(bot: TelegramBot, message: Message) -> HandlerResult {
     let lang = lang_of(message.from.as_ref());
     let text = if message.document().is_some() {
         i18n::unsupported_file(lang)
@@ -402,7 +402,7 @@ async fn on_other(bot: Bot, message: Message) -> HandlerResult {
     Ok(())
 }
 
-async fn on_callback(bot: Bot, gateway: Gateway, query: CallbackQuery) -> HandlerResult {
+async fn on_callback(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -> HandlerResult {
     let lang = lang_of(Some(&query.from));
     let operation = query
         .data
@@ -458,7 +458,7 @@ async fn on_callback(bot: Bot, gateway: Gateway, query: CallbackQuery) -> Handle
 
 /// Answers a button press (stopping the client's spinner), with a toast `text` if given. Best effort: a
 /// replayed update's query was answered already and Telegram refuses a second answer.
-async fn answer(bot: &Bot, query: &CallbackQuery, text: Option<String>) {
+async fn answer(bot: &TelegramBot, query: &CallbackQuery, text: Option<String>) {
     let mut request = bot.answer_callback_query(query.id.clone());
     if let Some(text) = text {
         request = request.text(text);

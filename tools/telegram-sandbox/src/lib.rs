@@ -57,12 +57,13 @@ impl Default for Config {
 }
 
 impl Config {
-    /// A configuration for tests: a free port on 127.0.0.1, any token, flood control off.
+    /// A configuration for tests: a free port on 127.0.0.1, any token, flood control on (as Telegram's
+    /// always is).
     pub fn for_tests() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             token: None,
-            flood_control: false,
+            flood_control: true,
             public_url: None,
         }
     }

@@ -109,9 +109,13 @@ async fn start() -> System {
         log_format: "text".into(),
     };
     let nats = nats_test_server::NatsServer::start().unwrap();
-    let sandbox = telegram_sandbox::spawn(telegram_sandbox::Config::for_tests())
-        .await
-        .unwrap();
+    // Flood control on, as Telegram's always is: the gateway's replies must get through it.
+    let sandbox = telegram_sandbox::spawn(telegram_sandbox::Config {
+        flood_control: true,
+        ..telegram_sandbox::Config::for_tests()
+    })
+    .await
+    .unwrap();
     let billing = start_billing(&nats.url()).await;
     let gateway = gateway::Application::build(gateway::Config {
         telegram_token: TOKEN.parse().unwrap(),

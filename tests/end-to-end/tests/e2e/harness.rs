@@ -133,14 +133,7 @@ impl System {
         system.spawn(
             "telegram-sandbox",
             &logs,
-            &[
-                "--listen",
-                &sandbox_listen,
-                "--token",
-                TOKEN,
-                "--flood-control",
-                "false",
-            ],
+            &["--listen", &sandbox_listen, "--token", TOKEN],
             &[],
         );
         let db = format!(

@@ -39,7 +39,7 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// A sandbox that accepts only [`TOKEN`], flood control off.
+    /// A sandbox that accepts only [`TOKEN`], flood control on.
     pub async fn spawn() -> Self {
         Self::spawn_with(Config {
             token: Some(TOKEN.to_owned()),

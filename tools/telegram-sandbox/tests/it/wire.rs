@@ -704,8 +704,13 @@ async fn flood_control_answers_429_with_retry_after() {
 
 #[tokio::test]
 async fn flood_control_can_be_switched_on_at_run_time() {
-    // Off from the start (as the end-to-end suite runs the sandbox), then on for one test case.
-    let app = TestApp::spawn().await;
+    // This test is about the switch itself: off from the start (`--flood-control=false`), then on.
+    let app = TestApp::spawn_with(Config {
+        token: Some(TOKEN.to_owned()),
+        flood_control: false,
+        ..Config::for_tests()
+    })
+    .await;
     app.user(USER).send_text("hi").await.unwrap();
     assert!(!app.client.flood_control().await.unwrap());
     assert!(app.client.set_flood_control(true).await.unwrap());

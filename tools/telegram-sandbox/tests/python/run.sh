@@ -23,7 +23,7 @@ cargo build --quiet --manifest-path "$repo/Cargo.toml" -p telegram-sandbox --bin
 
 work="$(mktemp -d)"
 token="123456789:AAH_sandbox_python_test_token_0123"
-"$target/debug/telegram-sandbox" --listen 127.0.0.1:0 --token "$token" --flood-control=false \
+"$target/debug/telegram-sandbox" --listen 127.0.0.1:0 --token "$token" \
     >"$work/stdout" 2>"$work/stderr" &
 pid=$!
 cleanup() {
