@@ -128,13 +128,11 @@ impl Gateway {
     /// [`start_claimed`](Self::start_claimed)), [`Started::AlreadyStarted`] when it was started before.
     pub async fn claim_start(&self, start: &JobStart) -> Result<Started, Error> {
         let job_id = start.job_id();
-        match self.claim(&job_id).await? {
-            None => Ok(Started::New),
-            Some(state) => {
-                tracing::info!(job_id = %job_id, ?state, "job already started; not starting it again");
-                Ok(Started::AlreadyStarted { state })
-            }
+        let claimed = self.claim(&job_id).await?;
+        if let Started::AlreadyStarted { state } = claimed {
+            tracing::info!(job_id = %job_id, ?state, "job already started; not starting it again");
         }
+        Ok(claimed)
     }
 
     /// Runs a claimed start up to the point where the job is queued, or fails without a charge and tells
@@ -330,19 +328,19 @@ impl Gateway {
         }
     }
 
-    /// Claims the start of `job_id`. `Ok(None)`: this caller starts it. `Ok(Some(state))`: it was started
-    /// before (`state` is the job's recorded state, `None` while it is still being queued).
-    async fn claim(&self, job_id: &JobId) -> Result<Option<Option<JobState>>, Error> {
+    /// Claims the start of `job_id`: [`Started::New`] when this caller starts it, else
+    /// [`Started::AlreadyStarted`] (with the job's recorded state, `None` while it is still being queued).
+    async fn claim(&self, job_id: &JobId) -> Result<Started, Error> {
         let now = job_pipeline::now_unix_ms();
         let value = bytes::Bytes::from(now.to_string());
         match self.job_starts.create(job_id.as_str(), value.clone()).await {
-            Ok(_) => return Ok(None),
+            Ok(_) => return Ok(Started::New),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
             Err(e) => return Err(Error::KeyValue(e.to_string())),
         }
         if let Some(status) = self.pipeline.get_status(job_id.as_str()).await? {
             let state = JobState::try_from(status.state).unwrap_or(JobState::Unspecified);
-            return Ok(Some(Some(state)));
+            return Ok(Started::AlreadyStarted { state: Some(state) });
         }
         let entry = self
             .job_starts
@@ -352,8 +350,8 @@ impl Gateway {
         let Some(entry) = entry else {
             // Given up by its owner just now (the start was refused): claim it afresh.
             return match self.job_starts.create(job_id.as_str(), value).await {
-                Ok(_) => Ok(None),
-                Err(_) => Ok(Some(None)),
+                Ok(_) => Ok(Started::New),
+                Err(_) => Ok(Started::AlreadyStarted { state: None }),
             };
         };
         let claimed_at: i64 = std::str::from_utf8(&entry.value)
@@ -374,10 +372,10 @@ impl Gateway {
                     claimed_at,
                     "taking over a start left by a gateway that stopped mid-way"
                 );
-                return Ok(None);
+                return Ok(Started::New);
             }
         }
-        Ok(Some(None))
+        Ok(Started::AlreadyStarted { state: None })
     }
 
     /// Gives up a claim whose start was refused before anything was reserved, so the user may try again.
