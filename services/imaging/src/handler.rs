@@ -10,6 +10,7 @@ use mediabot_proto::jobs::v1::operation::Params;
 use mediabot_proto::jobs::v1::{ImageResult, JobRequest, job_completed};
 use tokio_util::sync::CancellationToken;
 
+use crate::ops::compress::{self, Target};
 use crate::ops::upscale::{self, Factor};
 use crate::pipeline::{ImageError, Limits, Output};
 
@@ -40,12 +41,18 @@ impl JobHandler for ImagingHandler {
         _stop: &CancellationToken,
     ) -> Result<JobOutput, JobError> {
         let limits = self.limits;
+        let input_size_bytes = input.len() as u64;
         let params = job.operation.as_ref().and_then(|o| o.params.clone());
         let work: Box<dyn FnOnce() -> Result<Output, ImageError> + Send> = match params {
             Some(Params::Upscale(p)) => {
                 let factor =
                     Factor::try_from(p.factor).map_err(|e| JobError::Internal(e.to_string()))?;
                 Box::new(move || upscale::upscale(&input, factor, &limits))
+            }
+            Some(Params::Compress(p)) => {
+                let target =
+                    Target::try_from(p.target_kb).map_err(|e| JobError::Internal(e.to_string()))?;
+                Box::new(move || compress::compress(&input, target, &limits))
             }
             other => {
                 return Err(JobError::Internal(format!(
@@ -62,6 +69,11 @@ impl JobHandler for ImagingHandler {
             height = output.height,
             mime_type = output.mime_type,
             send_as_document = output.send_as_document,
+            input_format = output.input_format,
+            input_frames = output.input_frames,
+            encodes = output.encodes,
+            size_bytes = output.bytes.len(),
+            input_size_bytes,
             "image ready"
         );
         let result = ImageResult {
@@ -71,6 +83,10 @@ impl JobHandler for ImagingHandler {
             height_px: output.height,
             size_bytes: output.bytes.len() as u64,
             send_as_document: output.send_as_document,
+            preview_jpeg: output.preview_jpeg,
+            input_size_bytes,
+            input_format: output.input_format.to_string(),
+            first_frame_only: output.input_frames > 1,
         };
         Ok(JobOutput::with_object(
             job_completed::Result::Image(result),

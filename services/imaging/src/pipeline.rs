@@ -7,9 +7,17 @@
 //! and TIFF are decoded with `image`; resampling is `fast_image_resize` (SIMD convolution). Measured on this
 //! project's machines, plain `image` is 4–9× slower for both steps (see /work/shared/STACK.md).
 //!
-//! Output format: an image with an alpha channel becomes PNG; an opaque JPEG or WebP (photos) becomes JPEG
-//! (quality [`JPEG_QUALITY`], 4:2:0); an opaque PNG, GIF, BMP or TIFF (screenshots, drawings) stays lossless
-//! as PNG. PNG is written with the fast deflate setting: an upscale is large and speed matters more.
+//! Output format ([`output_format`]): a JPEG stays JPEG (quality [`JPEG_QUALITY`], 4:2:0); everything else —
+//! PNG (with its alpha), WebP, GIF (its first frame), BMP, TIFF — becomes PNG, lossless. PNG is written with
+//! the fast deflate setting: an upscale is large and speed matters more. Results carry no metadata at all:
+//! the EXIF orientation is applied to the pixels, and neither encoder writes EXIF (so no GPS position,
+//! camera serial or date leaves with a result).
+//!
+//! Resampling ([`resize`]): Lanczos3 with `fast_image_resize` on 8-bit pixels as decoded (no conversion to
+//! float or to 4 channels). An upscale runs the horizontal pass first, on the input's rows, then the vertical
+//! one: for 8-bit pixels the library would start with the vertical pass, which leaves the costlier
+//! horizontal pass twice as many rows (×2) when enlarging. Alpha is premultiplied only when the image has a
+//! pixel that is not fully opaque.
 
 use std::io::Cursor;
 
@@ -19,8 +27,14 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader};
 use mediabot_proto::jobs::v1::FailureReason;
 
-/// JPEG quality of the result (libjpeg scale 1–100).
-pub const JPEG_QUALITY: i32 = 90;
+/// JPEG quality of an upscale's result (libjpeg scale 1–100): high, since the user pays for the pixels.
+pub const JPEG_QUALITY: i32 = 95;
+
+/// Longest side of the preview sent as a document's thumbnail, pixels (Telegram: at most 320).
+pub const PREVIEW_MAX_SIDE: u32 = 320;
+
+/// Frames counted at most in an animated input (the count is only told to the user).
+pub const MAX_FRAMES_COUNTED: u32 = 10_000;
 
 /// Telegram's limit for a photo (`sendPhoto`): larger results must be sent as a document.
 /// Source: Bot API, sendPhoto — "The photo must be at most 10 MB in size. The photo's width and height must
@@ -144,8 +158,8 @@ impl ImageError {
 /// Format of an encoded result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
-    /// `image/jpeg`, quality [`JPEG_QUALITY`], 4:2:0 chroma subsampling (grey stays grey).
-    Jpeg,
+    /// `image/jpeg`, 4:2:0 chroma subsampling (grey stays grey), at the given quality (1–100).
+    Jpeg(i32),
     /// `image/png`, fast deflate.
     Png,
 }
@@ -154,7 +168,7 @@ impl OutputFormat {
     /// The MIME type.
     pub fn mime_type(self) -> &'static str {
         match self {
-            OutputFormat::Jpeg => "image/jpeg",
+            OutputFormat::Jpeg(_) => "image/jpeg",
             OutputFormat::Png => "image/png",
         }
     }
@@ -173,6 +187,14 @@ pub struct Output {
     pub height: u32,
     /// True when Telegram would not take it as a photo (see [`must_send_as_document`]).
     pub send_as_document: bool,
+    /// A JPEG preview at most [`PREVIEW_MAX_SIDE`] pixels a side (empty when none was made).
+    pub preview_jpeg: Vec<u8>,
+    /// The input's format name (`JPEG`, `PNG`, `WebP`, `GIF`, `BMP`, `TIFF`).
+    pub input_format: &'static str,
+    /// Frames of the input when it was animated (only the first was used); 1 for a still image.
+    pub input_frames: u32,
+    /// JPEG/PNG encodes made to produce the result (a compression may need more than one).
+    pub encodes: u32,
 }
 
 impl std::fmt::Debug for Output {
@@ -184,6 +206,10 @@ impl std::fmt::Debug for Output {
             .field("width", &self.width)
             .field("height", &self.height)
             .field("send_as_document", &self.send_as_document)
+            .field("preview_jpeg", &self.preview_jpeg.len())
+            .field("input_format", &self.input_format)
+            .field("input_frames", &self.input_frames)
+            .field("encodes", &self.encodes)
             .finish()
     }
 }
@@ -197,30 +223,116 @@ pub struct Decoded {
     pub format: ImageFormat,
     /// The EXIF orientation to apply (`NoTransforms` when absent or unreadable).
     pub orientation: Orientation,
+    /// Frames in the file: more than 1 for an animated GIF, APNG or WebP, of which only the first was
+    /// decoded (counted up to [`MAX_FRAMES_COUNTED`]).
+    pub frames: u32,
+}
+
+impl Decoded {
+    /// The input format's name for users and logs (`JPEG`, `PNG`, ...).
+    pub fn format_name(&self) -> &'static str {
+        format_name(self.format)
+    }
 }
 
 /// Encodes `image` as `format` and checks the size against [`Limits::max_output_bytes`]: the last stage of
-/// every operation. Errors: `OutputTooLarge` (TOO_LARGE), `Encode`.
+/// every operation. The result has no preview and says nothing of its input yet
+/// ([`Output::with_input`], [`preview_jpeg`]). Errors: `OutputTooLarge` (TOO_LARGE), `Encode`.
 pub fn finish(
     image: &DynamicImage,
     format: OutputFormat,
     limits: &Limits,
 ) -> Result<Output, ImageError> {
     let bytes = encode(image, format)?;
-    if bytes.len() > limits.max_output_bytes {
-        return Err(ImageError::OutputTooLarge {
-            size: bytes.len(),
-            max: limits.max_output_bytes,
-        });
+    Output::new(bytes, format, image.width(), image.height(), limits)
+}
+
+impl Output {
+    /// An encoded result of `width` × `height` pixels, checked against [`Limits::max_output_bytes`]
+    /// (`OutputTooLarge` beyond it); one encode, no preview, input unknown.
+    pub fn new(
+        bytes: Vec<u8>,
+        format: OutputFormat,
+        width: u32,
+        height: u32,
+        limits: &Limits,
+    ) -> Result<Output, ImageError> {
+        if bytes.len() > limits.max_output_bytes {
+            return Err(ImageError::OutputTooLarge {
+                size: bytes.len(),
+                max: limits.max_output_bytes,
+            });
+        }
+        Ok(Output {
+            send_as_document: must_send_as_document(bytes.len(), width, height),
+            mime_type: format.mime_type(),
+            bytes,
+            width,
+            height,
+            preview_jpeg: Vec::new(),
+            input_format: "image",
+            input_frames: 1,
+            encodes: 1,
+        })
     }
-    let (width, height) = (image.width(), image.height());
-    Ok(Output {
-        send_as_document: must_send_as_document(bytes.len(), width, height),
-        mime_type: format.mime_type(),
-        bytes,
-        width,
-        height,
-    })
+
+    /// Records what the input was: its format and frame count.
+    pub fn with_input(mut self, format: &'static str, frames: u32) -> Output {
+        self.input_format = format;
+        self.input_frames = frames.max(1);
+        self
+    }
+}
+
+/// A small JPEG of `image` for a document's thumbnail: at most [`PREVIEW_MAX_SIDE`] pixels a side,
+/// transparent pixels shown on white, quality 80 (a few kilobytes; Telegram takes up to 200 kB).
+/// Errors: `Resize`, `Encode`.
+pub fn preview_jpeg(image: &DynamicImage) -> Result<Vec<u8>, ImageError> {
+    let (width, height) = (image.width().max(1), image.height().max(1));
+    let scale = f64::from(PREVIEW_MAX_SIDE) / f64::from(width.max(height));
+    let small = if scale < 1.0 {
+        let w = ((f64::from(width) * scale).round() as u32).max(1);
+        let h = ((f64::from(height) * scale).round() as u32).max(1);
+        let mut small = DynamicImage::new(w, h, image.color());
+        // A thumbnail: a cheap box filter is sharp enough and ten times faster than Lanczos here.
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Box));
+        Resizer::new()
+            .resize(image, &mut small, &options)
+            .map_err(|e| ImageError::Resize(e.to_string()))?;
+        small
+    } else {
+        image.clone()
+    };
+    encode_jpeg(&flatten_on_white(small), 80)
+}
+
+/// Composes an image with alpha over white (what a viewer shows for transparency) and drops the alpha
+/// channel: L8 or Rgb8 out, for JPEG. Images without alpha are returned as they are.
+pub fn flatten_on_white(image: DynamicImage) -> DynamicImage {
+    let blend = |c: u8, a: u8| -> u8 {
+        let (c, a) = (u32::from(c), u32::from(a));
+        ((c * a + 255 * (255 - a) + 127) / 255) as u8
+    };
+    match image {
+        DynamicImage::ImageLumaA8(la) => {
+            let (w, h) = la.dimensions();
+            let pixels = la.pixels().map(|p| blend(p[0], p[1])).collect();
+            image::GrayImage::from_raw(w, h, pixels)
+                .map(DynamicImage::ImageLuma8)
+                .unwrap_or_default()
+        }
+        DynamicImage::ImageRgba8(rgba) => {
+            let (w, h) = rgba.dimensions();
+            let pixels = rgba
+                .pixels()
+                .flat_map(|p| [blend(p[0], p[3]), blend(p[1], p[3]), blend(p[2], p[3])])
+                .collect();
+            image::RgbImage::from_raw(w, h, pixels)
+                .map(DynamicImage::ImageRgb8)
+                .unwrap_or_default()
+        }
+        other => other,
+    }
 }
 
 /// True when Telegram's `sendPhoto` would refuse (or recompress) an image of this size: over
@@ -257,14 +369,11 @@ struct PixelCheck<'a> {
     scale: u64,
 }
 
-/// The format the result is written in: PNG for anything with alpha, JPEG for opaque photos (JPEG, WebP),
-/// PNG for opaque lossless inputs.
+/// The format an upscale is written in: JPEG in → JPEG at [`JPEG_QUALITY`]; anything else (PNG with or
+/// without alpha, WebP, GIF, BMP, TIFF) → PNG, lossless, keeping alpha.
 pub fn output_format(decoded: &Decoded) -> OutputFormat {
-    if decoded.image.color().has_alpha() {
-        return OutputFormat::Png;
-    }
     match decoded.format {
-        ImageFormat::Jpeg | ImageFormat::WebP => OutputFormat::Jpeg,
+        ImageFormat::Jpeg if !decoded.image.color().has_alpha() => OutputFormat::Jpeg(JPEG_QUALITY),
         _ => OutputFormat::Png,
     }
 }
@@ -276,9 +385,8 @@ pub fn orient(decoded: Decoded) -> DynamicImage {
     image
 }
 
-/// Lanczos3 resampling to exactly `factor` × width and `factor` × height (alpha-aware: colour is
-/// premultiplied while filtering, so transparent pixels do not bleed dark fringes).
-pub fn resize(image: &DynamicImage, factor: u32) -> Result<DynamicImage, ImageError> {
+/// Lanczos3 resampling to exactly `factor` × width and `factor` × height; see [`resize_to`].
+pub fn resize(image: DynamicImage, factor: u32) -> Result<DynamicImage, ImageError> {
     let (width, height) = (image.width(), image.height());
     let (Some(out_width), Some(out_height)) =
         (width.checked_mul(factor), height.checked_mul(factor))
@@ -287,19 +395,57 @@ pub fn resize(image: &DynamicImage, factor: u32) -> Result<DynamicImage, ImageEr
             "{width}x{height} cannot be scaled by {factor}"
         )));
     };
-    let mut resized = DynamicImage::new(out_width, out_height, image.color());
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    Resizer::new()
-        .resize(image, &mut resized, &options)
-        .map_err(|e| ImageError::Resize(e.to_string()))?;
+    resize_to(image, out_width, out_height)
+}
+
+/// Lanczos3 resampling to `width` × `height` pixels (both at least 1), in the image's own 8-bit layout.
+///
+/// Alpha-aware where it matters: an image with a pixel that is not fully opaque is filtered with colour
+/// premultiplied by alpha (so transparent pixels do not bleed dark fringes); an opaque one is not
+/// premultiplied at all. An enlargement of an opaque image runs the horizontal pass first, on the input's
+/// rows, and frees the input before the vertical pass (see the module docs). Errors: `Resize` (a zero
+/// size; a bug otherwise).
+pub fn resize_to(image: DynamicImage, width: u32, height: u32) -> Result<DynamicImage, ImageError> {
+    let error = |e: &dyn std::fmt::Display| ImageError::Resize(e.to_string());
+    let color = image.color();
+    let premultiply = color.has_alpha() && has_transparency(&image);
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .use_alpha(premultiply);
+    let mut resizer = Resizer::new();
+    if !premultiply && width > image.width() && height > image.height() {
+        let mut wide = DynamicImage::new(width, image.height(), color);
+        resizer
+            .resize(&image, &mut wide, &options)
+            .map_err(|e| error(&e))?;
+        drop(image);
+        let mut resized = DynamicImage::new(width, height, color);
+        resizer
+            .resize(&wide, &mut resized, &options)
+            .map_err(|e| error(&e))?;
+        return Ok(resized);
+    }
+    let mut resized = DynamicImage::new(width, height, color);
+    resizer
+        .resize(&image, &mut resized, &options)
+        .map_err(|e| error(&e))?;
     Ok(resized)
+}
+
+/// Whether an 8-bit image with alpha has a pixel that is not fully opaque.
+fn has_transparency(image: &DynamicImage) -> bool {
+    match image {
+        DynamicImage::ImageLumaA8(la) => la.pixels().any(|p| p[1] != u8::MAX),
+        DynamicImage::ImageRgba8(rgba) => rgba.pixels().any(|p| p[3] != u8::MAX),
+        other => other.color().has_alpha(),
+    }
 }
 
 /// Encodes 8-bit pixels (L8, La8, Rgb8 or Rgba8) as `format`. JPEG drops alpha, so callers choose PNG for
 /// images that have it ([`output_format`]).
 pub fn encode(image: &DynamicImage, format: OutputFormat) -> Result<Vec<u8>, ImageError> {
     match format {
-        OutputFormat::Jpeg => encode_jpeg(image),
+        OutputFormat::Jpeg(quality) => encode_jpeg(image, quality),
         OutputFormat::Png => encode_png(image),
     }
 }
@@ -442,6 +588,7 @@ fn decode_jpeg(input: &[u8], check: &PixelCheck<'_>) -> Result<Decoded, ImageErr
         image,
         format: ImageFormat::Jpeg,
         orientation: jpeg_orientation(input),
+        frames: 1,
     })
 }
 
@@ -504,7 +651,89 @@ fn decode_with_image(
         image: to_8_bit(image),
         format,
         orientation,
+        frames: count_frames(input, format),
     })
+}
+
+/// Frames of an animated input (GIF, APNG, animated WebP), counted from the container without decoding
+/// the pixels, up to [`MAX_FRAMES_COUNTED`]; 1 for anything else or anything unreadable (the first frame
+/// decoded already, so the count only changes what the user is told).
+fn count_frames(input: &[u8], format: ImageFormat) -> u32 {
+    match format {
+        ImageFormat::Gif => {
+            let mut options = gif::DecodeOptions::new();
+            options.set_color_output(gif::ColorOutput::Indexed);
+            let Ok(mut reader) = options.read_info(Cursor::new(input)) else {
+                return 1;
+            };
+            let mut frames = 0;
+            while frames < MAX_FRAMES_COUNTED {
+                match reader.next_frame_info() {
+                    Ok(Some(_)) => frames += 1,
+                    _ => break,
+                }
+            }
+            frames.max(1)
+        }
+        ImageFormat::Png => image::codecs::png::PngDecoder::new(Cursor::new(input))
+            .ok()
+            .and_then(|d| d.is_apng().ok())
+            .map_or(1, |apng| if apng { apng_frames(input) } else { 1 }),
+        ImageFormat::WebP => image::codecs::webp::WebPDecoder::new(Cursor::new(input))
+            .ok()
+            .filter(|d| d.has_animation())
+            .map_or(1, |_| webp_frames(input)),
+        _ => 1,
+    }
+}
+
+/// The frame count an APNG declares in its `acTL` chunk (at least 2 for an animation), found by walking
+/// the chunks (`length`, `type`, data, CRC).
+fn apng_frames(input: &[u8]) -> u32 {
+    let mut at = 8; // the PNG signature
+    while let (Some(length), Some(kind)) = (input.get(at..at + 4), input.get(at + 4..at + 8)) {
+        let length = length
+            .try_into()
+            .map(u32::from_be_bytes)
+            .map_or(usize::MAX, |n| n as usize);
+        if kind == b"acTL" {
+            return input
+                .get(at + 8..at + 12)
+                .and_then(|n| n.try_into().ok())
+                .map(u32::from_be_bytes)
+                .unwrap_or(2)
+                .clamp(2, MAX_FRAMES_COUNTED);
+        }
+        if kind == b"IDAT" {
+            break; // acTL must come before the image data
+        }
+        at = at.saturating_add(12).saturating_add(length);
+    }
+    2
+}
+
+/// Frames of an animated WebP: its `ANMF` chunks, found by walking the RIFF chunks (fourcc, little-endian
+/// size, data padded to an even length).
+fn webp_frames(input: &[u8]) -> u32 {
+    let mut frames = 0u32;
+    let mut at = 12; // "RIFF", size, "WEBP"
+    while let (Some(kind), Some(size)) = (input.get(at..at + 4), input.get(at + 4..at + 8)) {
+        let size = size
+            .try_into()
+            .map(u32::from_le_bytes)
+            .map_or(usize::MAX, |n| n as usize);
+        if kind == b"ANMF" {
+            frames += 1;
+            if frames >= MAX_FRAMES_COUNTED {
+                break;
+            }
+        }
+        at = at
+            .saturating_add(8)
+            .saturating_add(size)
+            .saturating_add(size & 1);
+    }
+    frames.clamp(2, MAX_FRAMES_COUNTED)
 }
 
 /// Converts to one of the four 8-bit layouts the encoders take, keeping alpha and grey where present.
@@ -521,7 +750,9 @@ fn to_8_bit(image: DynamicImage) -> DynamicImage {
     }
 }
 
-fn encode_jpeg(image: &DynamicImage) -> Result<Vec<u8>, ImageError> {
+/// Encodes 8-bit pixels as a baseline JPEG at `quality` (1–100) with libjpeg-turbo: 4:2:0 colour, or
+/// greyscale for L8. Alpha is dropped (flatten first, [`flatten_on_white`]). Errors: `Encode`.
+pub fn encode_jpeg(image: &DynamicImage, quality: i32) -> Result<Vec<u8>, ImageError> {
     let error = |e: turbojpeg::Error| ImageError::Encode {
         format: "JPEG",
         detail: e.to_string(),
@@ -552,7 +783,9 @@ fn encode_jpeg(image: &DynamicImage) -> Result<Vec<u8>, ImageError> {
     let height = usize::try_from(image.height())
         .map_err(|_| error(turbojpeg::Error::IntegerOverflow("height")))?;
     let mut compressor = turbojpeg::Compressor::new().map_err(error)?;
-    compressor.set_quality(JPEG_QUALITY).map_err(error)?;
+    compressor
+        .set_quality(quality.clamp(1, 100))
+        .map_err(error)?;
     compressor.set_subsamp(subsamp).map_err(error)?;
     let source = turbojpeg::Image {
         pixels: pixels.as_slice(),

@@ -112,6 +112,7 @@ impl JobHandler for Scripted {
                 height_px: 1,
                 size_bytes: reversed.len() as u64,
                 send_as_document: true,
+                ..ImageResult::default()
             }),
             reversed,
         ))

@@ -1,52 +1,100 @@
-//! `imaging-bench`: times the stages of the upscale operation on real photos (decode, EXIF orientation +
-//! Lanczos3 ×2 or ×4, encode) and, with `--python`, runs Pillow's Lanczos upscale + JPEG q90 on the same
-//! files in the same run for comparison. Build with `--release` for meaningful figures.
+//! `imaging-bench`: times imaging's stages on real photos against Pillow on the same files in the same
+//! run, and prints a table with the ratios (Pillow's time / ours; above 1 means we are faster).
 //!
-//! `cargo run --release -p imaging --bin imaging-bench -- [--factor 2|4] [--iterations N] [--python /path/to/python] [FILE...]`
-//! (default files: the iPhone 6 and Nokia 8.3 fixtures).
+//! Stages: decode; Lanczos3 ×`factor` alone (the resampling step, on the decoded, oriented image); encode
+//! of the upscale (JPEG q95 4:2:0 — the result an upscale of a JPEG is); the whole upscale; compress to
+//! `--target-kb` (ours: [`compress`](imaging::ops::compress), counting encodes; Pillow: the original bot's
+//! quality ladder 85 → 50 in steps of 5, then downscaling by 0.9 until it fits); WebP → PNG (the photo
+//! converted to lossless WebP first, in memory).
+//!
+//! Times are the median *CPU time of the measuring thread* (ours: `CLOCK_THREAD_CPUTIME_ID`; Pillow:
+//! `time.thread_time()`), so other work on a shared machine does not skew the ratios; wall times are
+//! printed too. Build with `--release`.
+//!
+//! `cargo run --release -p imaging --bin imaging-bench -- [--factor 2|4] [--iterations N] [--target-kb KB]
+//! [--python /path/to/python-with-pillow] [FILE...]` (default files: the iPhone 6 and Nokia 8.3 fixtures).
 
+use std::collections::BTreeMap;
+use std::io::Cursor;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use imaging::ops::upscale::Factor;
-use imaging::pipeline::{self, Limits};
+use cpu_time::ThreadTime;
+use image::ImageFormat;
+use imaging::ops::compress::{self, Target};
+use imaging::ops::upscale::{self, Factor};
+use imaging::pipeline::{self, Limits, OutputFormat};
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/fixtures/images"
 );
 
-/// Pillow's side of the comparison: the same stages with Image.open/load, transpose(EXIF), resize(LANCZOS),
-/// save(JPEG, quality=90, 4:2:0). Prints one line per file in the same shape as the Rust lines.
+/// Pillow's side: the same stages, one line per (file, stage): `file<TAB>stage<TAB>cpu ms<TAB>wall ms
+/// <TAB>extra`, the median of `iterations` runs.
 const PILLOW_SCRIPT: &str = r#"
 import io, sys, time, statistics
 from PIL import Image, ImageOps, __version__
-iterations, factor = int(sys.argv[1]), int(sys.argv[2])
-for path in sys.argv[3:]:
-    data = open(path, "rb").read()
-    d, r, e, size = [], [], [], 0
+iterations, factor, target = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) * 1000
+print(f"version\t{__version__}", flush=True)
+
+def timed(name, path, fn, extra=lambda r: ""):
+    cpu, wall, result = [], [], None
     for _ in range(iterations):
-        t0 = time.perf_counter(); im = Image.open(io.BytesIO(data)); im.load()
-        t1 = time.perf_counter(); im = ImageOps.exif_transpose(im); im = im.resize((im.width * factor, im.height * factor), Image.LANCZOS)
-        t2 = time.perf_counter(); out = io.BytesIO(); im.save(out, "JPEG", quality=90, subsampling=2); size = out.tell()
-        t3 = time.perf_counter()
-        d.append(t1 - t0); r.append(t2 - t1); e.append(t3 - t2)
-    ms = lambda xs: statistics.median(xs) * 1000
-    name = path.rsplit("/", 1)[-1]
-    print(f"pillow {__version__:<7} {name:<28} {im.width}x{im.height:<6} decode {ms(d):8.1f} ms  orient+up {ms(r):8.1f} ms  encode {ms(e):8.1f} ms  total {ms(d)+ms(r)+ms(e):8.1f} ms  out {size/1e6:6.2f} MB")
+        c0, w0 = time.thread_time(), time.perf_counter()
+        result = fn()
+        cpu.append(time.thread_time() - c0); wall.append(time.perf_counter() - w0)
+    print(f"{path}\t{name}\t{statistics.median(cpu) * 1000:.2f}\t{statistics.median(wall) * 1000:.2f}\t{extra(result)}", flush=True)
+    return result
+
+def load(data):
+    im = Image.open(io.BytesIO(data)); im.load(); return im
+
+def ladder(data):
+    im = ImageOps.exif_transpose(load(data)).convert("RGB")
+    encodes = 0
+    for q in range(85, 49, -5):
+        out = io.BytesIO(); im.save(out, "JPEG", quality=q); encodes += 1
+        if out.tell() <= target: return encodes, out.tell()
+    while True:
+        im = im.resize((int(im.width * 0.9), int(im.height * 0.9)), Image.LANCZOS)
+        out = io.BytesIO(); im.save(out, "JPEG", quality=50); encodes += 1
+        if out.tell() <= target: return encodes, out.tell()
+
+for path in sys.argv[4:]:
+    data = open(path, "rb").read()
+    oriented = ImageOps.exif_transpose(load(data))
+    timed("decode", path, lambda: load(data))
+    big = timed("lanczos", path, lambda: oriented.resize((oriented.width * factor, oriented.height * factor), Image.LANCZOS))
+    def jpeg():
+        out = io.BytesIO(); big.save(out, "JPEG", quality=95, subsampling=2); return out.tell()
+    timed("encode", path, jpeg)
+    def whole():
+        im = ImageOps.exif_transpose(load(data))
+        im = im.resize((im.width * factor, im.height * factor), Image.LANCZOS)
+        out = io.BytesIO(); im.save(out, "JPEG", quality=95, subsampling=2); return out.tell()
+    timed("upscale", path, whole)
+    timed("compress", path, lambda: ladder(data), lambda r: f"{r[0]} encodes, {r[1] / 1e6:.2f} MB")
+    webp = io.BytesIO(); oriented.save(webp, "WEBP", lossless=True, method=0); webp = webp.getvalue()
+    def webp_to_png():
+        out = io.BytesIO(); load(webp).save(out, "PNG"); return out.tell()
+    timed("webp->png", path, webp_to_png)
 "#;
 
 #[derive(Parser)]
-#[command(about = "Times the imaging pipeline stages on real photos")]
+#[command(about = "Times imaging's stages on real photos against Pillow in the same run")]
 struct Args {
-    /// Scale factor: 2 or 4.
+    /// Upscale factor: 2 or 4.
     #[arg(long, default_value_t = 2)]
     factor: u32,
-    /// Runs per file; the median is printed.
+    /// Runs per file and stage; the median is printed.
     #[arg(long, default_value_t = 5)]
     iterations: usize,
+    /// Compression target, kilobytes (one of 1000, 2000, 4000, 8000).
+    #[arg(long, default_value_t = 1000)]
+    target_kb: u32,
     /// A Python with Pillow installed: also time Pillow on the same files.
     #[arg(long)]
     python: Option<PathBuf>,
@@ -54,11 +102,173 @@ struct Args {
     files: Vec<PathBuf>,
 }
 
+/// Median CPU and wall milliseconds of a stage, and a note (sizes, encodes).
+#[derive(Debug, Clone, Default)]
+struct Timing {
+    cpu_ms: f64,
+    wall_ms: f64,
+    note: String,
+}
+
 fn median(mut samples: Vec<Duration>) -> f64 {
     samples.sort();
     samples
         .get(samples.len() / 2)
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// Runs `stage` `iterations` times; the note comes from the last run.
+fn time<T>(
+    iterations: usize,
+    mut stage: impl FnMut() -> anyhow::Result<T>,
+    note: impl Fn(&T) -> String,
+) -> anyhow::Result<Timing> {
+    let (mut cpu, mut wall, mut last) = (Vec::new(), Vec::new(), None);
+    for _ in 0..iterations {
+        let (c0, w0) = (ThreadTime::now(), Instant::now());
+        let result = stage()?;
+        cpu.push(c0.elapsed());
+        wall.push(w0.elapsed());
+        last = Some(result);
+    }
+    Ok(Timing {
+        cpu_ms: median(cpu),
+        wall_ms: median(wall),
+        note: last.as_ref().map(note).unwrap_or_default(),
+    })
+}
+
+type Table = BTreeMap<(String, String), Timing>;
+
+const STAGES: [&str; 6] = [
+    "decode",
+    "lanczos",
+    "encode",
+    "upscale",
+    "compress",
+    "webp->png",
+];
+
+fn ours(args: &Args, path: &PathBuf, table: &mut Table) -> anyhow::Result<()> {
+    let input = std::fs::read(path)?;
+    let limits = Limits::default();
+    let factor = Factor::try_from(args.factor)?;
+    let target = Target::try_from(args.target_kb)?;
+    let n = args.iterations;
+    let key = |stage: &str| (path.display().to_string(), stage.to_string());
+    let oriented = pipeline::orient(pipeline::decode(&input, &limits, factor.get())?);
+    let timing = time(
+        n,
+        || Ok(pipeline::decode(&input, &limits, factor.get())?),
+        |_| String::new(),
+    )?;
+    table.insert(key("decode"), timing);
+    let mut big = None;
+    // The resampling alone: the input copy it consumes is made outside the timed span.
+    let mut cpu = Vec::new();
+    let mut wall = Vec::new();
+    for _ in 0..n {
+        let (c, w, resized) = {
+            let copy = oriented.clone();
+            let (c0, w0) = (ThreadTime::now(), Instant::now());
+            let resized = pipeline::resize(copy, factor.get())?;
+            (c0.elapsed(), w0.elapsed(), resized)
+        };
+        cpu.push(c);
+        wall.push(w);
+        big = Some(resized);
+    }
+    let big = big.ok_or_else(|| anyhow::anyhow!("no iterations"))?;
+    table.insert(
+        key("lanczos"),
+        Timing {
+            cpu_ms: median(cpu),
+            wall_ms: median(wall),
+            note: format!("{}x{}", big.width(), big.height()),
+        },
+    );
+    let timing = time(
+        n,
+        || {
+            Ok(pipeline::encode(
+                &big,
+                OutputFormat::Jpeg(pipeline::JPEG_QUALITY),
+            )?)
+        },
+        |b| format!("{:.2} MB", b.len() as f64 / 1e6),
+    )?;
+    table.insert(key("encode"), timing);
+    drop(big);
+    let timing = time(
+        n,
+        || Ok(upscale::upscale(&input, factor, &limits)?),
+        |o| format!("{} {:.2} MB", o.mime_type, o.bytes.len() as f64 / 1e6),
+    )?;
+    table.insert(key("upscale"), timing);
+    let timing = time(
+        n,
+        || Ok(compress::compress(&input, target, &limits)?),
+        |o| {
+            format!(
+                "{} encodes, {:.2} MB, {}x{}",
+                o.encodes,
+                o.bytes.len() as f64 / 1e6,
+                o.width,
+                o.height
+            )
+        },
+    )?;
+    table.insert(key("compress"), timing);
+    let mut webp = Vec::new();
+    image::DynamicImage::ImageRgb8(oriented.to_rgb8())
+        .write_to(&mut Cursor::new(&mut webp), ImageFormat::WebP)?;
+    let timing = time(
+        n,
+        || {
+            let decoded = pipeline::decode(&webp, &limits, 1)?;
+            Ok(pipeline::encode(&decoded.image, OutputFormat::Png)?)
+        },
+        |b| format!("{:.2} MB", b.len() as f64 / 1e6),
+    )?;
+    table.insert(key("webp->png"), timing);
+    Ok(())
+}
+
+fn pillow(args: &Args, python: &PathBuf, table: &mut Table) -> anyhow::Result<String> {
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(PILLOW_SCRIPT)
+        .arg(args.iterations.to_string())
+        .arg(args.factor.to_string())
+        .arg(args.target_kb.to_string())
+        .args(&args.files)
+        .output()?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "the Pillow run failed: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mut version = String::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        match fields.as_slice() {
+            ["version", v] => version = (*v).to_string(),
+            [file, stage, cpu, wall, note] => {
+                table.insert(
+                    (file.to_string(), stage.to_string()),
+                    Timing {
+                        cpu_ms: cpu.parse()?,
+                        wall_ms: wall.parse()?,
+                        note: note.to_string(),
+                    },
+                );
+            }
+            _ => anyhow::bail!("unexpected line from the Pillow run: {line}"),
+        }
+    }
+    Ok(version)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -69,50 +279,51 @@ fn main() -> anyhow::Result<()> {
             PathBuf::from(FIXTURES).join("nokia-8.3-4608x1976.jpg"),
         ];
     }
-    let iterations = args.iterations.max(1);
-    let limits = Limits::default();
-    let factor = Factor::try_from(args.factor)?.get();
-    println!("imaging-bench: x{factor}, {iterations} iterations per file, median; single thread");
+    args.iterations = args.iterations.max(1);
+    let mut ours_table = Table::new();
     for path in &args.files {
-        let input = std::fs::read(path)?;
-        let (mut decode, mut resize, mut encode) = (Vec::new(), Vec::new(), Vec::new());
-        let mut last = None;
-        for _ in 0..iterations {
-            let t0 = Instant::now();
-            let decoded = pipeline::decode(&input, &limits, factor)?;
-            let t1 = Instant::now();
-            let format = pipeline::output_format(&decoded);
-            let resized = pipeline::resize(&pipeline::orient(decoded), factor)?;
-            let t2 = Instant::now();
-            let bytes = pipeline::encode(&resized, format)?;
-            let t3 = Instant::now();
-            decode.push(t1 - t0);
-            resize.push(t2 - t1);
-            encode.push(t3 - t2);
-            last = Some((resized.width(), resized.height(), bytes.len()));
-        }
-        let (width, height, size) = last.unwrap_or_default();
-        let (d, r, e) = (median(decode), median(resize), median(encode));
+        ours(&args, path, &mut ours_table)?;
+    }
+    let mut pillow_table = Table::new();
+    let version = match &args.python {
+        Some(python) => Some(pillow(&args, python, &mut pillow_table)?),
+        None => None,
+    };
+    println!(
+        "imaging-bench: x{}, compress to {} kB, {} iterations, median CPU time of one thread (wall in brackets){}",
+        args.factor,
+        args.target_kb,
+        args.iterations,
+        version
+            .map(|v| format!("; Pillow {v} in the same run"))
+            .unwrap_or_default()
+    );
+    println!(
+        "{:<26} {:<10} {:>20} {:>20} {:>7}  notes (ours | Pillow)",
+        "file", "stage", "ours ms", "Pillow ms", "ratio"
+    );
+    for path in &args.files {
+        let file = path.display().to_string();
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        println!(
-            "rust           {name:<28} {width}x{height:<6} decode {d:8.1} ms  orient+up {r:8.1} ms  encode {e:8.1} ms  total {:8.1} ms  out {:6.2} MB",
-            d + r + e,
-            size as f64 / 1e6
-        );
-    }
-    if let Some(python) = args.python {
-        let status = Command::new(python)
-            .arg("-c")
-            .arg(PILLOW_SCRIPT)
-            .arg(iterations.to_string())
-            .arg(factor.to_string())
-            .args(&args.files)
-            .status()?;
-        if !status.success() {
-            anyhow::bail!("the Pillow run failed: {status}");
+        for stage in STAGES {
+            let key = (file.clone(), stage.to_string());
+            let ours = ours_table.get(&key).cloned().unwrap_or_default();
+            let theirs = pillow_table.get(&key);
+            let ratio = theirs
+                .filter(|_| ours.cpu_ms > 0.0)
+                .map(|t| format!("{:.2}x", t.cpu_ms / ours.cpu_ms))
+                .unwrap_or_else(|| "-".into());
+            let cell = |t: &Timing| format!("{:.1} ({:.1})", t.cpu_ms, t.wall_ms);
+            println!(
+                "{name:<26} {stage:<10} {:>20} {:>20} {ratio:>7}  {} | {}",
+                cell(&ours),
+                theirs.map(cell).unwrap_or_else(|| "-".into()),
+                ours.note,
+                theirs.map(|t| t.note.as_str()).unwrap_or("-"),
+            );
         }
     }
     Ok(())

@@ -5,4 +5,5 @@
 //! Adding an operation: its case in `mediabot.jobs.v1.Operation` (and the catalog), a module here, and an
 //! arm in [`ImagingHandler`](crate::handler::ImagingHandler)'s dispatch.
 
+pub mod compress;
 pub mod upscale;

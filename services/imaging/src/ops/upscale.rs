@@ -4,8 +4,9 @@
 //! The result's pixel count (`factor²` × the input's) is checked against
 //! [`Limits::max_output_pixels`] from the header, before anything is decoded: ×4 multiplies the pixels by
 //! 16, so a photo small enough for ×2 can be refused for ×4 (`TOO_LARGE`) instead of allocating gigabytes.
-//! Output format and Telegram rules as for every operation ([`pipeline::output_format`],
-//! [`pipeline::must_send_as_document`]).
+//! The result keeps the input's kind: JPEG in → JPEG at [`pipeline::JPEG_QUALITY`]; PNG (with its alpha),
+//! WebP, GIF (its first frame; the result says how many frames there were), BMP, TIFF → PNG. It carries a
+//! small preview for the document's thumbnail and no metadata.
 
 use mediabot_proto::catalog::UPSCALE_FACTORS;
 
@@ -52,9 +53,14 @@ impl TryFrom<u32> for Factor {
 pub fn upscale(input: &[u8], factor: Factor, limits: &Limits) -> Result<Output, ImageError> {
     let decoded = pipeline::decode(input, limits, factor.get())?;
     let format = pipeline::output_format(&decoded);
+    let (input_format, frames) = (decoded.format_name(), decoded.frames);
     let oriented = pipeline::orient(decoded);
-    let resized = pipeline::resize(&oriented, factor.get())?;
-    pipeline::finish(&resized, format, limits)
+    // The preview comes from the input, which is a quarter (or a sixteenth) of the result's size.
+    let preview = pipeline::preview_jpeg(&oriented);
+    let resized = pipeline::resize(oriented, factor.get())?;
+    let mut output = pipeline::finish(&resized, format, limits)?.with_input(input_format, frames);
+    output.preview_jpeg = preview.unwrap_or_default();
+    Ok(output)
 }
 
 #[cfg(test)]

@@ -11,3 +11,4 @@
 mod api;
 mod helpers;
 mod pipeline;
+mod results;

@@ -72,8 +72,8 @@ async fn when_imaging_is_down_the_hold_is_released_at_once_and_the_user_is_told(
         &mut system,
         photo_id,
         Duration::from_secs(60),
-        "with the upscaled photo",
-        |m| m.get("photo").is_some(),
+        "with the upscaled image (a file)",
+        |m| m.get("document").is_some(),
     )
     .await;
     system.wait_for_balance(9001, 2500).await;
