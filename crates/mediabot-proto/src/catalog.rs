@@ -19,7 +19,7 @@
 use std::fmt;
 
 use crate::billing::v1::{Price, PriceUnit};
-use crate::jobs::v1::{Operation, Transcribe, Upscale, operation::Params};
+use crate::jobs::v1::{Compress, Operation, Transcribe, Upscale, operation::Params};
 
 /// A worker service that runs jobs from its own JetStream work queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,6 +76,9 @@ impl fmt::Display for Service {
 /// Scale factors `image.upscale` accepts.
 pub const UPSCALE_FACTORS: [u32; 2] = [2, 4];
 
+/// Targets `image.compress` accepts, in kilobytes of 1000 bytes (1, 2, 4 and 8 MB).
+pub const COMPRESS_TARGETS_KB: [u32; 4] = [1000, 2000, 4000, 8000];
+
 /// Why an [`Operation`] is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidOperation {
@@ -107,7 +110,27 @@ impl Operation {
         Operation {
             params: Some(Params::Transcribe(Transcribe {
                 language: language.to_string(),
+                translate: false,
             })),
+        }
+    }
+
+    /// `speech.transcribe` of speech in `language` ("auto" or an ISO 639-1 code), translated to English
+    /// (whisper's translate task); its key and callback data carry `translate=true`.
+    pub fn translate_to_english(language: &str) -> Self {
+        Operation {
+            params: Some(Params::Transcribe(Transcribe {
+                language: language.to_string(),
+                translate: true,
+            })),
+        }
+    }
+
+    /// `image.compress` to at most `target_kb` kilobytes (1000 bytes each; one of
+    /// [`COMPRESS_TARGETS_KB`]).
+    pub fn compress(target_kb: u32) -> Self {
+        Operation {
+            params: Some(Params::Compress(Compress { target_kb })),
         }
     }
 
@@ -115,6 +138,7 @@ impl Operation {
     pub fn id(&self) -> Option<&'static str> {
         Some(match self.params.as_ref()? {
             Params::Upscale(_) => "image.upscale",
+            Params::Compress(_) => "image.compress",
             Params::Transcribe(_) => "speech.transcribe",
         })
     }
@@ -122,7 +146,7 @@ impl Operation {
     /// The worker service that runs it, or `None` when no case is set.
     pub fn service(&self) -> Option<Service> {
         Some(match self.params.as_ref()? {
-            Params::Upscale(_) => Service::Imaging,
+            Params::Upscale(_) | Params::Compress(_) => Service::Imaging,
             Params::Transcribe(_) => Service::Speech,
         })
     }
@@ -132,6 +156,12 @@ impl Operation {
     pub fn params(&self) -> Vec<(&'static str, String)> {
         match self.params.as_ref() {
             Some(Params::Upscale(p)) => vec![("factor", p.factor.to_string())],
+            Some(Params::Compress(p)) => vec![("target_kb", p.target_kb.to_string())],
+            // `translate` only when set, so the keys (and job ids) of plain transcriptions stay as they were.
+            Some(Params::Transcribe(p)) if p.translate => vec![
+                ("language", language_or_auto(&p.language)),
+                ("translate", "true".to_string()),
+            ],
             Some(Params::Transcribe(p)) => vec![("language", language_or_auto(&p.language))],
             None => Vec::new(),
         }
@@ -141,6 +171,16 @@ impl Operation {
     pub fn validate(&self) -> Result<(), InvalidOperation> {
         match self.params.as_ref() {
             None => Err(InvalidOperation::Missing),
+            Some(Params::Compress(p)) if !COMPRESS_TARGETS_KB.contains(&p.target_kb) => {
+                Err(InvalidOperation::Param {
+                    operation: "image.compress",
+                    param: "target_kb",
+                    reason: format!(
+                        "must be one of {COMPRESS_TARGETS_KB:?}, got {}",
+                        p.target_kb
+                    ),
+                })
+            }
             Some(Params::Upscale(p)) if !UPSCALE_FACTORS.contains(&p.factor) => {
                 Err(InvalidOperation::Param {
                     operation: "image.upscale",
@@ -222,8 +262,14 @@ impl Operation {
         };
         let operation = match id {
             "image.upscale" => Operation::upscale(param("factor")?.parse().ok()?),
+            "image.compress" => Operation::compress(param("target_kb")?.parse().ok()?),
             "speech.transcribe" => {
-                Operation::transcribe(&param("language").unwrap_or_else(|| "auto".into()))
+                let language = param("language").unwrap_or_else(|| "auto".into());
+                match param("translate").as_deref() {
+                    None | Some("false") => Operation::transcribe(&language),
+                    Some("true") => Operation::translate_to_english(&language),
+                    Some(_) => return None,
+                }
             }
             _ => return None,
         };
@@ -372,6 +418,13 @@ mod tests {
         assert!(Operation::upscale(2).validate().is_ok());
         assert!(Operation::upscale(4).validate().is_ok());
         assert!(Operation::upscale(3).validate().is_err());
+        assert!(Operation::compress(2000).validate().is_ok());
+        assert!(Operation::compress(1500).validate().is_err());
+        assert_eq!(
+            Operation::compress(8000).key(),
+            "image.compress target_kb=8000"
+        );
+        assert_eq!(Operation::compress(1000).service(), Some(Service::Imaging));
         assert!(Operation::transcribe("ru").validate().is_ok());
         assert!(Operation::transcribe("auto").validate().is_ok());
         assert!(Operation::transcribe("russian").validate().is_err());
@@ -383,6 +436,10 @@ mod tests {
             Operation::upscale(2),
             Operation::upscale(4),
             Operation::transcribe("ru"),
+            Operation::translate_to_english("ru"),
+            Operation::translate_to_english("auto"),
+            Operation::compress(1000),
+            Operation::compress(8000),
         ] {
             let data = op.callback_data();
             assert!(data.len() <= 64, "{data}");
@@ -398,9 +455,21 @@ mod tests {
         );
         assert_eq!(Operation::from_callback_data("upscale_2x"), None);
         assert_eq!(Operation::from_callback_data("op:image.nope:"), None);
-        for op in [Operation::upscale(4), Operation::transcribe("ru")] {
+        for op in [
+            Operation::upscale(4),
+            Operation::transcribe("ru"),
+            Operation::translate_to_english("uk"),
+        ] {
             assert_eq!(Operation::from_key(&op.key()), Some(op));
         }
+        assert_eq!(
+            Operation::translate_to_english("ru").key(),
+            "speech.transcribe language=ru translate=true"
+        );
+        assert_eq!(
+            Operation::from_callback_data("op:speech.transcribe:language=ru,translate=maybe"),
+            None
+        );
         assert_eq!(Operation::from_key("image.upscale_2x"), None);
     }
 
@@ -410,6 +479,12 @@ mod tests {
             price("image.upscale", &[], 500, PriceUnit::Job),
             price("image.upscale", &[("factor", "4")], 900, PriceUnit::Job),
             price("speech.transcribe", &[], 300, PriceUnit::StartedMinute),
+            price(
+                "speech.transcribe",
+                &[("translate", "true")],
+                400,
+                PriceUnit::StartedMinute,
+            ),
         ];
         let amount = |op: &Operation, ms| price_of(&prices, op, ms).map(|(a, _)| a);
         assert_eq!(amount(&Operation::upscale(2), 0), Some(500));
@@ -419,6 +494,10 @@ mod tests {
         assert_eq!(amount(&t, 11_000), Some(300));
         assert_eq!(amount(&t, 60_000), Some(300));
         assert_eq!(amount(&t, 60_001), Some(600));
+        assert_eq!(
+            amount(&Operation::translate_to_english("ru"), 61_000),
+            Some(800)
+        );
         assert_eq!(amount(&Operation::default(), 0), None);
         assert_eq!(price_of(&prices[..1], &t, 0).map(|(a, _)| a), None);
     }

@@ -3,8 +3,10 @@
 //! gateway is down are delivered when it comes back.
 //!
 //! - `jobs.progress` edits the status message ("working… 50 %"), best effort.
-//! - `jobs.completed` sends the result as a reply to the user's message (photo, document, or a transcript
-//!   split to Telegram's 4096-character limit) and removes the status message; then it publishes
+//! - `jobs.completed` sends the result as a reply to the user's message (an image always as a document at
+//!   full resolution, with a preview as its thumbnail and a caption saying its size and format; or a transcript
+//!   split to Telegram's 4096-character limit, with its language and, under it, the operations table's
+//!   buttons for a transcript: Translate to English) and removes the status message; then it publishes
 //!   `jobs.delivered` (billing captures the hold). When the Bot API refuses the result for good (the bot
 //!   was blocked, the chat is gone, the file was refused) or keeps failing past [`GIVE_UP_AFTER`]
 //!   deliveries, the user is told (where still possible) and `jobs.undelivered` is published (billing
@@ -22,16 +24,20 @@ use std::time::Duration;
 use async_nats::jetstream::Message as NatsMessage;
 use job_pipeline::jetstream::{Delivery, Disposition, message_id, subjects};
 use mediabot_proto::billing::v1::GetBalanceRequest;
+use mediabot_proto::catalog::price_of;
 use mediabot_proto::jobs::v1::{
     FailureReason, ImageResult, JobCompleted, JobContext, JobDelivered, JobFailed, JobProgress,
     JobState, JobUndelivered, Operation, Transcript, job_completed,
 };
 use prost::Message as _;
 use teloxide::prelude::*;
-use teloxide::types::{InputFile, MessageId, ReplyParameters};
+use teloxide::types::{
+    InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ReplyParameters,
+};
 use tokio::io::AsyncReadExt;
 
 use crate::i18n::{self, Lang};
+use crate::operations::{self, Input};
 use crate::{Error, Gateway};
 
 /// How long an event may stay unacknowledged before redelivery (extended while a delivery runs).
@@ -347,29 +353,26 @@ async fn deliver_image(
         .read_to_end(&mut bytes)
         .await
         .map_err(|e| Error::ObjectStore(e.to_string()))?;
-    let extension = if image.mime_type == "image/png" {
-        "png"
-    } else {
-        "jpg"
+    let extension = match image.mime_type.as_str() {
+        "image/png" => "png",
+        "image/webp" => "webp",
+        _ => "jpg",
     };
+    // Always a document: a photo would be recompressed and downsized by Telegram (to 2560 px), and the
+    // user paid for these exact pixels (and, for a PNG, its transparency).
     let file = InputFile::memory(bytes).file_name(file_name(operation, extension));
     let balance = available_balance(gateway, context, lang).await;
-    let mut caption = i18n::image_done(lang, image.width_px, image.height_px, &balance);
+    let caption = i18n::image_result(lang, operation, image, &balance);
     let chat = ChatId(context.chat_id);
-    if image.send_as_document {
-        caption = format!("{caption}\n{}", i18n::sent_as_file(lang));
-        let mut send = gateway.bot.send_document(chat, file).caption(caption);
-        if let Some(reply) = reply_to(context) {
-            send = send.reply_parameters(reply);
-        }
-        send.await?;
-    } else {
-        let mut send = gateway.bot.send_photo(chat, file).caption(caption);
-        if let Some(reply) = reply_to(context) {
-            send = send.reply_parameters(reply);
-        }
-        send.await?;
+    let mut send = gateway.bot.send_document(chat, file).caption(caption);
+    if !image.preview_jpeg.is_empty() {
+        send =
+            send.thumbnail(InputFile::memory(image.preview_jpeg.clone()).file_name("preview.jpg"));
     }
+    if let Some(reply) = reply_to(context) {
+        send = send.reply_parameters(reply);
+    }
+    send.await?;
     delete_status(gateway, context).await;
     Ok(())
 }
@@ -381,7 +384,7 @@ async fn deliver_transcript(
 ) -> Result<(), Error> {
     let lang = Lang::from_code(Some(&context.language_code));
     let balance = available_balance(gateway, context, lang).await;
-    let footer = i18n::transcript_done(lang, &balance);
+    let footer = i18n::transcript_done(lang, &transcript.language, transcript.translated, &balance);
     let text = if transcript.text.trim().is_empty() {
         i18n::no_speech(lang)
     } else {
@@ -395,18 +398,62 @@ async fn deliver_transcript(
         }
         _ => chunks.push(footer),
     }
+    let keyboard = buttons_under_transcript(gateway, lang, transcript).await;
     let chat = ChatId(context.chat_id);
+    let count = chunks.len();
     for (i, chunk) in chunks.into_iter().enumerate() {
         let mut send = gateway.bot.send_message(chat, chunk);
-        if i == 0
-            && let Some(reply) = reply_to(context)
-        {
+        // Every part replies to the user's recording: a button under the last one finds it that way.
+        if let Some(reply) = reply_to(context) {
             send = send.reply_parameters(reply);
+        }
+        if i + 1 == count
+            && let Some(keyboard) = keyboard.clone()
+        {
+            send = send.reply_markup(keyboard);
         }
         send.await?;
     }
     delete_status(gateway, context).await;
     Ok(())
+}
+
+/// The operations table's buttons for a transcript (Translate to English), each with its price for this
+/// recording's length; none for a translation, for English speech, or when the price list has no price.
+async fn buttons_under_transcript(
+    gateway: &Gateway,
+    lang: Lang,
+    transcript: &Transcript,
+) -> Option<InlineKeyboardMarkup> {
+    if transcript.translated || transcript.language == "en" {
+        return None;
+    }
+    let prices = match gateway.backends.prices().await {
+        Ok(prices) => prices,
+        Err(error) => {
+            tracing::warn!(%error, "billing ListPrices failed; no buttons under the transcript");
+            return None;
+        }
+    };
+    let language = if transcript.language.is_empty() {
+        "auto"
+    } else {
+        transcript.language.as_str()
+    };
+    // The input kind only selects audio rows; voice notes and audio files are offered the same.
+    let rows = operations::under_result_for(Input::Voice, language)
+        .into_iter()
+        .filter(|operation| operation.validate().is_ok())
+        .filter_map(|operation| {
+            let (amount, entry) = price_of(&prices, &operation, transcript.audio_duration_ms)?;
+            let price = i18n::money(lang, amount, &entry.currency);
+            Some(vec![InlineKeyboardButton::callback(
+                i18n::operation_button(lang, &operation, &price),
+                operation.callback_data(),
+            )])
+        })
+        .collect::<Vec<_>>();
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
 }
 
 async fn delete_status(gateway: &Gateway, context: &JobContext) {

@@ -2,7 +2,7 @@
 //! `language_code`: Russian for `ru*`, English for anything else or nothing.
 
 use mediabot_proto::billing::v1::{EntryKind, Operation as LedgerEntry};
-use mediabot_proto::jobs::v1::{FailureReason, JobState, Operation};
+use mediabot_proto::jobs::v1::{FailureReason, ImageResult, JobState, Operation};
 use time::macros::{format_description, offset};
 
 use crate::admin::{AddBalanceError, MAX_TOP_UP_MINOR};
@@ -71,6 +71,14 @@ pub fn operation_name(lang: Lang, operation: &Operation) -> String {
         (Lang::En, Some("image.upscale")) => {
             format!("Photo upscale ×{}", param(operation, "factor"))
         }
+        (Lang::Ru, Some("image.compress")) => "Сжатие до размера (1, 2, 4, 8 МБ)".into(),
+        (Lang::En, Some("image.compress")) => "Compression to a size (1, 2, 4, 8 MB)".into(),
+        (Lang::Ru, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
+            "Перевод голосового или аудио на английский".into()
+        }
+        (Lang::En, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
+            "Voice/audio translation to English".into()
+        }
         (Lang::Ru, Some("speech.transcribe")) => "Расшифровка голосового или аудио".into(),
         (Lang::En, Some("speech.transcribe")) => "Voice/audio transcription".into(),
         (Lang::Ru, _) => "Операция".into(),
@@ -86,6 +94,19 @@ pub fn operation_button(lang: Lang, operation: &Operation, price: &str) -> Strin
         }
         (Lang::En, Some("image.upscale")) => {
             format!("Upscale ×{} — {price}", param(operation, "factor"))
+        }
+        (_, Some("image.compress")) => {
+            let target = param(operation, "target_kb").parse().unwrap_or(0u64) * 1000;
+            match lang {
+                Lang::Ru => format!("Сжать до {} — {price}", file_size(lang, target)),
+                Lang::En => format!("Compress to {} — {price}", file_size(lang, target)),
+            }
+        }
+        (Lang::Ru, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
+            format!("Перевести на английский — {price}")
+        }
+        (Lang::En, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
+            format!("Translate to English — {price}")
         }
         (_, _) => format!("{} — {price}", operation_name(lang, operation)),
     }
@@ -123,13 +144,13 @@ pub fn welcome(lang: Lang, balance: &str, prices: &[String]) -> String {
     match lang {
         Lang::Ru => format!(
             "Привет! Я обрабатываю то, что вы присылаете:\n\
-             • фото или файл изображения — увеличу в 2 или 4 раза;\n\
+             • фото или файл изображения — увеличу в 2 или 4 раза или сожму до нужного размера;\n\
              • голосовое или аудио — превращу в текст.\n\n\
              Цены:\n{list}\n\nВаш баланс: {balance}\nДеньги списываются только за выполненную работу.\n/help — помощь, /balance — баланс."
         ),
         Lang::En => format!(
             "Hi! I process what you send me:\n\
-             • a photo or an image file — I upscale it 2× or 4×;\n\
+             • a photo or an image file — I upscale it 2× or 4×, or compress it to a size;\n\
              • a voice note or audio — I turn it into text.\n\n\
              Prices:\n{list}\n\nYour balance: {balance}\nYou only pay for work that is done.\n/help for help, /balance for your balance."
         ),
@@ -139,13 +160,17 @@ pub fn welcome(lang: Lang, balance: &str, prices: &[String]) -> String {
 /// Reply to /help.
 pub fn help(lang: Lang) -> String {
     match lang {
-        Lang::Ru => "Пришлите фото или картинку файлом — я предложу увеличить её в 2 или 4 раза.\n\
-                     Пришлите голосовое сообщение или аудиофайл — я пришлю расшифровку.\n\
+        Lang::Ru => "Пришлите фото или картинку файлом — я предложу увеличить её в 2 или 4 раза или сжать \
+                     до 1, 2, 4 или 8 МБ; результат придёт файлом в полном разрешении.\n\
+                     Пришлите голосовое сообщение или аудиофайл — я пришлю расшифровку на языке вашего \
+                     Telegram (русский или английский), а под ней кнопку перевода на английский.\n\
                      Файлы до 20 МБ. Если что-то не получится, деньги не списываются.\n\n\
                      /start — начало, /balance — баланс, /history — операции, /help — эта справка."
             .into(),
-        Lang::En => "Send a photo or an image file and I will offer to upscale it 2× or 4×.\n\
-                     Send a voice note or an audio file and I will send back the transcript.\n\
+        Lang::En => "Send a photo or an image file and I will offer to upscale it 2× or 4×, or to compress it to \
+                     1, 2, 4 or 8 MB; the result comes as a file at full resolution.\n\
+                     Send a voice note or an audio file and I will send back the transcript (in the language of \
+                     your Telegram: English or Russian), with a button to translate it to English.\n\
                      Files up to 20 MB. If something fails, you are not charged.\n\n\
                      /start to begin, /balance for your balance, /history for your operations, /help for this text."
             .into(),
@@ -224,27 +249,125 @@ pub fn working(lang: Lang, percent: u32) -> String {
     }
 }
 
-/// Caption of an upscaled image.
-pub fn image_done(lang: Lang, width: u32, height: u32, balance: &str) -> String {
+/// A file size for people: "850 KB", "1.9 MB" ("1,9 МБ" in Russian); decimal units (1 MB = 1000 KB),
+/// as the compression targets are.
+pub fn file_size(lang: Lang, bytes: u64) -> String {
+    let (value, unit) = if bytes >= 1_000_000 {
+        (
+            bytes as f64 / 1e6,
+            if lang == Lang::Ru { "МБ" } else { "MB" },
+        )
+    } else {
+        (
+            bytes as f64 / 1e3,
+            if lang == Lang::Ru { "КБ" } else { "KB" },
+        )
+    };
+    let text = if value >= 100.0 || (value.fract() < 0.05 && bytes >= 1_000_000) {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    };
+    let text = if lang == Lang::Ru {
+        text.replace('.', ",")
+    } else {
+        text
+    };
+    format!("{text} {unit}")
+}
+
+/// The caption of an image result (sent as a file, at full resolution): what was done, the result's
+/// pixels, format and size (a compression: before → after), a note when only the first frame of an
+/// animation was used, and the balance.
+pub fn image_result(
+    lang: Lang,
+    operation: &Operation,
+    image: &ImageResult,
+    balance: &str,
+) -> String {
+    let (w, h) = (image.width_px, image.height_px);
+    let format = match image.mime_type.as_str() {
+        "image/png" => "PNG",
+        "image/webp" => "WebP",
+        "image/jpeg" => "JPEG",
+        other => other,
+    };
+    let size = file_size(lang, image.size_bytes);
+    let mut text = match (lang, operation.id()) {
+        (Lang::Ru, Some("image.compress")) => format!(
+            "Сжато: {} → {size} ({format}, {w}×{h}).",
+            file_size(lang, image.input_size_bytes)
+        ),
+        (Lang::En, Some("image.compress")) => format!(
+            "Compressed: {} → {size} ({format}, {w}×{h}).",
+            file_size(lang, image.input_size_bytes)
+        ),
+        (Lang::Ru, _) => format!("Готово: {w}×{h}, {format}, {size}."),
+        (Lang::En, _) => format!("Done: {w}×{h}, {format}, {size}."),
+    };
+    if image.first_frame_only {
+        text.push('\n');
+        text.push_str(match lang {
+            Lang::Ru => "Это анимация — обработан только первый кадр.",
+            Lang::En => "This is an animation: only its first frame was used.",
+        });
+    }
     match lang {
-        Lang::Ru => format!("Готово: {width}×{height}. Баланс: {balance}"),
-        Lang::En => format!("Done: {width}×{height}. Balance: {balance}"),
+        Lang::Ru => format!("{text}\nБаланс: {balance}"),
+        Lang::En => format!("{text}\nBalance: {balance}"),
     }
 }
 
-/// Caption line telling that the result comes as a file because Telegram would not take it as a photo.
-pub fn sent_as_file(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Изображение слишком большое для фото в Telegram, отправляю файлом.".into(),
-        Lang::En => "The image is too large for a Telegram photo, so it comes as a file.".into(),
-    }
+/// A spoken language's name, from its ISO 639-1 code (the languages the bot's users speak most; the code
+/// itself for the others, and "unknown" for none).
+pub fn language_name(lang: Lang, code: &str) -> String {
+    let name = match (lang, code) {
+        (_, "") => {
+            return match lang {
+                Lang::Ru => "не определён".into(),
+                Lang::En => "unknown".into(),
+            };
+        }
+        (Lang::Ru, "ru") => "русский",
+        (Lang::En, "ru") => "Russian",
+        (Lang::Ru, "en") => "английский",
+        (Lang::En, "en") => "English",
+        (Lang::Ru, "uk") => "украинский",
+        (Lang::En, "uk") => "Ukrainian",
+        (Lang::Ru, "be") => "белорусский",
+        (Lang::En, "be") => "Belarusian",
+        (Lang::Ru, "kk") => "казахский",
+        (Lang::En, "kk") => "Kazakh",
+        (Lang::Ru, "de") => "немецкий",
+        (Lang::En, "de") => "German",
+        (Lang::Ru, "fr") => "французский",
+        (Lang::En, "fr") => "French",
+        (Lang::Ru, "es") => "испанский",
+        (Lang::En, "es") => "Spanish",
+        (Lang::Ru, "it") => "итальянский",
+        (Lang::En, "it") => "Italian",
+        (Lang::Ru, "tr") => "турецкий",
+        (Lang::En, "tr") => "Turkish",
+        (Lang::Ru, "zh") => "китайский",
+        (Lang::En, "zh") => "Chinese",
+        (_, other) => other,
+    };
+    name.to_string()
 }
 
-/// The line after a transcript.
-pub fn transcript_done(lang: Lang, balance: &str) -> String {
-    match lang {
-        Lang::Ru => format!("Баланс: {balance}"),
-        Lang::En => format!("Balance: {balance}"),
+/// The lines after a transcript: the spoken language (and that the text is an English translation, when
+/// it is) and the balance.
+pub fn transcript_done(lang: Lang, language: &str, translated: bool, balance: &str) -> String {
+    let spoken = language_name(lang, language);
+    match (lang, translated) {
+        (Lang::Ru, false) => format!("Язык: {spoken}\nБаланс: {balance}"),
+        (Lang::En, false) => format!("Language: {spoken}\nBalance: {balance}"),
+        (Lang::Ru, true) => {
+            format!("Перевод на английский, язык записи: {spoken}\nБаланс: {balance}")
+        }
+        (Lang::En, true) => {
+            format!("Translated to English from {spoken}\nBalance: {balance}")
+        }
     }
 }
 
@@ -363,6 +486,10 @@ pub fn job_failed(lang: Lang, reason: FailureReason) -> String {
         }
         (Lang::En, FailureReason::InputMissing) => {
             "The file got lost on the way — please send it again."
+        }
+        (Lang::Ru, FailureReason::NoSpeech) => "В записи не нашлось речи — только тишина или шум.",
+        (Lang::En, FailureReason::NoSpeech) => {
+            "I found no speech in this recording, only silence or noise."
         }
         (Lang::Ru, FailureReason::WorkerLost) => {
             "Этот файл несколько раз обрушил обработку, я его отложил."
@@ -596,6 +723,69 @@ mod tests {
             "Photo upscale ×4"
         );
         assert_eq!(price_label(Lang::Ru, "3 ₽", true), "3 ₽/мин");
+        let translate = Operation::translate_to_english("ru");
+        assert_eq!(
+            operation_button(Lang::En, &translate, "3 ₽"),
+            "Translate to English — 3 ₽"
+        );
+        assert_eq!(
+            operation_button(Lang::Ru, &translate, "3 ₽"),
+            "Перевести на английский — 3 ₽"
+        );
+        assert_eq!(
+            recorded_operation_name(Lang::En, &translate.key()),
+            "Voice/audio translation to English"
+        );
+    }
+
+    #[test]
+    fn image_results_say_what_they_are() {
+        assert_eq!(file_size(Lang::En, 1_940_000), "1.9 MB");
+        assert_eq!(file_size(Lang::Ru, 1_940_000), "1,9 МБ");
+        assert_eq!(file_size(Lang::En, 2_000_000), "2 MB");
+        assert_eq!(file_size(Lang::Ru, 850_400), "850 КБ");
+        assert_eq!(
+            operation_button(Lang::Ru, &Operation::compress(2000), "3 ₽"),
+            "Сжать до 2 МБ — 3 ₽"
+        );
+        let image = ImageResult {
+            mime_type: "image/jpeg".into(),
+            width_px: 4608,
+            height_px: 1976,
+            size_bytes: 990_000,
+            input_size_bytes: 2_190_194,
+            ..ImageResult::default()
+        };
+        assert_eq!(
+            image_result(Lang::En, &Operation::compress(1000), &image, "27 ₽"),
+            "Compressed: 2.2 MB → 990 KB (JPEG, 4608×1976).\nBalance: 27 ₽"
+        );
+        let gif = ImageResult {
+            mime_type: "image/png".into(),
+            width_px: 200,
+            height_px: 100,
+            size_bytes: 20_500,
+            first_frame_only: true,
+            ..ImageResult::default()
+        };
+        assert_eq!(
+            image_result(Lang::Ru, &Operation::upscale(2), &gif, "25 ₽"),
+            "Готово: 200×100, PNG, 20,5 КБ.\nЭто анимация — обработан только первый кадр.\nБаланс: 25 ₽"
+        );
+    }
+
+    #[test]
+    fn transcripts_say_their_language() {
+        assert_eq!(
+            transcript_done(Lang::Ru, "ru", false, "27 ₽"),
+            "Язык: русский\nБаланс: 27 ₽"
+        );
+        assert_eq!(
+            transcript_done(Lang::En, "ru", true, "27 ₽"),
+            "Translated to English from Russian\nBalance: 27 ₽"
+        );
+        assert_eq!(language_name(Lang::En, "sw"), "sw");
+        assert!(job_failed(Lang::En, FailureReason::NoSpeech).contains("no speech"));
     }
 
     #[test]

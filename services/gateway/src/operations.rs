@@ -1,12 +1,15 @@
 //! The gateway's operations table: which paid operations the bot offers for which kind of input, and how
-//! each one starts (a button under an offer, or at once). Everything else about an operation — its id,
-//! price key, queue, callback data, job id — comes from the catalog in `mediabot_proto::catalog`; its texts
-//! are in [`i18n`](crate::i18n) (`operation_name`, `operation_button`), keyed by the operation id.
+//! each one starts (a button under an offer, at once, or a button under the result of another job).
+//! Everything else about an operation — its id, price key, queue, callback data, job id — comes from the
+//! catalog in `mediabot_proto::catalog`; its texts are in [`i18n`](crate::i18n) (`operation_name`,
+//! `operation_button`), keyed by the operation id. An operation the price list has no price for is not
+//! offered.
 //!
 //! Adding an operation to the bot is one row here plus its texts (and, outside the gateway, the catalog
 //! case, the worker's module and a price line).
 
 use mediabot_proto::jobs::v1::Operation;
+use mediabot_proto::jobs::v1::operation::Params;
 
 /// What a user sent, as far as operations care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,17 +27,21 @@ pub enum Input {
 /// How an operation starts once its input arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
-    /// An inline button under an offer message; pressing it starts the job.
+    /// An inline button under an offer message; pressing it starts the job (the offer becomes its status).
     Button,
     /// At once, with no question (voice notes are sent to be transcribed).
     Immediately,
+    /// An inline button under the result of the input's immediate operation (Translate to English under a
+    /// transcript); pressing it starts the job with a new status message, the result staying as it is.
+    UnderResult,
 }
 
 /// One row of the table.
 #[derive(Debug, Clone, Copy)]
 pub struct Offer {
-    /// The operation and its parameters (a constructor, since `Operation` is not `const`).
-    pub operation: fn() -> Operation,
+    /// The operation and its parameters, given the spoken language of the user's recordings ("ru", "en",
+    /// or "auto"; see [`speech_language`]), which only speech operations use.
+    pub operation: fn(&str) -> Operation,
     /// Inputs it is offered for.
     pub inputs: &'static [Input],
     /// How it starts.
@@ -47,48 +54,142 @@ const AUDIO: &[Input] = &[Input::Voice, Input::Audio];
 /// Every operation the bot offers, in the order its buttons appear.
 pub const OFFERS: &[Offer] = &[
     Offer {
-        operation: || Operation::upscale(2),
+        operation: |_| Operation::upscale(2),
         inputs: IMAGES,
         start: Start::Button,
     },
     Offer {
-        operation: || Operation::upscale(4),
+        operation: |_| Operation::upscale(4),
+        inputs: IMAGES,
+        start: Start::Button,
+    },
+    // Compress to a size: only the targets below the file's size are offered (see `fits_input`).
+    Offer {
+        operation: |_| Operation::compress(1000),
         inputs: IMAGES,
         start: Start::Button,
     },
     Offer {
-        operation: || Operation::transcribe("auto"),
+        operation: |_| Operation::compress(2000),
+        inputs: IMAGES,
+        start: Start::Button,
+    },
+    Offer {
+        operation: |_| Operation::compress(4000),
+        inputs: IMAGES,
+        start: Start::Button,
+    },
+    Offer {
+        operation: |_| Operation::compress(8000),
+        inputs: IMAGES,
+        start: Start::Button,
+    },
+    Offer {
+        operation: Operation::transcribe,
         inputs: AUDIO,
         start: Start::Immediately,
     },
+    Offer {
+        operation: Operation::translate_to_english,
+        inputs: AUDIO,
+        start: Start::UnderResult,
+    },
 ];
 
-/// The operations offered as buttons for `input`, in table order.
-pub fn buttons_for(input: Input) -> Vec<Operation> {
+/// The spoken language a user's recordings are transcribed in, from their Telegram `language_code` (an
+/// IETF tag such as "ru" or "uk-UA"): "ru" for Russian, Ukrainian, Belarusian and Kazakh interfaces (the
+/// bot's Russian-speaking audience), "en" for anything else or nothing. Naming the language beats
+/// whisper's detection, which takes short Russian notes for other languages.
+pub fn speech_language(language_code: Option<&str>) -> &'static str {
+    let primary = language_code
+        .unwrap_or_default()
+        .split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match primary.as_str() {
+        "ru" | "uk" | "be" | "kk" => "ru",
+        _ => "en",
+    }
+}
+
+/// The operations started by `start` for `input`, in table order, for a user speaking `language`.
+fn started_by(start: Start, input: Input, language: &str) -> Vec<Operation> {
     OFFERS
         .iter()
-        .filter(|o| o.start == Start::Button && o.inputs.contains(&input))
-        .map(|o| (o.operation)())
+        .filter(|o| o.start == start && o.inputs.contains(&input))
+        .map(|o| (o.operation)(language))
         .collect()
 }
 
-/// The operation started at once for `input`, if any.
-pub fn immediate_for(input: Input) -> Option<Operation> {
+/// The operations offered as buttons under an offer for `input`, in table order.
+pub fn buttons_for(input: Input) -> Vec<Operation> {
+    started_by(Start::Button, input, "auto")
+}
+
+/// The buttons for a file of `size_bytes` (as Telegram reports it): [`buttons_for`] less those that make
+/// no sense for that file ([`fits_input`]).
+pub fn buttons_for_file(input: Input, size_bytes: u64) -> Vec<Operation> {
+    buttons_for(input)
+        .into_iter()
+        .filter(|operation| fits_input(operation, size_bytes))
+        .collect()
+}
+
+/// Whether `operation` makes sense for a file of `size_bytes`: a compression only to a target smaller
+/// than the file (an unknown size, 0, offers none); everything else always.
+pub fn fits_input(operation: &Operation, size_bytes: u64) -> bool {
+    match operation.params.as_ref() {
+        Some(Params::Compress(c)) => u64::from(c.target_kb) * 1000 < size_bytes,
+        _ => true,
+    }
+}
+
+/// The operations offered as buttons under the result of `input`'s immediate operation, for speech in
+/// `language` (the language the result reports).
+pub fn under_result_for(input: Input, language: &str) -> Vec<Operation> {
+    started_by(Start::UnderResult, input, language)
+}
+
+/// The operation started at once for `input`, if any, for a user whose recordings are in `language`.
+pub fn immediate_for(input: Input, language: &str) -> Option<Operation> {
+    started_by(Start::Immediately, input, language)
+        .into_iter()
+        .next()
+}
+
+/// How a button's operation (parsed from its callback data) starts, if this table offers it as a button
+/// for `input` at all, so crafted callback data cannot start anything else.
+pub fn button_start(operation: &Operation, input: Input) -> Option<Start> {
+    let language = operation
+        .params()
+        .into_iter()
+        .find(|(name, _)| *name == "language")
+        .map(|(_, value)| value)
+        .unwrap_or_else(|| "auto".into());
     OFFERS
         .iter()
-        .find(|o| o.start == Start::Immediately && o.inputs.contains(&input))
-        .map(|o| (o.operation)())
+        .filter(|o| matches!(o.start, Start::Button | Start::UnderResult))
+        .find(|o| o.inputs.contains(&input) && (o.operation)(&language) == *operation)
+        .map(|o| o.start)
 }
 
-/// Whether a button's operation (parsed from its callback data) is one this table offers for `input`, so
-/// crafted callback data cannot start anything else.
-pub fn is_offered(operation: &Operation, input: Input) -> bool {
-    buttons_for(input).contains(operation)
+/// Whether `operation` is offered as a button under an offer (for any input), so the message holding the
+/// button is an offer and not a result.
+pub fn is_offer_button(operation: &Operation) -> bool {
+    [
+        Input::Photo,
+        Input::ImageDocument,
+        Input::Voice,
+        Input::Audio,
+    ]
+    .into_iter()
+    .any(|input| button_start(operation, input) == Some(Start::Button))
 }
 
-/// Every operation in the table (for the price list shown by /start).
+/// Every operation in the table (for the price list shown by /start), with the language left to detect.
 pub fn all() -> Vec<Operation> {
-    OFFERS.iter().map(|o| (o.operation)()).collect()
+    OFFERS.iter().map(|o| (o.operation)("auto")).collect()
 }
 
 #[cfg(test)]
@@ -96,28 +197,85 @@ mod tests {
     use super::*;
 
     #[test]
-    fn images_get_both_upscales_and_audio_is_transcribed() {
+    fn images_get_both_upscales_and_audio_is_transcribed_in_the_users_language() {
         assert_eq!(
-            buttons_for(Input::Photo),
-            vec![Operation::upscale(2), Operation::upscale(4)]
+            buttons_for(Input::Photo)[..2],
+            [Operation::upscale(2), Operation::upscale(4)]
         );
         assert_eq!(buttons_for(Input::ImageDocument), buttons_for(Input::Photo));
         assert!(buttons_for(Input::Voice).is_empty());
         assert_eq!(
-            immediate_for(Input::Voice),
-            Some(Operation::transcribe("auto"))
+            immediate_for(Input::Voice, "ru"),
+            Some(Operation::transcribe("ru"))
         );
-        assert_eq!(immediate_for(Input::Photo), None);
-        assert!(is_offered(&Operation::upscale(4), Input::Photo));
-        assert!(!is_offered(&Operation::transcribe("auto"), Input::Photo));
+        assert_eq!(immediate_for(Input::Photo, "ru"), None);
+        assert_eq!(
+            under_result_for(Input::Audio, "ru"),
+            vec![Operation::translate_to_english("ru")]
+        );
+        assert!(under_result_for(Input::Photo, "ru").is_empty());
+        assert_eq!(
+            button_start(&Operation::upscale(4), Input::Photo),
+            Some(Start::Button)
+        );
+        assert_eq!(
+            button_start(&Operation::translate_to_english("de"), Input::Voice),
+            Some(Start::UnderResult)
+        );
+        // Not offered as buttons: a transcription (it starts by itself) or a translation of a photo.
+        assert_eq!(
+            button_start(&Operation::transcribe("ru"), Input::Voice),
+            None
+        );
+        assert_eq!(
+            button_start(&Operation::translate_to_english("ru"), Input::Photo),
+            None
+        );
+        assert_eq!(button_start(&Operation::upscale(2), Input::Voice), None);
+    }
+
+    #[test]
+    fn compression_targets_below_the_file_size_only() {
+        let compress = |size| {
+            buttons_for_file(Input::ImageDocument, size)
+                .into_iter()
+                .filter(|o| o.id() == Some("image.compress"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(compress(900_000), vec![]);
+        assert_eq!(
+            compress(2_500_000),
+            vec![Operation::compress(1000), Operation::compress(2000)]
+        );
+        assert_eq!(compress(20_000_000).len(), 4);
+        assert_eq!(compress(0), vec![]);
+        assert_eq!(
+            button_start(&Operation::compress(4000), Input::Photo),
+            Some(Start::Button)
+        );
+        assert_eq!(button_start(&Operation::compress(4000), Input::Voice), None);
+    }
+
+    #[test]
+    fn the_speech_language_follows_the_telegram_language() {
+        for code in ["ru", "ru-RU", "uk", "be", "kk", "KK"] {
+            assert_eq!(speech_language(Some(code)), "ru", "{code}");
+        }
+        for code in ["en", "en-US", "de", "pt-br", ""] {
+            assert_eq!(speech_language(Some(code)), "en", "{code}");
+        }
+        assert_eq!(speech_language(None), "en");
     }
 
     #[test]
     fn every_row_is_valid_and_fits_telegram_callback_data() {
-        for operation in all() {
-            assert_eq!(operation.validate(), Ok(()));
-            assert!(operation.callback_data().len() <= 64);
-            assert!(operation.service().is_some());
+        for language in ["auto", "ru", "en"] {
+            for offer in OFFERS {
+                let operation = (offer.operation)(language);
+                assert_eq!(operation.validate(), Ok(()));
+                assert!(operation.callback_data().len() <= 64);
+                assert!(operation.service().is_some());
+            }
         }
     }
 }

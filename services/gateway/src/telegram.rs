@@ -1,6 +1,7 @@
 //! The update handler tree: commands, photos and image files (offered the operations of the
-//! [`operations`](crate::operations) table by inline keyboard), voice notes and audio (transcribed at once),
-//! and button presses. Endpoints only read the update, pick the language and delegate to [`Gateway`] (jobs)
+//! [`operations`](crate::operations) table by inline keyboard), voice notes and audio (transcribed at once
+//! in the user's language, see [`operations::speech_language`]), and button presses (under an offer, or
+//! under a transcript: Translate to English). Endpoints only read the update, pick the language and delegate to [`Gateway`] (jobs)
 //! or billing (balances, history, admin top-ups).
 
 use mediabot_proto::billing::v1::{
@@ -19,7 +20,7 @@ use teloxide::utils::command::BotCommands;
 use crate::admin::{self, AddBalance};
 use crate::i18n::{self, Lang};
 use crate::jobs::{JobStart, MediaRef, Started, StatusMessage};
-use crate::operations::{self, Input};
+use crate::operations::{self, Input, Start};
 use crate::{Gateway, TelegramBot};
 
 /// Error type of the endpoints; the dispatcher logs it.
@@ -315,24 +316,29 @@ async fn price_lines(gateway: &Gateway, lang: Lang) -> Vec<String> {
             return Vec::new();
         }
     };
-    operations::all()
-        .iter()
-        .filter_map(|operation| {
-            let (amount, entry) = price_of(&prices, operation, 0)?;
-            let money = i18n::money(lang, amount, &entry.currency);
-            let per_minute = entry.unit() == PriceUnit::StartedMinute;
-            Some(format!(
-                "{} — {}",
-                i18n::operation_name(lang, operation),
-                i18n::price_label(lang, &money, per_minute)
-            ))
-        })
-        .collect()
+    let mut lines: Vec<String> = Vec::new();
+    for operation in operations::all() {
+        let Some((amount, entry)) = price_of(&prices, &operation, 0) else {
+            continue;
+        };
+        let money = i18n::money(lang, amount, &entry.currency);
+        let per_minute = entry.unit() == PriceUnit::StartedMinute;
+        let line = format!(
+            "{} — {}",
+            i18n::operation_name(lang, &operation),
+            i18n::price_label(lang, &money, per_minute)
+        );
+        // Variants priced alike (the compression targets) make one line.
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    lines
 }
 
 async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> HandlerResult {
     let lang = lang_of(message.from.as_ref());
-    let Some((input, _)) = image_of(&message) else {
+    let Some((input, media)) = image_of(&message) else {
         return Ok(());
     };
     let prices = match gateway.backends.prices().await {
@@ -345,17 +351,18 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
         }
     };
     // An operation without a price is not offered (the price list decides what is sold).
-    let rows = operations::buttons_for(input)
+    let buttons = operations::buttons_for_file(input, media.size_bytes)
         .into_iter()
         .filter_map(|operation| {
             let (amount, entry) = price_of(&prices, &operation, 0)?;
             let price = i18n::money(lang, amount, &entry.currency);
-            Some(vec![InlineKeyboardButton::callback(
+            let button = InlineKeyboardButton::callback(
                 i18n::operation_button(lang, &operation, &price),
                 operation.callback_data(),
-            )])
-        })
-        .collect::<Vec<_>>();
+            );
+            Some((operation.id(), button))
+        });
+    let rows = keyboard_rows(buttons);
     if rows.is_empty() {
         bot.send_message(message.chat.id, i18n::try_later(lang))
             .await?;
@@ -368,12 +375,33 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
     Ok(())
 }
 
+/// Buttons in rows: variants of one operation (compression targets) share a row, two at most; every
+/// other operation has a row of its own.
+fn keyboard_rows(
+    buttons: impl Iterator<Item = (Option<&'static str>, InlineKeyboardButton)>,
+) -> Vec<Vec<InlineKeyboardButton>> {
+    const SHARED: &[&str] = &["image.compress"];
+    let mut rows: Vec<(Option<&'static str>, Vec<InlineKeyboardButton>)> = Vec::new();
+    for (id, button) in buttons {
+        match rows.last_mut() {
+            Some((last, row))
+                if *last == id && id.is_some_and(|i| SHARED.contains(&i)) && row.len() < 2 =>
+            {
+                row.push(button);
+            }
+            _ => rows.push((id, vec![button])),
+        }
+    }
+    rows.into_iter().map(|(_, row)| row).collect()
+}
+
 async fn on_audio(gateway: Gateway, message: Message) -> HandlerResult {
     let lang = lang_of(message.from.as_ref());
     let (Some((input, media)), Some(user)) = (audio_of(&message), message.from.as_ref()) else {
         return Ok(());
     };
-    let Some(operation) = operations::immediate_for(input) else {
+    let language = operations::speech_language(user.language_code.as_deref());
+    let Some(operation) = operations::immediate_for(input, language) else {
         return Ok(());
     };
     let start = JobStart {
@@ -414,28 +442,41 @@ async fn on_callback(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -
         answer(&bot, &query, None).await;
         return Ok(());
     };
-    let source = offer
-        .reply_to_message()
-        .and_then(|s| image_of(s).map(|(input, media)| (s, input, media)));
+    // An offer, and a result with buttons, reply to the user's message that holds the file.
+    let source = offer.reply_to_message().and_then(|s| {
+        image_of(s)
+            .or_else(|| audio_of(s))
+            .map(|(input, media)| (s, input, media))
+    });
     let Some((source, input, media)) = source else {
-        answer(&bot, &query, None).await;
-        bot.edit_message_text(offer.chat.id, offer.id, i18n::send_again(lang))
-            .await?;
+        if operations::is_offer_button(&operation) {
+            answer(&bot, &query, None).await;
+            bot.edit_message_text(offer.chat.id, offer.id, i18n::send_again(lang))
+                .await?;
+        } else {
+            // A result keeps its text; the toast says what happened.
+            answer(&bot, &query, Some(i18n::send_again(lang))).await;
+        }
         return Ok(());
     };
-    if !operations::is_offered(&operation, input) {
-        tracing::warn!(data = ?query.data, "callback for an operation not offered for this input");
-        answer(&bot, &query, None).await;
-        return Ok(());
-    }
+    let status = match operations::button_start(&operation, input) {
+        // The offer becomes the job's status message; its keyboard goes away with the first edit.
+        Some(Start::Button) => StatusMessage::Edit(offer.id),
+        // The message with the button is a result: it stays, and the job gets a status of its own.
+        Some(_) => StatusMessage::Reply,
+        None => {
+            tracing::warn!(data = ?query.data, "callback for an operation not offered for this input");
+            answer(&bot, &query, None).await;
+            return Ok(());
+        }
+    };
     let start = JobStart {
         operation,
         media,
         chat_id: offer.chat.id,
         user_id: query.from.id.0 as i64,
         source_message: source.id,
-        // The offer becomes the job's status message; its keyboard goes away with the first edit.
-        status: StatusMessage::Edit(offer.id),
+        status,
         lang,
     };
     let claimed = gateway.claim_start(&start).await;

@@ -42,9 +42,23 @@ pub struct Pcm {
 }
 
 impl Pcm {
-    fn new(samples: Vec<f32>) -> Self {
+    /// Wraps 16 kHz mono samples (`-1.0..=1.0`).
+    pub fn new(samples: Vec<f32>) -> Self {
         let duration = duration_of(samples.len() as u64, SAMPLE_RATE_HZ);
         Self { samples, duration }
+    }
+
+    /// Root-mean-square level of the whole signal, `0.0..=1.0` (0 for no samples).
+    pub fn rms(&self) -> f32 {
+        if self.samples.is_empty() {
+            return 0.0;
+        }
+        let sum: f64 = self
+            .samples
+            .iter()
+            .map(|&s| f64::from(s) * f64::from(s))
+            .sum();
+        (sum / self.samples.len() as f64).sqrt() as f32
     }
 }
 

@@ -52,7 +52,7 @@ impl From<ApiError> for Status {
                 Status::invalid_argument(error.to_string())
             }
             ApiError::NoModel => Status::failed_precondition(error.to_string()),
-            ApiError::Transcribe(TranscribeError::NoAudio) => {
+            ApiError::Transcribe(TranscribeError::NoAudio | TranscribeError::NoSpeech) => {
                 Status::invalid_argument(error.to_string())
             }
             ApiError::Transcribe(TranscribeError::Aborted) => {
@@ -82,6 +82,9 @@ impl From<TranscribeError> for JobError {
         match error {
             TranscribeError::NoAudio => {
                 JobError::input(FailureReason::CorruptInput, error.to_string())
+            }
+            TranscribeError::NoSpeech => {
+                JobError::input(FailureReason::NoSpeech, error.to_string())
             }
             // Aborted by shutdown: the pipeline leaves the job for redelivery. whisper or thread
             // failures may pass (memory pressure); retried, then INTERNAL on the last run.

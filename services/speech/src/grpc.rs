@@ -14,7 +14,7 @@ use tracing::instrument;
 use crate::audio;
 use crate::error::ApiError;
 use crate::model::Language;
-use crate::transcriber::Transcriber;
+use crate::transcriber::{Task, Transcriber};
 
 /// Largest audio accepted inline by `Transcribe`, bytes (4 MiB).
 pub const MAX_INLINE_AUDIO_BYTES: usize = 4 << 20;
@@ -78,15 +78,15 @@ impl SpeechService {
         let pcm = tokio::task::spawn_blocking(move || audio::decode_to_16k_mono(&audio, max_audio))
             .await
             .map_err(|e| crate::transcriber::TranscribeError::Thread(e.to_string()))??;
+        let task = if request.translate {
+            Task::Translate
+        } else {
+            Task::Transcribe
+        };
         let transcription = transcriber
-            .transcribe(pcm, language, None, self.shutdown.child_token())
+            .transcribe(pcm, language, task, None, self.shutdown.child_token())
             .await?;
-        Ok(Transcript {
-            text: transcription.text,
-            language: transcription.language,
-            audio_duration_ms: u64::try_from(transcription.audio_duration.as_millis())
-                .unwrap_or(u64::MAX),
-        })
+        Ok(transcription.into_transcript())
     }
 }
 

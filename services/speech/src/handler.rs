@@ -11,13 +11,13 @@ use bytes::Bytes;
 use job_pipeline::{JobError, JobHandler, JobOutput, Progress};
 use mediabot_proto::Service;
 use mediabot_proto::jobs::v1::operation::Params;
-use mediabot_proto::jobs::v1::{FailureReason, JobRequest, Transcript, job_completed};
+use mediabot_proto::jobs::v1::{FailureReason, JobRequest, job_completed};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::audio;
 use crate::model::Language;
-use crate::transcriber::Transcriber;
+use crate::transcriber::{Task, Transcriber};
 
 /// Progress events are published when whisper's percentage reaches each multiple of this.
 const PROGRESS_STEP_PERCENT: u32 = 25;
@@ -59,6 +59,11 @@ impl JobHandler for SpeechHandler {
         };
         let language = Language::parse(&params.language)
             .map_err(|e| JobError::input(FailureReason::UnsupportedFormat, e.to_string()))?;
+        let task = if params.translate {
+            Task::Translate
+        } else {
+            Task::Transcribe
+        };
         let max_audio = self.max_audio;
         let pcm = tokio::task::spawn_blocking(move || audio::decode_to_16k_mono(&input, max_audio))
             .await
@@ -67,7 +72,7 @@ impl JobHandler for SpeechHandler {
         let forwarder = tokio::spawn(forward_progress(progress.clone(), percent_rx));
         let outcome = self
             .transcriber
-            .transcribe(pcm, language, Some(percent_tx), stop.child_token())
+            .transcribe(pcm, language, task, Some(percent_tx), stop.child_token())
             .await;
         // The sender is gone once the run ends, so the forwarder drains and stops.
         let _ = forwarder.await;
@@ -76,15 +81,11 @@ impl JobHandler for SpeechHandler {
             processing_ms = transcription.processing_time.as_millis(),
             audio_ms = transcription.audio_duration.as_millis(),
             language = %transcription.language,
+            translated = transcription.translated,
             "transcribed"
         );
         Ok(JobOutput::new(job_completed::Result::Transcript(
-            Transcript {
-                text: transcription.text,
-                language: transcription.language,
-                audio_duration_ms: u64::try_from(transcription.audio_duration.as_millis())
-                    .unwrap_or(u64::MAX),
-            },
+            transcription.into_transcript(),
         )))
     }
 }

@@ -8,6 +8,7 @@
 //!   (the `job-pipeline` crate does the lifecycle and serves `mediabot.jobs.v1.Jobs`);
 //! - [`grpc`]: the `mediabot.speech.v1.Speech` service (inline `Transcribe`); [`error`] maps errors to
 //!   gRPC codes and job outcomes;
+//! - [`fetch_model`]: `speech fetch-model NAME`, the official model files, downloaded, resumed and verified;
 //! - [`test_model`]: a tiny random-weight model file for tests.
 //!
 //! Without a model the service still starts and serves (`GetJob` works), but reports its named health
@@ -16,6 +17,7 @@
 
 pub mod audio;
 pub mod error;
+pub mod fetch_model;
 pub mod grpc;
 pub mod handler;
 pub mod model;
@@ -41,6 +43,30 @@ use crate::grpc::SpeechService;
 use crate::handler::SpeechHandler;
 use crate::model::{Model, ModelError};
 use crate::transcriber::Transcriber;
+
+/// The `speech` command line: the service (no subcommand, configured by [`Config`]) or one of the tools.
+#[derive(Debug, Parser)]
+#[command(
+    name = "speech",
+    version,
+    about = "mediabot speech: transcription jobs with whisper.cpp"
+)]
+pub struct Cli {
+    /// A tool to run instead of the service.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The service's configuration.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// The tools of the `speech` binary.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Downloads an official whisper.cpp model (ggml-NAME.bin) from the whisper.cpp model repository,
+    /// resuming a partial download, and verifies its SHA-256; prints the file's path.
+    FetchModel(fetch_model::FetchModelArgs),
+}
 
 /// Configuration of the speech service; every flag also reads an environment variable.
 #[derive(Debug, Clone, Parser)]
@@ -154,7 +180,7 @@ impl Application {
             None => {
                 tracing::warn!(
                     "no whisper model configured: speech reports NOT_SERVING and refuses transcriptions. \
-                     Download a ggml model (e.g. ggml-base.bin from https://huggingface.co/ggerganov/whisper.cpp) \
+                     Download a ggml model (`speech fetch-model base` puts models/ggml-base.bin in place) \
                      and set WHISPER_MODEL=/path/to/ggml-base.bin or pass --model"
                 );
                 None

@@ -2,12 +2,19 @@
 //! the async runtime's worker threads), each with `threads_per_job` ggml threads. The gRPC `Transcribe`
 //! call and the NATS worker share one [`Transcriber`], so the bound holds for the whole process.
 //!
+//! Decoding follows OpenAI's reference settings where whisper.cpp's defaults differ: non-speech tokens
+//! (music notes, bracketed sound descriptions) are suppressed. Audio without speech — digital silence, or
+//! audio whose every window whisper.cpp judges silent (`no_speech_thold`), or whose only output is a sound
+//! marker such as `[BLANK_AUDIO]` or `(music)`, or that comes out without a single letter — is
+//! [`TranscribeError::NoSpeech`], never an empty transcript.
+//!
 //! A whisper state (KV caches and compute buffers, tens to hundreds of MB for real models) is created on
 //! first use and kept in a pool for the next job, since creating one costs as much as a short transcription.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use mediabot_proto::jobs::v1::Transcript;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use whisper_rs::{FullParams, SamplingStrategy, WhisperState};
@@ -21,6 +28,9 @@ pub enum TranscribeError {
     /// The audio holds no samples.
     #[error("no audio to transcribe")]
     NoAudio,
+    /// The audio holds no speech (silence, music, noise).
+    #[error("no speech found in the audio")]
+    NoSpeech,
     /// The run was stopped because the service is shutting down.
     #[error("transcription aborted by shutdown")]
     Aborted,
@@ -32,17 +42,45 @@ pub enum TranscribeError {
     Thread(String),
 }
 
+/// What whisper is asked to do with the speech (its `task`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Task {
+    /// Write down what is said, in the language it is said in.
+    #[default]
+    Transcribe,
+    /// Write it down in English, whatever the spoken language (whisper's own translation).
+    Translate,
+}
+
+/// Below this RMS level (about -60 dBFS) the audio is taken as silence without running whisper.
+pub const SILENCE_RMS: f32 = 0.001;
+
 /// What whisper heard.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transcription {
-    /// The segments' text joined and trimmed; may be empty (silence, or a test model).
+    /// The segments' text joined and trimmed (in English for [`Task::Translate`]); never empty.
     pub text: String,
-    /// The requested language's code, or the detected one when the request said "auto"; empty if unknown.
+    /// The spoken language: the requested language's code, or the detected one when the request said
+    /// "auto"; empty if unknown.
     pub language: String,
+    /// Whether the text was translated to English.
+    pub translated: bool,
     /// Length of the audio that was transcribed.
     pub audio_duration: Duration,
     /// Wall time of the whisper run (excluding the wait for a free slot).
     pub processing_time: Duration,
+}
+
+impl Transcription {
+    /// The result as carried in `JobCompleted` and answered by `Speech/Transcribe`.
+    pub fn into_transcript(self) -> Transcript {
+        Transcript {
+            text: self.text,
+            language: self.language,
+            audio_duration_ms: u64::try_from(self.audio_duration.as_millis()).unwrap_or(u64::MAX),
+            translated: self.translated,
+        }
+    }
 }
 
 /// Runs transcriptions on the loaded model with bounded concurrency. Clones share the bound.
@@ -89,19 +127,26 @@ impl Transcriber {
         self.inner.workers
     }
 
-    /// Transcribes 16 kHz mono `pcm`, waiting for a free slot first.
+    /// Transcribes (or, for [`Task::Translate`], translates to English) 16 kHz mono `pcm` spoken in
+    /// `language`, waiting for a free slot first.
     ///
     /// `progress` receives whisper's percentages (0..=100) as they come, best effort. When `abort` is
     /// cancelled the run stops at whisper's next check and returns [`TranscribeError::Aborted`].
+    /// Errors: [`TranscribeError::NoAudio`] for no samples, [`TranscribeError::NoSpeech`] when nothing
+    /// was said (checked from the level first, so silence costs no whisper run).
     pub async fn transcribe(
         &self,
         pcm: Pcm,
         language: Language,
+        task: Task,
         progress: Option<mpsc::UnboundedSender<u32>>,
         abort: CancellationToken,
     ) -> Result<Transcription, TranscribeError> {
         if pcm.samples.is_empty() {
             return Err(TranscribeError::NoAudio);
+        }
+        if pcm.rms() < SILENCE_RMS {
+            return Err(TranscribeError::NoSpeech);
         }
         let permit = tokio::select! {
             permit = self.inner.permits.clone().acquire_owned() => {
@@ -114,7 +159,7 @@ impl Transcriber {
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let _entered = span.enter();
-            inner.run(&pcm, &language, progress, abort)
+            inner.run(&pcm, &language, task, progress, abort)
         })
         .await
         .map_err(|e| TranscribeError::Thread(e.to_string()))?
@@ -126,6 +171,7 @@ impl Inner {
         &self,
         pcm: &Pcm,
         language: &Language,
+        task: Task,
         progress: Option<mpsc::UnboundedSender<u32>>,
         abort: CancellationToken,
     ) -> Result<Transcription, TranscribeError> {
@@ -146,7 +192,10 @@ impl Inner {
             Language::Auto => params.set_language(None),
             Language::Code(code) => params.set_language(Some(code.as_str())),
         }
-        params.set_translate(false);
+        params.set_translate(task == Task::Translate);
+        // OpenAI's reference decoder suppresses these too (its `suppress_tokens="-1"`): without it whisper
+        // answers music or noise with "♪" or "(music)" instead of nothing.
+        params.set_suppress_nst(true);
         params.set_no_timestamps(true);
         params.set_print_special(false);
         params.set_print_progress(false);
@@ -188,26 +237,53 @@ impl Inner {
         for segment in state.as_iter() {
             // Lossy: a token boundary may split a UTF-8 character; a replacement char beats losing the text.
             let piece = segment.to_str_lossy()?;
-            text.push_str(&piece);
+            if !is_sound_marker(&piece) {
+                text.push_str(&piece);
+            }
         }
+        // The state goes back to the pool whatever the outcome from here on.
+        let text = text.trim().to_string();
         let language = match language {
             Language::Code(code) => code.clone(),
             Language::Auto => whisper_rs::get_lang_str(state.full_lang_id_from_state())
                 .unwrap_or_default()
                 .to_string(),
         };
-        let transcription = Transcription {
-            text: text.trim().to_string(),
-            language,
-            audio_duration: pcm.duration,
-            processing_time: started.elapsed(),
-        };
         self.states
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(state);
-        Ok(transcription)
+        // Speech written down has letters; what whisper makes of noise is often only digits and signs
+        // ("1.5%").
+        if !text.chars().any(char::is_alphabetic) {
+            return Err(TranscribeError::NoSpeech);
+        }
+        Ok(Transcription {
+            text,
+            language,
+            translated: task == Task::Translate,
+            audio_duration: pcm.duration,
+            processing_time: started.elapsed(),
+        })
     }
+}
+
+/// Whether a segment is only a description of a sound, not speech: `[BLANK_AUDIO]`, `(music)`,
+/// `[Applause]`, `♪` — what whisper writes for stretches without words.
+pub fn is_sound_marker(segment: &str) -> bool {
+    let trimmed = segment.trim();
+    // One bracketed span and nothing else: "[BLANK_AUDIO]", not "[laughs] well, yes [laughs]".
+    let bracketed = |open: char, close: char| {
+        trimmed.len() >= 2
+            && trimmed.starts_with(open)
+            && trimmed.ends_with(close)
+            && !trimmed[1..trimmed.len() - 1].contains([open, close])
+    };
+    trimmed.is_empty()
+        || bracketed('[', ']')
+        || bracketed('(', ')')
+        || bracketed('*', '*')
+        || !trimmed.chars().any(char::is_alphanumeric)
 }
 
 /// Locks a mutex, ignoring poisoning: every value guarded here stays valid even if a holder panicked.

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use job_pipeline::jetstream::{self, Pipeline};
@@ -10,6 +10,8 @@ use mediabot_proto::jobs::v1::jobs_client::JobsClient;
 use mediabot_proto::speech::v1::speech_client::SpeechClient;
 use nats_test_server::NatsServer;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
+use speech::model::Model;
+use speech::transcriber::Transcriber;
 use speech::{Application, Config};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +29,67 @@ pub fn fixture(path: &str) -> Vec<u8> {
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&full).unwrap_or_else(|e| panic!("reading fixture {full}: {e}"))
+}
+
+/// A real whisper model, by the environment variable naming its path: `MEDIABOT_WHISPER_BASE`
+/// (multilingual base) or `MEDIABOT_WHISPER_TINY_EN` (English-only tiny). `scripts/test.sh` builds both
+/// and sets them. A missing variable or file fails the test: these tests are never skipped.
+pub fn real_model_path(var: &str) -> PathBuf {
+    let Some(path) = std::env::var_os(var) else {
+        panic!(
+            "{var} is not set: it must name a real whisper.cpp model (scripts/test.sh builds the test \
+             models and sets MEDIABOT_WHISPER_BASE and MEDIABOT_WHISPER_TINY_EN)"
+        );
+    };
+    let path = PathBuf::from(path);
+    assert!(path.is_file(), "{var}={} is not a file", path.display());
+    path
+}
+
+/// The real model named by `var` (see [`real_model_path`]), loaded once per test binary and shared.
+pub fn real_model(var: &'static str) -> Arc<Model> {
+    static MODELS: Mutex<Vec<(&'static str, Arc<Model>)>> = Mutex::new(Vec::new());
+    let mut models = MODELS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, model)) = models.iter().find(|(v, _)| *v == var) {
+        return model.clone();
+    }
+    let started = Instant::now();
+    let model = Arc::new(Model::load(&real_model_path(var)).expect("loading a real model"));
+    eprintln!("{var}: loaded in {:?}", started.elapsed());
+    models.push((var, model.clone()));
+    model
+}
+
+/// One transcriber per real model for the whole test binary (one job at a time, two threads: the real
+/// models' tests then queue instead of fighting over the two cores).
+pub fn real_transcriber(var: &'static str) -> Transcriber {
+    static TRANSCRIBERS: Mutex<Vec<(&'static str, Transcriber)>> = Mutex::new(Vec::new());
+    let mut transcribers = TRANSCRIBERS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, t)) = transcribers.iter().find(|(v, _)| *v == var) {
+        return t.clone();
+    }
+    let transcriber = Transcriber::new(real_model(var), 1, 2);
+    transcribers.push((var, transcriber.clone()));
+    transcriber
+}
+
+/// Word error rate of `hypothesis` against `reference`: the word-level Levenshtein distance
+/// (substitutions + deletions + insertions) divided by the number of reference words, after
+/// lower-casing and dropping punctuation (apostrophes inside words are kept).
+pub fn word_error_rate(reference: &str, hypothesis: &str) -> f64 {
+    let reference = words(reference);
+    let hypothesis = words(hypothesis);
+    let distance = strsim::generic_levenshtein(&reference, &hypothesis);
+    distance as f64 / reference.len().max(1) as f64
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.to_lowercase()
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .map(|w| w.trim_matches('\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The tiny random-weight model, generated once per test run.
@@ -61,9 +124,14 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the service, with the tiny model or with none.
     pub async fn spawn(model: Option<PathBuf>) -> Self {
+        Self::spawn_with(model, |_| {}).await
+    }
+
+    /// Starts the service with `model`, after `adjust` has changed the test configuration.
+    pub async fn spawn_with(model: Option<PathBuf>, adjust: impl FnOnce(&mut Config)) -> Self {
         service_runtime::telemetry::init_for_tests();
         let nats = NatsServer::start().expect("starting nats-server");
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".parse().expect("address"),
             model,
             workers: Some(2),
@@ -80,6 +148,7 @@ impl TestApp {
                 log_format: "text".into(),
             },
         };
+        adjust(&mut config);
         let app = Application::build(config)
             .await
             .expect("building the application");
@@ -135,6 +204,29 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// A 16 kHz mono 16-bit PCM WAV file of `samples` (`-1.0..=1.0`).
+pub fn wav_16k(samples: &[f32]) -> Vec<u8> {
+    let data_len = u32::try_from(samples.len() * 2).expect("a short test file");
+    let mut wav = Vec::with_capacity(44 + samples.len() * 2);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&16_000u32.to_le_bytes());
+    wav.extend_from_slice(&32_000u32.to_le_bytes()); // bytes per second
+    wav.extend_from_slice(&2u16.to_le_bytes()); // block align
+    wav.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for &sample in samples {
+        let value = (sample.clamp(-1.0, 1.0) * 32767.0) as i16;
+        wav.extend_from_slice(&value.to_le_bytes());
+    }
+    wav
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, failing after `deadline`.

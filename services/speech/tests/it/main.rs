@@ -10,6 +10,8 @@
 )]
 
 mod audio;
+mod fetch_model;
 mod helpers;
+mod real_model;
 mod service;
 mod transcription;

@@ -16,7 +16,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::helpers::{TestApp, audio_fixture, poll_until, tiny_model_path};
+use crate::helpers::{TestApp, audio_fixture, poll_until, tiny_model_path, wav_16k};
 
 const SPEECH_SERVICE: &str = "mediabot.speech.v1.Speech";
 
@@ -188,6 +188,79 @@ async fn bad_audio_fails_the_job_with_its_reason() {
     app.stop().await;
 }
 
+/// Each kind of bad input fails its job with a reason the gateway can explain (and billing releases the
+/// hold on any failure): zero length, not audio, a truncated voice note, silence, too long, too big.
+#[tokio::test]
+async fn bad_inputs_fail_their_jobs_with_clear_reasons() {
+    let app = TestApp::spawn_with(Some(tiny_model_path()), |config| {
+        config.max_audio_secs = 5;
+        config.max_input_bytes = 1 << 20;
+    })
+    .await;
+    let voice = audio_fixture("jfk-voice.ogg");
+    let cases: Vec<(&str, Vec<u8>, FailureReason)> = vec![
+        ("zero length", Vec::new(), FailureReason::CorruptInput),
+        (
+            "a JPEG photo",
+            crate::helpers::fixture("images/canon-40d.jpg"),
+            FailureReason::UnsupportedFormat,
+        ),
+        (
+            "a voice note cut in the middle of a page",
+            voice[..voice.len() / 2 + 7].to_vec(),
+            FailureReason::CorruptInput,
+        ),
+        (
+            "3 s of silence",
+            wav_16k(&[0.0; 48_000]),
+            FailureReason::NoSpeech,
+        ),
+        (
+            "11 s over a 5 s limit",
+            audio_fixture("jfk.mp3"),
+            FailureReason::TooLarge,
+        ),
+        (
+            "2 MiB over a 1 MiB limit",
+            wav_16k(&vec![0.1; 1 << 20]),
+            FailureReason::TooLarge,
+        ),
+    ];
+    let mut client = app.jobs().await;
+    let mut jobs = Vec::new();
+    for (what, bytes, reason) in cases {
+        let job_id = mediabot_proto::JobId::random().to_string();
+        put_input(&app.pipeline, &job_id, &bytes).await;
+        client
+            .submit_job(submit_request(&job_id))
+            .await
+            .unwrap_or_else(|e| panic!("{what}: submit: {e}"));
+        jobs.push((what, job_id, reason));
+    }
+    for (what, job_id, reason) in jobs {
+        let status = poll_until(Duration::from_secs(60), what, || {
+            let mut client = client.clone();
+            let job_id = job_id.clone();
+            async move {
+                let status = client.get_job(GetJobRequest { job_id }).await.ok()?;
+                let status = status.into_inner();
+                (status.state == JobState::Failed as i32).then_some(status)
+            }
+        })
+        .await;
+        let failed = status.failed.expect("a JobFailed");
+        assert_eq!(
+            FailureReason::try_from(failed.reason),
+            Ok(reason),
+            "{what}: {}",
+            failed.detail
+        );
+        assert!(!failed.detail.is_empty(), "{what}: a detail for the logs");
+        eprintln!("{what}: {reason:?} — {}", failed.detail);
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn submit_validates_the_request() {
     let app = TestApp::spawn(Some(tiny_model_path())).await;
@@ -265,6 +338,7 @@ async fn transcribe_takes_inline_mp3() {
         .transcribe(TranscribeRequest {
             audio: audio_fixture("jfk.mp3"),
             language: "en".into(),
+            translate: false,
         })
         .await
         .expect("transcribe")
@@ -279,6 +353,7 @@ async fn transcribe_takes_inline_mp3() {
         .transcribe(TranscribeRequest {
             audio: b"not audio".to_vec(),
             language: String::new(),
+            translate: false,
         })
         .await;
     assert_eq!(status.unwrap_err().code(), Code::InvalidArgument);
@@ -286,6 +361,7 @@ async fn transcribe_takes_inline_mp3() {
         .transcribe(TranscribeRequest {
             audio: vec![],
             language: String::new(),
+            translate: false,
         })
         .await;
     assert_eq!(status.unwrap_err().code(), Code::InvalidArgument);
@@ -316,6 +392,7 @@ async fn without_a_model_the_service_is_up_but_not_serving() {
         .transcribe(TranscribeRequest {
             audio: audio_fixture("jfk.mp3"),
             language: String::new(),
+            translate: false,
         })
         .await
         .unwrap_err();
@@ -345,6 +422,7 @@ async fn a_redelivered_job_that_already_completed_is_not_run_again() {
             text: "recorded".into(),
             language: "en".into(),
             audio_duration_ms: 1234,
+            translated: false,
         })),
         processing_ms: 1,
         completed_at_unix_ms: 1,

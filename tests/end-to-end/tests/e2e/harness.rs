@@ -78,6 +78,10 @@ pub struct System {
 pub struct Options {
     /// Give speech a (generated, tiny) whisper model.
     pub speech_model: bool,
+    /// Give speech a real whisper model instead: the environment variable holding its path
+    /// (`MEDIABOT_WHISPER_BASE`, `MEDIABOT_WHISPER_TINY_EN`; scripts/test.sh sets both). The test fails
+    /// when it is not set.
+    pub real_speech_model: Option<&'static str>,
     /// billing's welcome credit, kopecks; None keeps billing's default.
     pub welcome_credit_minor: Option<i64>,
     /// Extra environment variables: (process name, variable, value), e.g.
@@ -89,6 +93,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             speech_model: true,
+            real_speech_model: None,
             welcome_credit_minor: None,
             env: Vec::new(),
         }
@@ -110,10 +115,25 @@ impl System {
     pub async fn start(options: Options) -> System {
         let dir = tempfile::tempdir().unwrap();
         let nats = nats_test_server::NatsServer::start().unwrap();
-        let model_path = dir.path().join("ggml-test-tiny.bin");
-        if options.speech_model {
-            speech::test_model::write_tiny_model(&model_path).unwrap();
-        }
+        let model_path = match options.real_speech_model {
+            Some(var) => {
+                let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+                    panic!(
+                        "{var} is not set: it must name a real whisper.cpp model (scripts/test.sh builds \
+                         the test models and sets it)"
+                    )
+                });
+                assert!(path.is_file(), "{var}={} is not a file", path.display());
+                path
+            }
+            None => {
+                let path = dir.path().join("ggml-test-tiny.bin");
+                if options.speech_model {
+                    speech::test_model::write_tiny_model(&path).unwrap();
+                }
+                path
+            }
+        };
         let (sandbox, billing, imaging, speech) =
             (free_port(), free_port(), free_port(), free_port());
         let sandbox_url = format!("http://127.0.0.1:{sandbox}");

@@ -11,7 +11,9 @@
 
 mod browser;
 mod harness;
+mod image_results;
 mod money_follows_delivery;
 mod resilience;
+mod speech_languages;
 mod unhappy_paths;
 mod walking_skeleton;
