@@ -525,6 +525,28 @@ impl User {
         json_of(&found)
     }
 
+    /// Sends the file at `path` as a document and waits for the bot's offer replying to it; returns the
+    /// user's message id and the offer.
+    pub async fn send_for_offer(
+        &self,
+        system: &mut System,
+        path: &Path,
+        mime: &str,
+    ) -> (i64, Message) {
+        let sent = self.send_file("document", path, mime).await;
+        let sent_id = sent["message_id"].as_i64().unwrap();
+        let offer = self
+            .wait_for_bot_message(
+                system,
+                sent_id,
+                Duration::from_secs(60),
+                "offering operations",
+                |m| m.first_callback_data().is_some() && m.reply_to_message_id() == Some(sent_id),
+            )
+            .await;
+        (sent_id, offer)
+    }
+
     /// Typed [`User::wait_for_bot`]: waits (up to `timeout`) for a bot message, newer than `after`, that
     /// satisfies `matches`, long-polling the chat's history and checking between polls that every process
     /// is alive. Panics with the chat and the logs on timeout.

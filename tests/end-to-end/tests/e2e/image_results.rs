@@ -16,22 +16,6 @@ use crate::harness::{Options, System, User, fixture};
 
 const WELCOME_CREDIT: i64 = 3000;
 
-/// Sends the file at `path` as a document and waits for the offer replying to it.
-async fn offer_for(system: &mut System, user: &User, path: &Path, mime: &str) -> (i64, Message) {
-    let sent = user.send_file("document", path, mime).await;
-    let sent_id = sent["message_id"].as_i64().unwrap();
-    let offer = user
-        .wait_for_bot_message(
-            system,
-            sent_id,
-            Duration::from_secs(60),
-            "offering operations",
-            |m| m.first_callback_data().is_some() && m.reply_to_message_id() == Some(sent_id),
-        )
-        .await;
-    (sent_id, offer)
-}
-
 fn offered(offer: &Message) -> Vec<String> {
     offer
         .buttons()
@@ -93,7 +77,7 @@ async fn results_are_files_in_the_right_format_and_compression_fits_the_target()
     // English: the Nokia photo (2.19 MB) is offered compression to 1 and 2 MB only; 1 MB fits.
     let ann = system.user(7101, "en");
     let nokia = fixture("images/nokia-8.3-4608x1976.jpg");
-    let (sent, offer) = offer_for(&mut system, &ann, &nokia, "image/jpeg").await;
+    let (sent, offer) = ann.send_for_offer(&mut system, &nokia, "image/jpeg").await;
     let compressions: Vec<String> = offered(&offer)
         .into_iter()
         .filter(|d| d.starts_with("op:image.compress"))
@@ -128,7 +112,9 @@ async fn results_are_files_in_the_right_format_and_compression_fits_the_target()
             .encode_frames([frame([250, 0, 0, 255]), frame([0, 0, 250, 255])])
             .unwrap();
     }
-    let (sent, offer) = offer_for(&mut system, &ann, &gif_path, "image/gif").await;
+    let (sent, offer) = ann
+        .send_for_offer(&mut system, &gif_path, "image/gif")
+        .await;
     let upscale = Operation::upscale(2);
     let (result, bytes) = result_of(&mut system, &ann, sent, &offer, &upscale).await;
     assert_eq!(image::guess_format(&bytes).ok(), Some(ImageFormat::Png));
@@ -155,7 +141,9 @@ async fn results_are_files_in_the_right_format_and_compression_fits_the_target()
     DynamicImage::ImageRgba8(rgba)
         .save_with_format(&png_path, ImageFormat::Png)
         .unwrap();
-    let (sent, offer) = offer_for(&mut system, &boris, &png_path, "image/png").await;
+    let (sent, offer) = boris
+        .send_for_offer(&mut system, &png_path, "image/png")
+        .await;
     assert!(
         !offered(&offer)
             .iter()
@@ -186,7 +174,9 @@ async fn results_are_files_in_the_right_format_and_compression_fits_the_target()
     // Russian: a 20000×20000 PNG of a few hundred kilobytes is refused before decoding; nothing charged.
     let bomb_path = dir.path().join("bomb.png");
     write_png_bomb(&bomb_path);
-    let (sent, offer) = offer_for(&mut system, &boris, &bomb_path, "image/png").await;
+    let (sent, offer) = boris
+        .send_for_offer(&mut system, &bomb_path, "image/png")
+        .await;
     boris
         .press(offer.message_id, &upscale.callback_data())
         .await;

@@ -12,24 +12,6 @@ use telegram_sandbox::client::{Fault, Message};
 
 use crate::harness::{Options, System, User, fixture};
 
-/// Sends `path` as a document and waits for the offer; returns (the user's message id, the offer).
-async fn offer_for(system: &mut System, user: &User, path: &str) -> (i64, Message) {
-    let sent = user
-        .send_file("document", &fixture(path), "image/jpeg")
-        .await;
-    let sent_id = sent["message_id"].as_i64().unwrap();
-    let offer = user
-        .wait_for_bot_message(
-            system,
-            sent_id,
-            Duration::from_secs(60),
-            "offering operations",
-            |m| m.first_callback_data().is_some() && m.reply_to_message_id() == Some(sent_id),
-        )
-        .await;
-    (sent_id, offer)
-}
-
 /// The callback data of the offer's button for `operation`.
 fn button(offer: &Message, operation: &Operation) -> String {
     let data = operation.callback_data();
@@ -85,8 +67,13 @@ async fn round_trip(system: &mut System, user: &User) {
 async fn two_presses_at_the_same_moment_make_one_job_and_one_charge() {
     let mut system = System::start(Options::default()).await;
     let user = system.user(7101, "en");
-    let (photo_id, offer) =
-        offer_for(&mut system, &user, "images/orientation/landscape_6.jpg").await;
+    let (photo_id, offer) = user
+        .send_for_offer(
+            &mut system,
+            &fixture("images/orientation/landscape_6.jpg"),
+            "image/jpeg",
+        )
+        .await;
     let data = button(&offer, &Operation::upscale(2));
 
     // Two taps arriving together: two callback queries, two updates.
@@ -125,8 +112,13 @@ async fn two_presses_at_the_same_moment_make_one_job_and_one_charge() {
 async fn the_same_update_delivered_twice_makes_one_job() {
     let mut system = System::start(Options::default()).await;
     let user = system.user(7201, "ru");
-    let (photo_id, offer) =
-        offer_for(&mut system, &user, "images/orientation/landscape_6.jpg").await;
+    let (photo_id, offer) = user
+        .send_for_offer(
+            &mut system,
+            &fixture("images/orientation/landscape_6.jpg"),
+            "image/jpeg",
+        )
+        .await;
     user.press(offer.message_id, &button(&offer, &Operation::upscale(2)))
         .await;
     wait_for_result(&mut system, &user, photo_id).await;
@@ -172,8 +164,13 @@ async fn the_same_update_delivered_twice_makes_one_job() {
 async fn a_result_telegram_refuses_is_not_charged_and_the_user_is_told() {
     let mut system = System::start(Options::default()).await;
     let user = system.user(7301, "en");
-    let (photo_id, offer) =
-        offer_for(&mut system, &user, "images/orientation/landscape_6.jpg").await;
+    let (photo_id, offer) = user
+        .send_for_offer(
+            &mut system,
+            &fixture("images/orientation/landscape_6.jpg"),
+            "image/jpeg",
+        )
+        .await;
     // Every upload of the result is refused for good.
     for method in ["sendPhoto", "sendDocument"] {
         system
@@ -224,7 +221,13 @@ async fn a_job_that_kills_its_worker_every_time_is_given_up_and_not_charged() {
         .await
         .unwrap();
     // The largest photo ×4: seconds of work, so the worker is caught in the middle of it.
-    let (photo_id, offer) = offer_for(&mut system, &user, "images/nokia-8.3-4608x1976.jpg").await;
+    let (photo_id, offer) = user
+        .send_for_offer(
+            &mut system,
+            &fixture("images/nokia-8.3-4608x1976.jpg"),
+            "image/jpeg",
+        )
+        .await;
     let operation = Operation::upscale(4);
     let job_id = JobId::derive(7401, photo_id as i32, &operation);
     user.press(offer.message_id, &button(&offer, &operation))
@@ -291,8 +294,13 @@ async fn billing_down_past_the_hold_timeout_settles_what_happened_when_it_return
     .await;
     let user = system.user(7501, "en");
     let mut billing = system.billing().await;
-    let (photo_id, offer) =
-        offer_for(&mut system, &user, "images/orientation/landscape_6.jpg").await;
+    let (photo_id, offer) = user
+        .send_for_offer(
+            &mut system,
+            &fixture("images/orientation/landscape_6.jpg"),
+            "image/jpeg",
+        )
+        .await;
     user.press(offer.message_id, &button(&offer, &Operation::upscale(2)))
         .await;
 
