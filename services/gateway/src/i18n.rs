@@ -17,10 +17,18 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// From a Telegram `language_code` (IETF tag such as "ru", "ru-RU", "en-US").
+    /// From a Telegram `language_code` (IETF tag such as "ru", "ru-RU", "en-US"): Russian for Russian,
+    /// Ukrainian, Belarusian and Kazakh interfaces (the bot's Russian-speaking audience), English for
+    /// anything else or nothing.
     pub fn from_code(code: Option<&str>) -> Self {
-        match code {
-            Some(c) if c.to_ascii_lowercase().starts_with("ru") => Lang::Ru,
+        let primary = code
+            .unwrap_or_default()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match primary.as_str() {
+            "ru" | "uk" | "be" | "kk" => Lang::Ru,
             _ => Lang::En,
         }
     }
@@ -793,7 +801,9 @@ mod tests {
         assert_eq!(Lang::from_code(Some("ru")), Lang::Ru);
         assert_eq!(Lang::from_code(Some("ru-RU")), Lang::Ru);
         assert_eq!(Lang::from_code(Some("en-US")), Lang::En);
-        assert_eq!(Lang::from_code(Some("uk")), Lang::En);
+        assert_eq!(Lang::from_code(Some("uk")), Lang::Ru);
+        assert_eq!(Lang::from_code(Some("kk-KZ")), Lang::Ru);
+        assert_eq!(Lang::from_code(Some("rup")), Lang::En);
         assert_eq!(Lang::from_code(None), Lang::En);
     }
 

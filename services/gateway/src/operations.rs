@@ -11,6 +11,8 @@
 use mediabot_proto::jobs::v1::Operation;
 use mediabot_proto::jobs::v1::operation::Params;
 
+use crate::i18n::Lang;
+
 /// What a user sent, as far as operations care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
@@ -97,20 +99,11 @@ pub const OFFERS: &[Offer] = &[
 ];
 
 /// The spoken language a user's recordings are transcribed in, from their Telegram `language_code` (an
-/// IETF tag such as "ru" or "uk-UA"): "ru" for Russian, Ukrainian, Belarusian and Kazakh interfaces (the
-/// bot's Russian-speaking audience), "en" for anything else or nothing. Naming the language beats
+/// IETF tag such as "ru" or "uk-UA"): the user's interface language ([`Lang::from_code`]: "ru" for Russian,
+/// Ukrainian, Belarusian and Kazakh interfaces, "en" for anything else or nothing). Naming the language beats
 /// whisper's detection, which takes short Russian notes for other languages.
 pub fn speech_language(language_code: Option<&str>) -> &'static str {
-    let primary = language_code
-        .unwrap_or_default()
-        .split(['-', '_'])
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match primary.as_str() {
-        "ru" | "uk" | "be" | "kk" => "ru",
-        _ => "en",
-    }
+    Lang::from_code(language_code).code()
 }
 
 /// The operations started by `start` for `input`, in table order, for a user speaking `language`.
