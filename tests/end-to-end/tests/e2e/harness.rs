@@ -476,17 +476,7 @@ impl User {
         path: &Path,
         mime: &str,
     ) -> i64 {
-        let sent = self.send_file(kind, path, mime).await;
-        let sent_id = sent["message_id"].as_i64().unwrap();
-        let offer = self
-            .wait_for_bot_message(
-                system,
-                sent_id,
-                Duration::from_secs(60),
-                "offering an operation",
-                |m| m.first_callback_data().is_some() && m.reply_to_message_id() == Some(sent_id),
-            )
-            .await;
+        let (sent_id, offer) = self.send_for_offer(system, kind, path, mime).await;
         let data = offer.first_callback_data().unwrap_or_default().to_owned();
         self.press(offer.message_id, &data).await;
         sent_id
@@ -525,15 +515,16 @@ impl User {
         json_of(&found)
     }
 
-    /// Sends the file at `path` as a document and waits for the bot's offer replying to it; returns the
-    /// user's message id and the offer.
+    /// Sends the file at `path` as `kind` ("document", "photo", …) and waits for the bot's offer replying
+    /// to it; returns the user's message id and the offer.
     pub async fn send_for_offer(
         &self,
         system: &mut System,
+        kind: &str,
         path: &Path,
         mime: &str,
     ) -> (i64, Message) {
-        let sent = self.send_file("document", path, mime).await;
+        let sent = self.send_file(kind, path, mime).await;
         let sent_id = sent["message_id"].as_i64().unwrap();
         let offer = self
             .wait_for_bot_message(

@@ -77,7 +77,9 @@ async fn results_are_files_in_the_right_format_and_compression_fits_the_target()
     // English: the Nokia photo (2.19 MB) is offered compression to 1 and 2 MB only; 1 MB fits.
     let ann = system.user(7101, "en");
     let nokia = fixture("images/nokia-8.3-4608x1976.jpg");
-    let (sent, offer) = ann.send_for_offer(&mut system, &nokia, "image/jpeg").await;
+    let (sent, offer) = ann
+        .send_for_offer(&mut system, "document", &nokia, "image/jpeg")
+        .await;
     let compressions: Vec<String> = offered(&offer)
         .into_iter()
         .filter(|d| d.starts_with("op:image.compress"))
@@ -113,7 +115,7 @@ async fn results_are_files_in_the_right_format_and_compression_fits_the_target()
             .unwrap();
     }
     let (sent, offer) = ann
-        .send_for_offer(&mut system, &gif_path, "image/gif")
+        .send_for_offer(&mut system, "document", &gif_path, "image/gif")
         .await;
     let upscale = Operation::upscale(2);
     let (result, bytes) = result_of(&mut system, &ann, sent, &offer, &upscale).await;
@@ -142,7 +144,7 @@ async fn results_are_files_in_the_right_format_and_compression_fits_the_target()
         .save_with_format(&png_path, ImageFormat::Png)
         .unwrap();
     let (sent, offer) = boris
-        .send_for_offer(&mut system, &png_path, "image/png")
+        .send_for_offer(&mut system, "document", &png_path, "image/png")
         .await;
     assert!(
         !offered(&offer)
@@ -175,7 +177,7 @@ async fn results_are_files_in_the_right_format_and_compression_fits_the_target()
     let bomb_path = dir.path().join("bomb.png");
     write_png_bomb(&bomb_path);
     let (sent, offer) = boris
-        .send_for_offer(&mut system, &bomb_path, "image/png")
+        .send_for_offer(&mut system, "document", &bomb_path, "image/png")
         .await;
     boris
         .press(offer.message_id, &upscale.callback_data())

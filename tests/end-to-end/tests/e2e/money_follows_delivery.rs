@@ -70,6 +70,7 @@ async fn two_presses_at_the_same_moment_make_one_job_and_one_charge() {
     let (photo_id, offer) = user
         .send_for_offer(
             &mut system,
+            "document",
             &fixture("images/orientation/landscape_6.jpg"),
             "image/jpeg",
         )
@@ -115,6 +116,7 @@ async fn the_same_update_delivered_twice_makes_one_job() {
     let (photo_id, offer) = user
         .send_for_offer(
             &mut system,
+            "document",
             &fixture("images/orientation/landscape_6.jpg"),
             "image/jpeg",
         )
@@ -167,6 +169,7 @@ async fn a_result_telegram_refuses_is_not_charged_and_the_user_is_told() {
     let (photo_id, offer) = user
         .send_for_offer(
             &mut system,
+            "document",
             &fixture("images/orientation/landscape_6.jpg"),
             "image/jpeg",
         )
@@ -224,6 +227,7 @@ async fn a_job_that_kills_its_worker_every_time_is_given_up_and_not_charged() {
     let (photo_id, offer) = user
         .send_for_offer(
             &mut system,
+            "document",
             &fixture("images/nokia-8.3-4608x1976.jpg"),
             "image/jpeg",
         )
@@ -297,6 +301,7 @@ async fn billing_down_past_the_hold_timeout_settles_what_happened_when_it_return
     let (photo_id, offer) = user
         .send_for_offer(
             &mut system,
+            "document",
             &fixture("images/orientation/landscape_6.jpg"),
             "image/jpeg",
         )

@@ -61,7 +61,7 @@ async fn a_user_upscales_a_photo_transcribes_a_voice_note_and_pays_exactly_for_b
         .wait_for_bot(
             &mut system,
             photo_id,
-            Duration::from_secs(30),
+            Duration::from_secs(60),
             "offering an operation",
             |m| button_data(m).is_some(),
         )
