@@ -91,6 +91,25 @@ fn median(mut values: Vec<Duration>) -> Duration {
     values.get(values.len() / 2).copied().unwrap_or_default()
 }
 
+/// One job as the service runs it: decode `bytes` to 16 kHz mono PCM, then transcribe.
+async fn whole_job(
+    transcriber: Transcriber,
+    bytes: Vec<u8>,
+    language: Language,
+) -> anyhow::Result<()> {
+    let pcm = decode_to_16k_mono(&bytes, Duration::from_secs(3600))?;
+    transcriber
+        .transcribe(
+            pcm,
+            language,
+            Task::Transcribe,
+            None,
+            CancellationToken::new(),
+        )
+        .await?;
+    Ok(())
+}
+
 fn parse_layout(layout: &str) -> anyhow::Result<(usize, usize)> {
     let (workers, threads) = layout
         .split_once('x')
@@ -186,45 +205,18 @@ async fn main() -> anyhow::Result<()> {
         let (workers, threads) = parse_layout(layout)?;
         let transcriber = Transcriber::new(model.clone(), workers, threads);
         // Warm the pool: one state per worker, as a running service has after its first jobs.
-        let warm = (0..workers).map(|_| {
-            let transcriber = transcriber.clone();
-            let bytes = bytes.clone();
-            let language = language.clone();
-            async move {
-                let pcm = decode_to_16k_mono(&bytes, Duration::from_secs(3600))?;
-                transcriber
-                    .transcribe(
-                        pcm,
-                        language,
-                        Task::Transcribe,
-                        None,
-                        CancellationToken::new(),
-                    )
-                    .await
-                    .map_err(anyhow::Error::from)
-            }
-        });
+        let warm =
+            (0..workers).map(|_| whole_job(transcriber.clone(), bytes.clone(), language.clone()));
         for outcome in futures::future::join_all(warm).await {
             outcome?;
         }
         let t0 = Instant::now();
         let jobs = (0..args.jobs.max(1)).map(|_| {
-            let transcriber = transcriber.clone();
-            let bytes = bytes.clone();
-            let language = language.clone();
-            tokio::spawn(async move {
-                let pcm = decode_to_16k_mono(&bytes, Duration::from_secs(3600))?;
-                transcriber
-                    .transcribe(
-                        pcm,
-                        language,
-                        Task::Transcribe,
-                        None,
-                        CancellationToken::new(),
-                    )
-                    .await
-                    .map_err(anyhow::Error::from)
-            })
+            tokio::spawn(whole_job(
+                transcriber.clone(),
+                bytes.clone(),
+                language.clone(),
+            ))
         });
         for outcome in futures::future::join_all(jobs).await {
             outcome??;
