@@ -8,6 +8,8 @@
 #   WHISPER_MODEL     path to a whisper.cpp ggml model (default: the first models/*.bin, if any)
 #   STATE_DIR         where data and logs go (default: .run/)
 #   NATS_PORT SANDBOX_PORT BILLING_PORT IMAGING_PORT SPEECH_PORT   (defaults 14222 8081 50051 50052 50053)
+# Each service serves Prometheus metrics on its own port (gateway 9100, billing 9101, imaging 9102, speech
+# 9103: their --metrics-listen defaults); the gateway also answers /healthz and /readyz there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,7 +26,7 @@ sandbox_port="${SANDBOX_PORT:-8081}"
 billing_port="${BILLING_PORT:-50051}"
 imaging_port="${IMAGING_PORT:-50052}"
 speech_port="${SPEECH_PORT:-50053}"
-for port in "$nats_port" "$billing_port" "$imaging_port" "$speech_port" $([[ -z "${TELOXIDE_TOKEN:-}" ]] && echo "$sandbox_port"); do
+for port in "$nats_port" "$billing_port" "$imaging_port" "$speech_port" 9100 9101 9102 9103 $([[ -z "${TELOXIDE_TOKEN:-}" ]] && echo "$sandbox_port"); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is already in use; stop what uses it or choose another (see the top of $0)" >&2
     exit 1
@@ -89,6 +91,8 @@ mediabot is running.
   imaging   gRPC           127.0.0.1:$imaging_port
   speech    gRPC           127.0.0.1:$speech_port   (model: ${model:-none — voice transcription is off; see README})
   gateway                  polling ${TELOXIDE_API_URL:-Telegram}
+  metrics (Prometheus)     http://127.0.0.1:9100/metrics gateway (also /healthz, /readyz)
+                           http://127.0.0.1:9101/metrics billing, :9102 imaging, :9103 speech
 MSG
 if [[ -n "${TELOXIDE_API_URL:-}" ]]; then
   cat <<MSG

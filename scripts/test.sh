@@ -31,5 +31,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 # compiled twice; a separate `cargo build --bins` would rebuild teloxide and everything above it without the
 # features that test-only dependencies switch on.
 cargo test --workspace --no-run
+# The Kubernetes manifests and the Dockerfile against the binaries just built (flags, env, ports), offline.
+bash scripts/check-k8s.sh
 cargo test --workspace --no-fail-fast
 bash tools/telegram-sandbox/tests/python/run.sh

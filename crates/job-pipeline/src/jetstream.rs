@@ -142,7 +142,24 @@ pub enum Error {
     Status(Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// How many times [`Pipeline::setup`] runs when JetStream requests time out.
+pub const SETUP_ATTEMPTS: u32 = 5;
+
 impl Error {
+    /// True when a JetStream request got no answer in time (the server is slow, not refusing): the error
+    /// itself or an error in its `source()` chain says "timed out" (async-nats's text for its `TimedOut`
+    /// kinds, e.g. "jetstream request timed out").
+    pub fn is_timeout(&self) -> bool {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(error) = next {
+            if error.to_string().contains("timed out") {
+                return true;
+            }
+            next = error.source();
+        }
+        false
+    }
+
     /// True when a work queue refused a publish because it holds [`MAX_QUEUED_JOBS`] already.
     pub fn is_queue_full(&self) -> bool {
         match self {
@@ -179,8 +196,26 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Creates or updates every stream and bucket of the pipeline. Safe to call from every service at once.
+    ///
+    /// Every step is idempotent, so when the server does not answer a JetStream API request within the
+    /// connection's request timeout (10 s by default; creating file-backed streams waits on disk syncs,
+    /// which a busy disk can stretch past that), the whole setup runs again, up to
+    /// [`SETUP_ATTEMPTS`] times; other errors are returned at once.
     pub async fn setup(client: async_nats::Client) -> Result<Self, Error> {
         let js = jetstream::new(client);
+        let mut attempt = 1;
+        loop {
+            match Self::setup_once(js.clone()).await {
+                Err(error) if attempt < SETUP_ATTEMPTS && error.is_timeout() => {
+                    tracing::warn!(%error, attempt, "JetStream did not answer in time; setting up again");
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn setup_once(js: jetstream::Context) -> Result<Self, Error> {
         for service in Service::ALL {
             create_or_update_stream(
                 &js,
@@ -547,7 +582,8 @@ pub struct Delivery {
 /// back every `ack_wait / 3` (a progress ack), so long jobs are not redelivered while alive; a process that
 /// dies leaves its messages unacknowledged and JetStream redelivers them after `ack_wait`.
 ///
-/// Each handler runs in a span that continues the trace carried in the message headers.
+/// Each handler runs in a span that continues the trace carried in the message headers. The consumer's
+/// pending and unacknowledged messages are sampled into gauges meanwhile ([`crate::metrics`]).
 pub async fn consume<H, Fut>(
     consumer: consumer::PullConsumer,
     concurrency: usize,
@@ -559,6 +595,10 @@ pub async fn consume<H, Fut>(
     Fut: Future<Output = Disposition> + Send + 'static,
 {
     let handler = Arc::new(handler);
+    let sampling = tokio::spawn(crate::metrics::sample_consumer(
+        consumer.clone(),
+        shutdown.clone(),
+    ));
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut running = JoinSet::new();
     let heartbeat = (ack_wait / 3).max(Duration::from_millis(200));
@@ -636,5 +676,30 @@ pub async fn consume<H, Fut>(
             });
         }
     }
+    sampling.abort();
     while running.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_nats::jetstream::context::CreateStreamErrorKind;
+
+    #[test]
+    fn only_requests_without_an_answer_count_as_timeouts() {
+        let stream_error = |kind| Error::Stream {
+            stream: "JOBS_SPEECH",
+            source: async_nats::error::Error::new(kind),
+        };
+        assert!(stream_error(CreateStreamErrorKind::TimedOut).is_timeout());
+        assert!(!stream_error(CreateStreamErrorKind::JetStreamUnavailable).is_timeout());
+        assert!(!stream_error(CreateStreamErrorKind::InvalidStreamName).is_timeout());
+        let bucket_error = Error::Bucket {
+            bucket: MEDIA_BUCKET,
+            source: Box::new(async_nats::error::Error::new(
+                CreateStreamErrorKind::TimedOut,
+            )),
+        };
+        assert!(bucket_error.is_timeout());
+    }
 }

@@ -8,6 +8,8 @@
 //!   position — and reading a job's status;
 //! - [`grpc`]: the one implementation of `mediabot.jobs.v1.Jobs` every worker service serves;
 //!   [`error`] maps its errors to gRPC codes;
+//! - [`metrics`]: the Prometheus metrics of jobs (by operation and outcome, queue wait, run and end-to-end
+//!   latency) and of consumers (pending and unacknowledged messages), recorded here for every service;
 //! - [`worker`]: the [`JobHandler`] trait a service implements and the [`Worker`] that runs it — RUNNING,
 //!   input, result object, COMPLETED/FAILED, events, retries by error class, poison jobs, shutdown.
 //!
@@ -17,6 +19,7 @@
 pub mod error;
 pub mod grpc;
 pub mod jetstream;
+pub mod metrics;
 pub mod submit;
 pub mod worker;
 

@@ -50,6 +50,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::jetstream::{self, Delivery, Disposition, Pipeline, message_id, output_key, subjects};
+use crate::metrics::{self, JobOutcome};
 use crate::now_unix_ms;
 
 /// Deliveries JetStream makes beyond [`WorkerConfig::max_deliver`]: the first of them finds a job that no
@@ -322,15 +323,30 @@ impl<H: JobHandler> Inner<H> {
 
     async fn handle_job(&self, job: JobRequest, attempt: i64) -> Disposition {
         let started = Instant::now();
+        let (disposition, outcome) = self.handle_run(&job, attempt, started).await;
+        if let Some(outcome) = outcome {
+            metrics::job_finished(self.handler.service(), &job, outcome, started.elapsed());
+        }
+        disposition
+    }
+
+    /// One delivery of `job`: what to tell JetStream, and how the run ended (`None` when the job was not
+    /// run: an outcome recorded earlier was published again, or NATS failed before it started).
+    async fn handle_run(
+        &self,
+        job: &JobRequest,
+        attempt: i64,
+        started: Instant,
+    ) -> (Disposition, Option<JobOutcome>) {
         let max_deliver = self.config.max_deliver;
         // A final status means an earlier delivery finished the job but may have died before its event
         // was stored or the request acked: publish the recorded outcome again (de-duplicated) and stop.
         match self.pipeline.republish_recorded_outcome(&job.job_id).await {
-            Ok(true) => return Disposition::Ack,
+            Ok(true) => return (Disposition::Ack, None),
             Ok(false) => {}
             Err(error) => {
                 tracing::warn!(%error, "reading the job status failed; retrying");
-                return Disposition::Retry(retry_delay(attempt));
+                return (Disposition::Retry(retry_delay(attempt)), None);
             }
         }
         if attempt > max_deliver {
@@ -339,24 +355,33 @@ impl<H: JobHandler> Inner<H> {
             );
             tracing::error!(%detail, "poison job given up");
             return match self
-                .fail(&job, FailureReason::WorkerLost, detail, started)
+                .fail(job, FailureReason::WorkerLost, detail, started)
                 .await
             {
-                Ok(()) => Disposition::Term,
+                Ok(()) => (Disposition::Term, Some(JobOutcome::WorkerLost)),
                 Err(error) => {
                     tracing::error!(%error, "could not record the lost job");
-                    Disposition::Retry(retry_delay(attempt))
+                    (Disposition::Retry(retry_delay(attempt)), None)
                 }
             };
         }
-        let outcome = match self.run(&job, started).await {
-            Ok(()) => return Disposition::Ack,
+        metrics::job_started(self.handler.service(), job, attempt);
+        let outcome = match self.run(job, started).await {
+            Ok(()) => return (Disposition::Ack, Some(JobOutcome::Completed)),
             Err(error) => error,
         };
         if self.stop.is_cancelled() {
             tracing::info!(error = %outcome, "job stopped by shutdown; left for redelivery");
-            return Disposition::Retry(Duration::ZERO);
+            return (
+                Disposition::Retry(Duration::ZERO),
+                Some(JobOutcome::Interrupted),
+            );
         }
+        let failed_as = if matches!(outcome, JobError::Input { .. }) {
+            JobOutcome::FailedInput
+        } else {
+            JobOutcome::FailedInternal
+        };
         let (reason, detail) = match outcome {
             JobError::Input { reason, detail } => {
                 tracing::info!(?reason, %detail, "job failed: its input");
@@ -376,14 +401,17 @@ impl<H: JobHandler> Inner<H> {
             JobError::Transient(detail) => {
                 let delay = retry_delay(attempt);
                 tracing::warn!(%detail, ?delay, "job hit a passing problem; retrying");
-                return Disposition::Retry(delay);
+                return (Disposition::Retry(delay), Some(JobOutcome::Retried));
             }
         };
-        match self.fail(&job, reason, detail, started).await {
-            Ok(()) => Disposition::Ack,
+        match self.fail(job, reason, detail, started).await {
+            Ok(()) => (Disposition::Ack, Some(failed_as)),
             Err(error) => {
                 tracing::error!(%error, "could not record the failure; retrying");
-                Disposition::Retry(retry_delay(attempt))
+                (
+                    Disposition::Retry(retry_delay(attempt)),
+                    Some(JobOutcome::Retried),
+                )
             }
         }
     }

@@ -5,7 +5,8 @@
 //! every commit (`billing check` verifies exactly that). On SQLite each is one transaction of several
 //! statements. On PostgreSQL the hot paths — Reserve on an existing account, Capture, Release, expiry —
 //! are one statement each (data-modifying CTEs, see [`postgres`]): one round trip instead of six or
-//! seven, with the same guards; opening an account and top-ups keep the transaction.
+//! seven, with the same guards; opening an account and top-ups keep the transaction. Under load,
+//! concurrent hot-path calls share one statement and one commit ([`batch`], group commit).
 //!
 //! Concurrency: the only way money gets held is the conditional
 //! `UPDATE accounts SET held = held + price WHERE balance − held >= price`, which PostgreSQL evaluates
@@ -29,7 +30,10 @@ use crate::domain::{
 };
 use crate::prices::PriceList;
 
+mod batch;
 pub mod postgres;
+
+pub use batch::BatchStats;
 
 /// Errors of ledger operations. Each maps to one gRPC status in `error.rs`.
 #[derive(Debug, thiserror::Error)]
@@ -130,12 +134,24 @@ pub struct TopUpOutcome {
     pub entry_id: i64,
 }
 
+/// Pending holds at one moment ([`Ledger::pending_holds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingHolds {
+    /// Holds in state `pending`: money reserved for jobs not settled yet.
+    pub pending: i64,
+    /// Of those, the ones past their `expires_at`: the sweeper has not expired them (it waits for
+    /// outcome events to be settled first, or cannot ask NATS).
+    pub overdue: i64,
+}
+
 /// Accounts, holds and the ledger on one database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     db: Db,
     prices: Arc<PriceList>,
     settings: Arc<Settings>,
+    /// Group commit of the hot paths (PostgreSQL only).
+    batcher: Option<batch::Batcher>,
 }
 
 /// Columns of `holds`, in the order [`hold_from_row`] reads them by name.
@@ -213,13 +229,25 @@ struct NewEntry<'a> {
 }
 
 impl Ledger {
-    /// A ledger on a migrated database.
+    /// A ledger on a migrated database. On PostgreSQL it starts the batchers of the hot paths (see
+    /// [`batch`]) on the current tokio runtime, so it must be called inside one.
     pub fn new(db: Db, prices: PriceList, settings: Settings) -> Self {
+        let batcher = (db.backend() == Backend::Postgres)
+            .then(|| batch::Batcher::start(db.pool().clone(), settings.currency.as_str().into()));
         Self {
             db,
             prices: Arc::new(prices),
             settings: Arc::new(settings),
+            batcher,
         }
+    }
+
+    /// How many calls group commit has answered in shared statements so far (zero on SQLite).
+    pub fn batch_stats(&self) -> BatchStats {
+        self.batcher
+            .as_ref()
+            .map(batch::Batcher::stats)
+            .unwrap_or_default()
     }
 
     /// The price list.
@@ -289,9 +317,8 @@ impl Ledger {
         };
         // On PostgreSQL, first contact with an account falls through: it is opened (with the welcome
         // credit) in the transaction below.
-        if self.db.backend() == Backend::Postgres
-            && let Some(outcome) =
-                postgres::reserve(self.db.pool(), &hold, &self.settings.currency).await?
+        if let Some(batcher) = &self.batcher
+            && let Some(outcome) = batcher.reserve(&hold).await?
         {
             return Ok(outcome);
         }
@@ -379,6 +406,7 @@ impl Ledger {
         .await?;
         tx.commit().await?;
         tracing::info!(price_minor = price, "hold placed");
+        crate::metrics::hold_placed(operation);
         Ok(HoldOutcome {
             hold: new.placed(),
             available_minor: balance.available_minor(),
@@ -437,6 +465,24 @@ impl Ledger {
             }
         }
         Ok(expired)
+    }
+
+    /// Pending holds now, and how many of them are past their `expires_at` at `now_ms` (ms since the Unix
+    /// epoch): the holds gauges' values. One indexed scan of the pending holds
+    /// (`holds_pending_by_expiry`).
+    pub async fn pending_holds(&self, now_ms: i64) -> Result<PendingHolds> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS pending, \
+             COALESCE(SUM(CASE WHEN expires_at_ms <= $1 THEN 1 ELSE 0 END), 0) AS overdue \
+             FROM holds WHERE state = 'pending'",
+        )
+        .bind(now_ms)
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(PendingHolds {
+            pending: row.try_get("pending")?,
+            overdue: row.try_get("overdue")?,
+        })
     }
 
     /// Credits `amount` to the account, once per idempotency key.
@@ -591,9 +637,9 @@ impl Ledger {
 
     /// Settles the hold of `job` (a stored job id) as `action` says, exactly once.
     async fn settle(&self, job: &str, action: Settle) -> Result<HoldOutcome> {
-        match self.db.backend() {
-            Backend::Postgres => postgres::settle(self.db.pool(), job, action).await,
-            Backend::Sqlite => self.settle_in_transaction(job, action).await,
+        match &self.batcher {
+            Some(batcher) => batcher.settle(job, action).await,
+            None => self.settle_in_transaction(job, action).await,
         }
     }
 
@@ -736,6 +782,7 @@ fn settled(
     balance: &Balance,
 ) -> HoldOutcome {
     tracing::info!(%state, captured_minor = captured, held_minor = hold.amount_minor, "hold settled");
+    crate::metrics::hold_settled(&hold.operation, state, captured);
     HoldOutcome {
         hold: Hold {
             state,

@@ -10,6 +10,7 @@
 //! - [`settlement`]: the NATS consumer that captures on `jobs.delivered` and releases on `jobs.failed`
 //!   and `jobs.undelivered` (money follows delivery).
 //! - [`sweeper`]: releases holds nobody settled in time, never while outcome events wait to be settled.
+//! - [`metrics`]: holds placed, captured, released and expired, and money captured, per operation;
 //! - [`check`]: `billing check`, the invariants verified on the stored rows for operators.
 //!
 //! [`Application`] wires them together; `main` and the integration tests start it the same way.
@@ -21,6 +22,7 @@ use std::time::Duration;
 use clap::Parser;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
 use service_runtime::grpc::GrpcServer;
+use service_runtime::metrics::MetricsServer;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +33,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod ledger;
+pub mod metrics;
 pub mod prices;
 pub mod settlement;
 pub mod sweeper;
@@ -52,6 +55,13 @@ pub struct Config {
     /// gRPC listen address.
     #[arg(long, env = "BILLING_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
+    /// Prometheus metrics listen address (`/metrics`, `/healthz`).
+    #[arg(
+        long = "metrics-listen",
+        env = "METRICS_LISTEN",
+        default_value = "127.0.0.1:9101"
+    )]
+    pub metrics_listen: SocketAddr,
     /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER[:PASSWORD]@HOST/DB`. Its value is a
     /// secret: `--help` never shows what the environment holds.
     #[arg(
@@ -153,20 +163,25 @@ pub enum Error {
     /// Binding or serving gRPC failed.
     #[error(transparent)]
     Grpc(#[from] service_runtime::grpc::Error),
+    /// Binding or serving the metrics port failed.
+    #[error(transparent)]
+    Metrics(#[from] service_runtime::metrics::Error),
 }
 
 /// A built billing service: database migrated, listener bound, not yet serving.
 pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
+    metrics: MetricsServer,
     ledger: Ledger,
     nats_url: String,
     sweep_interval: Duration,
 }
 
 impl Application {
-    /// Validates the configuration, opens and migrates the database and binds the gRPC listener (port 0
-    /// picks a free port; read it with [`grpc_addr`](Self::grpc_addr)). NATS is connected in
+    /// Validates the configuration, opens and migrates the database and binds the gRPC listener and the
+    /// metrics port (port 0 picks a free port; read them with [`grpc_addr`](Self::grpc_addr) and
+    /// [`metrics_addr`](Self::metrics_addr)). NATS is connected in
     /// [`run`](Self::run), in the background.
     pub async fn build(config: Config) -> Result<Self, Error> {
         let currency = config.currency.trim().to_ascii_uppercase();
@@ -189,9 +204,11 @@ impl Application {
         let ledger = Ledger::new(db, prices, settings);
         let listener = service_runtime::grpc::bind(config.listen).await?;
         let addr = listener.local_addr().unwrap_or(config.listen);
+        let metrics = MetricsServer::bind(config.metrics_listen).await?;
         Ok(Self {
             listener,
             addr,
+            metrics,
             ledger,
             nats_url: config.nats.nats_url,
             sweep_interval: Duration::from_millis(config.hold_sweep_interval_ms),
@@ -201,6 +218,11 @@ impl Application {
     /// The address gRPC listens on.
     pub fn grpc_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the metrics port (`/metrics`, `/healthz`).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics.local_addr()
     }
 
     /// The ledger (for tools and tests that inspect the database directly).
@@ -218,6 +240,13 @@ impl Application {
         let health = server.health();
         let backlog = settlement::Backlog::new();
         let mut tasks = JoinSet::new();
+        let metrics = self.metrics;
+        let metrics_shutdown = shutdown.child_token();
+        tasks.spawn(async move {
+            if let Err(error) = metrics.serve(metrics_shutdown).await {
+                tracing::error!(%error, "the metrics port failed");
+            }
+        });
         tasks.spawn(settlement::run(
             self.nats_url,
             self.ledger.clone(),

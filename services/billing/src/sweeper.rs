@@ -1,6 +1,7 @@
 //! The hold expiry sweeper: every few seconds, pending holds past their `expires_at` are returned to
 //! their accounts with state `expired` and an `expiry` ledger entry. It backs up the settlement consumer
-//! (a job whose outcome never arrives must not keep money held forever) and stops on shutdown.
+//! (a job whose outcome never arrives must not keep money held forever) and stops on shutdown. Each
+//! round it also counts the pending and overdue holds for the metrics.
 //!
 //! It never runs ahead of the outcome events. Each round asks NATS where the settlement consumer stands
 //! ([`Backlog::position`]) and works with a watermark: at time T it notes the stream's last sequence S;
@@ -51,6 +52,10 @@ pub async fn run(
             _ = ticker.tick() => {}
         }
         let now = service_runtime::now_unix_ms();
+        match ledger.pending_holds(now).await {
+            Ok(holds) => crate::metrics::holds_sampled(holds),
+            Err(error) => tracing::debug!(%error, "counting pending holds failed"),
+        }
         let (now_blocked, position) = match backlog.position().await {
             Ok(position) => (None, Some(position)),
             Err(error) => (Some(Blocked::Unknown(error.to_string())), None),

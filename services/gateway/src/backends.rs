@@ -22,6 +22,8 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::Error;
 
+/// The name under which billing reports whether it serves (its settlement consumer is set up).
+pub const BILLING_HEALTH_SERVICE: &str = "mediabot.billing.v1.Billing";
 /// The name under which a worker service reports whether it takes jobs now (speech: a model is loaded).
 pub const JOBS_HEALTH_SERVICE: &str = "mediabot.jobs.v1.Jobs";
 /// How long a fetched price list is used before it is fetched again.
@@ -42,6 +44,7 @@ struct Worker {
 pub struct Backends {
     /// billing: balances, holds, prices.
     pub billing: BillingClient<TracedChannel>,
+    billing_health: HealthClient<Channel>,
     workers: BTreeMap<Service, Worker>,
     prices: Arc<Mutex<CachedPrices>>,
 }
@@ -70,8 +73,10 @@ impl Backends {
                 },
             );
         }
+        let billing = channel(billing)?;
         Ok(Self {
-            billing: BillingClient::with_interceptor(channel(billing)?, TraceContextInterceptor),
+            billing: BillingClient::with_interceptor(billing.clone(), TraceContextInterceptor),
+            billing_health: HealthClient::new(billing),
             workers: map,
             prices: Arc::new(Mutex::new(None)),
         })
@@ -109,6 +114,28 @@ impl Backends {
                 Availability::NotSetUp
             },
         )
+    }
+
+    /// `Ok` when billing answers its health check SERVING now. Errors: [`Error::Backend`] when it cannot be
+    /// reached or is NOT_SERVING (UNAVAILABLE then).
+    pub async fn billing_ready(&self) -> Result<(), Error> {
+        let unavailable = |status| Error::Backend {
+            service: "billing",
+            status,
+        };
+        let response = self
+            .billing_health
+            .clone()
+            .check(HealthCheckRequest {
+                service: BILLING_HEALTH_SERVICE.to_string(),
+            })
+            .await
+            .map_err(unavailable)?;
+        if response.into_inner().status == ServingStatus::Serving as i32 {
+            Ok(())
+        } else {
+            Err(unavailable(tonic::Status::unavailable("NOT_SERVING")))
+        }
     }
 
     /// billing's price list, fetched at most every [`PRICES_TTL`].

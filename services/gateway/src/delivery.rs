@@ -35,7 +35,9 @@ use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ReplyParameters,
 };
 use tokio::io::AsyncReadExt;
+use tracing::Instrument as _;
 
+use crate::bot_api;
 use crate::i18n::{self, Lang};
 use crate::operations::{self, Input};
 use crate::{Error, Gateway};
@@ -123,14 +125,12 @@ async fn on_progress(gateway: &Gateway, message: &NatsMessage) -> Result<(), Err
         return Ok(());
     }
     let lang = Lang::from_code(Some(&context.language_code));
-    let edit = gateway
-        .bot
-        .edit_message_text(
-            ChatId(context.chat_id),
-            MessageId(context.status_message_id),
-            i18n::working(lang, progress.percent),
-        )
-        .await;
+    let edit = bot_api::call(gateway.bot.edit_message_text(
+        ChatId(context.chat_id),
+        MessageId(context.status_message_id),
+        i18n::working(lang, progress.percent),
+    ))
+    .await;
     // Progress is best effort: the status message may be gone already (the result arrived first).
     if let Err(error) = edit {
         tracing::debug!(%error, job_id = %progress.job_id, "progress edit skipped");
@@ -141,9 +141,26 @@ async fn on_progress(gateway: &Gateway, message: &NatsMessage) -> Result<(), Err
 async fn on_completed(gateway: &Gateway, message: &NatsMessage, attempt: i64) -> Result<(), Error> {
     let event = JobCompleted::decode(message.payload.clone())?;
     let context = event.context.clone().unwrap_or_default();
+    let span = tracing::info_span!(
+        "deliver",
+        job_id = %event.job_id,
+        operation = event.operation.as_ref().and_then(|o| o.id()).unwrap_or_default(),
+        chat_id = context.chat_id,
+        user_id = context.user_id,
+    );
+    deliver_completed(gateway, event, context, attempt)
+        .instrument(span)
+        .await
+}
+
+/// Sends a completed job's result to its chat and reports the outcome, in the `deliver` span.
+async fn deliver_completed(
+    gateway: &Gateway,
+    event: JobCompleted,
+    context: JobContext,
+    attempt: i64,
+) -> Result<(), Error> {
     let operation = event.operation.clone().unwrap_or_default();
-    let span = tracing::info_span!("deliver", job_id = %event.job_id, chat_id = context.chat_id, user_id = context.user_id);
-    let _entered = span.enter();
     if let Some(record) = recorded(gateway, &event.job_id).await {
         tracing::info!(?record, "outcome already handled; reporting it again");
         if record != Record::Failed {
@@ -151,7 +168,6 @@ async fn on_completed(gateway: &Gateway, message: &NatsMessage, attempt: i64) ->
         }
         return Ok(());
     }
-    drop(_entered);
     let sent = match &event.result {
         Some(job_completed::Result::Image(image)) => {
             deliver_image(gateway, &context, &operation, image).await
@@ -161,7 +177,6 @@ async fn on_completed(gateway: &Gateway, message: &NatsMessage, attempt: i64) ->
         }
         None => Err(Error::NoResult),
     };
-    let _entered = span.enter();
     let (record, detail) = match sent {
         Ok(()) => {
             tracing::info!(processing_ms = event.processing_ms, "result delivered");
@@ -170,7 +185,6 @@ async fn on_completed(gateway: &Gateway, message: &NatsMessage, attempt: i64) ->
         Err(error) if is_permanent(&error) || attempt >= GIVE_UP_AFTER => {
             tracing::warn!(%error, attempt, "the result cannot be delivered; releasing the user's money");
             let lang = Lang::from_code(Some(&context.language_code));
-            drop(_entered);
             // Best effort: if the bot is blocked or the chat is gone, nobody can be told.
             if let Err(told) =
                 set_status_or_send(gateway, &context, i18n::undeliverable(lang)).await
@@ -191,7 +205,26 @@ async fn on_completed(gateway: &Gateway, message: &NatsMessage, attempt: i64) ->
     )
     .await?;
     settle(gateway, &event.job_id, record).await;
+    record_outcome(&operation, record, event.completed_at_unix_ms);
     Ok(())
+}
+
+/// Counts a job outcome the gateway handled (`mediabot_deliveries_total{operation, outcome}`:
+/// `delivered`, `undelivered`, `failed`) and, for a delivered result, the time from the worker's
+/// completion to the chat (`mediabot_delivery_seconds{operation}`).
+fn record_outcome(operation: &Operation, record: Record, completed_at_unix_ms: i64) {
+    let operation = operation.id().unwrap_or("unknown");
+    metrics::counter!(
+        "mediabot_deliveries_total",
+        "operation" => operation,
+        "outcome" => record.as_str(),
+    )
+    .increment(1);
+    let elapsed_ms = job_pipeline::now_unix_ms().saturating_sub(completed_at_unix_ms);
+    if record == Record::Delivered && completed_at_unix_ms > 0 && elapsed_ms >= 0 {
+        metrics::histogram!("mediabot_delivery_seconds", "operation" => operation)
+            .record(elapsed_ms as f64 / 1000.0);
+    }
 }
 
 async fn on_failed(gateway: &Gateway, message: &NatsMessage) -> Result<(), Error> {
@@ -212,6 +245,7 @@ async fn on_failed(gateway: &Gateway, message: &NatsMessage) -> Result<(), Error
     }
     tracing::info!(job_id = %event.job_id, ?reason, detail = %event.detail, "failure told");
     settle(gateway, &event.job_id, Record::Failed).await;
+    record_outcome(&event.operation.unwrap_or_default(), Record::Failed, 0);
     Ok(())
 }
 
@@ -372,7 +406,7 @@ async fn deliver_image(
     if let Some(reply) = reply_to(context) {
         send = send.reply_parameters(reply);
     }
-    send.await?;
+    bot_api::call(send).await?;
     delete_status(gateway, context).await;
     Ok(())
 }
@@ -412,7 +446,7 @@ async fn deliver_transcript(
         {
             send = send.reply_markup(keyboard);
         }
-        send.await?;
+        bot_api::call(send).await?;
     }
     delete_status(gateway, context).await;
     Ok(())
@@ -460,13 +494,11 @@ async fn delete_status(gateway: &Gateway, context: &JobContext) {
     if context.status_message_id == 0 {
         return;
     }
-    let deleted = gateway
-        .bot
-        .delete_message(
-            ChatId(context.chat_id),
-            MessageId(context.status_message_id),
-        )
-        .await;
+    let deleted = bot_api::call(gateway.bot.delete_message(
+        ChatId(context.chat_id),
+        MessageId(context.status_message_id),
+    ))
+    .await;
     if let Err(error) = deleted {
         tracing::debug!(%error, "status message not deleted");
     }
@@ -480,10 +512,12 @@ async fn set_status_or_send(
 ) -> Result<(), Error> {
     let chat = ChatId(context.chat_id);
     if context.status_message_id != 0 {
-        let edited = gateway
-            .bot
-            .edit_message_text(chat, MessageId(context.status_message_id), text.clone())
-            .await;
+        let edited = bot_api::call(gateway.bot.edit_message_text(
+            chat,
+            MessageId(context.status_message_id),
+            text.clone(),
+        ))
+        .await;
         match edited {
             Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {
                 return Ok(());
@@ -498,7 +532,7 @@ async fn set_status_or_send(
     if let Some(reply) = reply_to(context) {
         send = send.reply_parameters(reply);
     }
-    send.await?;
+    bot_api::call(send).await?;
     Ok(())
 }
 

@@ -22,6 +22,9 @@ pub enum Error {
     /// No URL is configured for the worker service an operation needs.
     #[error("no {0} service is configured")]
     NoBackend(mediabot_proto::Service),
+    /// The metrics port could not be bound or served.
+    #[error(transparent)]
+    Metrics(#[from] service_runtime::metrics::Error),
     /// A completed event carried no result.
     #[error("completed event without a result")]
     NoResult,

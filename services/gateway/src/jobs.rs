@@ -33,6 +33,7 @@ use tonic_types::StatusExt;
 use tracing::Instrument;
 
 use crate::backends::Availability;
+use crate::bot_api;
 use crate::i18n::{self, Lang};
 use crate::{Error, Gateway};
 
@@ -150,11 +151,13 @@ impl Gateway {
             let status = match start.status {
                 StatusMessage::Edit(id) => id,
                 StatusMessage::Reply => {
-                    self.bot
-                        .send_message(start.chat_id, i18n::receiving(start.lang))
-                        .reply_parameters(ReplyParameters::new(start.source_message))
-                        .await?
-                        .id
+                    bot_api::call(
+                        self.bot
+                            .send_message(start.chat_id, i18n::receiving(start.lang))
+                            .reply_parameters(ReplyParameters::new(start.source_message)),
+                    )
+                    .await?
+                    .id
                 }
             };
             let Err((stage, text, error)) = self.run_start(&job_id, &start, status).await else {
@@ -401,7 +404,7 @@ impl Gateway {
     }
 
     async fn download(&self, file_id: &FileId) -> Result<Vec<u8>, Error> {
-        let file = self.bot.get_file(file_id.clone()).await?;
+        let file = bot_api::call(self.bot.get_file(file_id.clone())).await?;
         let mut bytes = Vec::with_capacity(file.meta.size as usize);
         self.bot
             .inner()
@@ -450,7 +453,7 @@ impl Gateway {
     /// Replaces the text of a status message (dropping any keyboard). Best effort: the message may be
     /// gone, and the outcome is told by the delivery consumer anyway.
     pub(crate) async fn set_status(&self, chat: ChatId, message: MessageId, text: String) {
-        match self.bot.edit_message_text(chat, message, text).await {
+        match bot_api::call(self.bot.edit_message_text(chat, message, text)).await {
             Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
             Err(error) => tracing::warn!(%error, "could not update the status message"),
         }

@@ -9,10 +9,14 @@
 //! whether it arrived, so billing charges only for delivered results; a restarted gateway still delivers
 //! what completed while it was down.
 //!
+//! Metrics, `/healthz` and `/readyz` (NATS connected and billing SERVING) are served on `--metrics-listen`;
+//! every Bot API call is counted by method and outcome ([`bot_api`]).
+//!
 //! Replies are in Russian when the user's `language_code` is `ru`, English otherwise ([`i18n`]).
 
 pub mod admin;
 pub mod backends;
+pub mod bot_api;
 pub mod delivery;
 pub mod error;
 pub mod i18n;
@@ -26,6 +30,7 @@ use std::time::Duration;
 use job_pipeline::jetstream::{self, Pipeline};
 use mediabot_proto::Service;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
+use service_runtime::metrics::MetricsServer;
 use teloxide::prelude::*;
 use tokio_util::sync::CancellationToken;
 
@@ -103,6 +108,13 @@ pub struct Config {
     /// Telegram user ids allowed to run `/add_balance`, comma-separated; empty: nobody.
     #[arg(long = "admin-ids", env = "ADMIN_IDS", default_value = "")]
     pub admin_ids: admin::AdminIds,
+    /// Prometheus metrics, `/healthz` and `/readyz` listen address.
+    #[arg(
+        long = "metrics-listen",
+        env = "METRICS_LISTEN",
+        default_value = "127.0.0.1:9100"
+    )]
+    pub metrics_listen: std::net::SocketAddr,
     /// Job outcomes delivered to chats at once.
     #[arg(
         long = "delivery-concurrency",
@@ -128,8 +140,9 @@ pub struct Limits {
 }
 
 /// The Bot API client: teloxide's [`Bot`] behind its `Throttle` adaptor, which keeps sends within Telegram's
-/// limits (1 message/s per chat, 20/min per group, 30/s overall) and, when Telegram still answers 429,
-/// waits `retry_after` and sends again, so no reply is dropped by flood control.
+/// limits (1 message/s per chat, 20/min per group, 30/s overall) and freezes a chat's queue when Telegram
+/// still answers 429. The resend after `retry_after` is [`bot_api::call`]'s, which counts each 429, so no
+/// reply is dropped by flood control.
 pub type TelegramBot = teloxide::adaptors::Throttle<Bot>;
 
 /// Everything the handlers and the delivery consumer share. Cheap to clone.
@@ -155,23 +168,27 @@ pub struct Gateway {
 pub struct Application {
     gateway: Gateway,
     delivery_concurrency: usize,
+    metrics: MetricsServer,
 }
 
 /// Key-value bucket recording delivered job outcomes, so a redelivered event is not sent twice.
 pub const DELIVERIES_BUCKET: &str = "gateway-deliveries";
 
 impl Application {
-    /// Connects to the Bot API (waiting up to 30 s for it to answer getMe), NATS (creating the streams and
-    /// buckets if needed) and the backends (lazily: a backend that is down fails only the calls made to it).
+    /// Binds the metrics port, connects to the Bot API (waiting up to 30 s for it to answer getMe), NATS
+    /// (creating the streams and buckets if needed) and the backends (lazily: a backend that is down fails
+    /// only the calls made to it).
     pub async fn build(config: Config) -> Result<Self, Error> {
+        let metrics = MetricsServer::bind(config.metrics_listen).await?;
         let mut bot = Bot::new(config.telegram_token.expose());
         if let Some(url) = &config.telegram_api_url {
             bot = bot.set_api_url(url.clone());
         }
         wait_for_bot_api(&bot).await?;
-        let bot = teloxide::adaptors::Throttle::new_spawn(
+        // No resend inside the adaptor: bot_api::call resends after a 429, and counts it.
+        let bot = teloxide::adaptors::Throttle::spawn_with_settings(
             bot,
-            teloxide::adaptors::throttle::Limits::default(),
+            teloxide::adaptors::throttle::Settings::default().no_retry(),
         );
         let client = jetstream::connect(&config.nats.nats_url, "gateway").await?;
         let pipeline = Pipeline::setup(client).await?;
@@ -210,12 +227,27 @@ impl Application {
                 admins: Arc::new(config.admin_ids),
             },
             delivery_concurrency: config.delivery_concurrency,
+            metrics,
         })
     }
 
+    /// The bound metrics address (`/metrics`, `/healthz`, `/readyz`).
+    pub fn metrics_addr(&self) -> std::net::SocketAddr {
+        self.metrics.local_addr()
+    }
+
     /// Polls Telegram for updates and delivers job outcomes until `shutdown` fires.
+    /// `/readyz` answers 200 only while NATS is connected and billing reports SERVING.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let gateway = self.gateway;
+        let serving_metrics = {
+            let ready = gateway.clone();
+            let metrics = self.metrics.with_readiness(move || {
+                let gateway = ready.clone();
+                async move { gateway.readiness().await }
+            });
+            tokio::spawn(metrics.serve(shutdown.clone()))
+        };
         telegram::register_commands(&gateway.bot).await;
         let consumer = gateway
             .pipeline
@@ -256,14 +288,40 @@ impl Application {
         if let Err(error) = delivering.await {
             tracing::error!(%error, "delivery consumer task failed");
         }
+        match serving_metrics.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "the metrics port failed"),
+            Err(error) => tracing::error!(%error, "the metrics task crashed"),
+        }
         Ok(())
     }
 }
 
+impl Gateway {
+    /// Whether the gateway can do its work now: NATS connected and billing SERVING (its health service,
+    /// asked now). `Err` says which is not.
+    pub async fn readiness(&self) -> Result<(), String> {
+        let nats = self.pipeline.jetstream.client().connection_state();
+        if nats != async_nats::connection::State::Connected {
+            return Err(format!("NATS is {nats}"));
+        }
+        match tokio::time::timeout(READINESS_TIMEOUT, self.backends.billing_ready()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err(format!(
+                "billing did not answer within {READINESS_TIMEOUT:?}"
+            )),
+        }
+    }
+}
+
+/// Longest a `/readyz` check waits for billing's health answer.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+
 async fn wait_for_bot_api(bot: &Bot) -> Result<(), Error> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        match bot.get_me().await {
+        match bot_api::call(bot.get_me()).await {
             Ok(me) => {
                 tracing::info!(username = %me.username(), api = %bot.api_url(), "connected to the Bot API");
                 return Ok(());

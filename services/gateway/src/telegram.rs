@@ -17,7 +17,10 @@ use teloxide::types::{
 };
 use teloxide::utils::command::BotCommands;
 
+use tracing::Instrument as _;
+
 use crate::admin::{self, AddBalance};
+use crate::bot_api;
 use crate::i18n::{self, Lang};
 use crate::jobs::{JobStart, MediaRef, Started, StatusMessage};
 use crate::operations::{self, Input, Start};
@@ -91,7 +94,7 @@ pub async fn register_commands(bot: &TelegramBot) {
         if let Some(code) = language {
             request = request.language_code(code);
         }
-        if let Err(error) = request.await {
+        if let Err(error) = bot_api::call(request).await {
             tracing::warn!(%error, "setMyCommands failed");
         }
     }
@@ -235,7 +238,7 @@ async fn on_command(
             }
         }
     };
-    bot.send_message(message.chat.id, text).await?;
+    bot_api::call(bot.send_message(message.chat.id, text)).await?;
     Ok(())
 }
 
@@ -345,8 +348,7 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
         Ok(prices) => prices,
         Err(error) => {
             tracing::warn!(%error, "billing ListPrices failed");
-            bot.send_message(message.chat.id, i18n::try_later(lang))
-                .await?;
+            bot_api::call(bot.send_message(message.chat.id, i18n::try_later(lang))).await?;
             return Ok(());
         }
     };
@@ -364,14 +366,15 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
         });
     let rows = keyboard_rows(buttons);
     if rows.is_empty() {
-        bot.send_message(message.chat.id, i18n::try_later(lang))
-            .await?;
+        bot_api::call(bot.send_message(message.chat.id, i18n::try_later(lang))).await?;
         return Ok(());
     }
-    bot.send_message(message.chat.id, i18n::choose_image_operation(lang))
-        .reply_parameters(ReplyParameters::new(message.id))
-        .reply_markup(InlineKeyboardMarkup::new(rows))
-        .await?;
+    bot_api::call(
+        bot.send_message(message.chat.id, i18n::choose_image_operation(lang))
+            .reply_parameters(ReplyParameters::new(message.id))
+            .reply_markup(InlineKeyboardMarkup::new(rows)),
+    )
+    .await?;
     Ok(())
 }
 
@@ -395,7 +398,27 @@ fn keyboard_rows(
     rows.into_iter().map(|(_, row)| row).collect()
 }
 
-async fn on_audio(gateway: Gateway, message: Message) -> HandlerResult {
+async fn on_audio(gateway: Gateway, update: Update, message: Message) -> HandlerResult {
+    let span = update_span(&update, message.chat.id.0, message.from.as_ref());
+    audio_update(gateway, message).instrument(span).await
+}
+
+/// The span of one Telegram update that starts work: the root of the update's trace, which the job's
+/// gRPC calls, NATS messages and delivery continue (docs/architecture.md, "One job, end to end").
+fn update_span(
+    update: &Update,
+    chat_id: i64,
+    user: Option<&teloxide::types::User>,
+) -> tracing::Span {
+    tracing::info_span!(
+        "update",
+        update_id = update.id.0,
+        chat_id,
+        user_id = user.map(|u| u.id.0).unwrap_or_default(),
+    )
+}
+
+async fn audio_update(gateway: Gateway, message: Message) -> HandlerResult {
     let lang = lang_of(message.from.as_ref());
     let (Some((input, media)), Some(user)) = (audio_of(&message), message.from.as_ref()) else {
         return Ok(());
@@ -426,11 +449,30 @@ async fn on_other(bot: TelegramBot, message: Message) -> HandlerResult {
     } else {
         i18n::unsupported_message(lang)
     };
-    bot.send_message(message.chat.id, text).await?;
+    bot_api::call(bot.send_message(message.chat.id, text)).await?;
     Ok(())
 }
 
-async fn on_callback(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -> HandlerResult {
+async fn on_callback(
+    bot: TelegramBot,
+    gateway: Gateway,
+    update: Update,
+    query: CallbackQuery,
+) -> HandlerResult {
+    let chat_id = query
+        .message
+        .as_ref()
+        .map(|m| m.chat().id.0)
+        .unwrap_or_default();
+    let span = update_span(&update, chat_id, Some(&query.from));
+    callback_update(bot, gateway, query).instrument(span).await
+}
+
+async fn callback_update(
+    bot: TelegramBot,
+    gateway: Gateway,
+    query: CallbackQuery,
+) -> HandlerResult {
     let lang = lang_of(Some(&query.from));
     let operation = query
         .data
@@ -451,7 +493,7 @@ async fn on_callback(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -
     let Some((source, input, media)) = source else {
         if operations::is_offer_button(&operation) {
             answer(&bot, &query, None).await;
-            bot.edit_message_text(offer.chat.id, offer.id, i18n::send_again(lang))
+            bot_api::call(bot.edit_message_text(offer.chat.id, offer.id, i18n::send_again(lang)))
                 .await?;
         } else {
             // A result keeps its text; the toast says what happened.
@@ -504,7 +546,7 @@ async fn answer(bot: &TelegramBot, query: &CallbackQuery, text: Option<String>) 
     if let Some(text) = text {
         request = request.text(text);
     }
-    if let Err(error) = request.await {
+    if let Err(error) = bot_api::call(request).await {
         tracing::info!(%error, callback_query_id = %query.id, "callback query not answered");
     }
 }

@@ -23,6 +23,7 @@ use job_pipeline::{JobQueue, Worker, WorkerConfig};
 use mediabot_proto::Service;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
 use service_runtime::grpc::GrpcServer;
+use service_runtime::metrics::MetricsServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -40,6 +41,13 @@ pub struct Config {
     /// gRPC listen address.
     #[arg(long, env = "IMAGING_LISTEN", default_value = "127.0.0.1:50052")]
     pub listen: SocketAddr,
+    /// Prometheus metrics listen address (`/metrics`, `/healthz`).
+    #[arg(
+        long = "metrics-listen",
+        env = "METRICS_LISTEN",
+        default_value = "127.0.0.1:9102"
+    )]
+    pub metrics_listen: SocketAddr,
     /// Jobs processed at once (each on its own CPU thread); default: the number of available cores.
     #[arg(long, env = "IMAGING_WORKERS")]
     pub workers: Option<usize>,
@@ -110,19 +118,24 @@ pub enum Error {
     /// The gRPC server.
     #[error(transparent)]
     Grpc(#[from] service_runtime::grpc::Error),
+    /// The metrics port.
+    #[error(transparent)]
+    Metrics(#[from] service_runtime::metrics::Error),
 }
 
 /// The running service: listener bound, NATS set up, consumer created.
 pub struct Application {
     listener: TcpListener,
     grpc_addr: SocketAddr,
+    metrics: MetricsServer,
     pipeline: Pipeline,
     worker: Worker<ImagingHandler>,
 }
 
 impl Application {
     /// Connects to NATS, creates the streams/buckets and the `imaging-workers` consumer, and binds the
-    /// gRPC listener (port 0 picks a free port; read it with [`grpc_addr`](Self::grpc_addr)).
+    /// gRPC listener and the metrics port (port 0 picks a free port; read them with
+    /// [`grpc_addr`](Self::grpc_addr) and [`metrics_addr`](Self::metrics_addr)).
     pub async fn build(config: Config) -> Result<Self, Error> {
         let client = jetstream::connect(&config.nats.nats_url, "imaging").await?;
         let pipeline = Pipeline::setup(client).await?;
@@ -135,9 +148,11 @@ impl Application {
         tracing::info!(limits = ?config.limits(), worker = ?config.worker_config(), "imaging configured");
         let listener = service_runtime::grpc::bind(config.listen).await?;
         let grpc_addr = listener.local_addr().unwrap_or(config.listen);
+        let metrics = MetricsServer::bind(config.metrics_listen).await?;
         Ok(Self {
             listener,
             grpc_addr,
+            metrics,
             pipeline,
             worker,
         })
@@ -148,11 +163,17 @@ impl Application {
         self.grpc_addr
     }
 
+    /// The bound metrics address (`/metrics`, `/healthz`).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics.local_addr()
+    }
+
     /// Serves the Jobs service (with health and reflection) and runs the worker until `shutdown` fires;
     /// running jobs finish first.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let Self {
             listener,
+            metrics,
             pipeline,
             worker,
             ..
@@ -166,11 +187,17 @@ impl Application {
         )
         .await;
         let working = tokio::spawn(worker.run(shutdown.clone()));
+        let metrics = tokio::spawn(metrics.serve(shutdown.clone()));
         let served = server.serve(listener, shutdown.clone()).await;
         // The server only returns on shutdown or failure; either way stop taking jobs and let running ones end.
         shutdown.cancel();
         if let Err(error) = working.await {
             tracing::error!(%error, "the job worker crashed");
+        }
+        match metrics.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "the metrics port failed"),
+            Err(error) => tracing::error!(%error, "the metrics task crashed"),
         }
         served?;
         Ok(())

@@ -36,6 +36,7 @@ use mediabot_proto::Service;
 use mediabot_proto::speech::v1::speech_server::SpeechServer;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
 use service_runtime::grpc::GrpcServer;
+use service_runtime::metrics::MetricsServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -79,6 +80,13 @@ pub struct Config {
     /// gRPC listen address.
     #[arg(long, env = "SPEECH_LISTEN", default_value = "127.0.0.1:50053")]
     pub listen: SocketAddr,
+    /// Prometheus metrics listen address (`/metrics`, `/healthz`).
+    #[arg(
+        long = "metrics-listen",
+        env = "METRICS_LISTEN",
+        default_value = "127.0.0.1:9103"
+    )]
+    pub metrics_listen: SocketAddr,
     /// Path to a whisper.cpp ggml model file (e.g. ggml-base.bin). Without one the service starts but
     /// reports NOT_SERVING and refuses transcriptions.
     #[arg(long, env = "WHISPER_MODEL")]
@@ -146,6 +154,9 @@ pub enum Error {
     /// The gRPC server failed.
     #[error(transparent)]
     Grpc(#[from] service_runtime::grpc::Error),
+    /// The metrics port failed.
+    #[error(transparent)]
+    Metrics(#[from] service_runtime::metrics::Error),
     /// A start-up task panicked.
     #[error("start-up task: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -155,6 +166,7 @@ pub enum Error {
 pub struct Application {
     listener: TcpListener,
     grpc_addr: SocketAddr,
+    metrics: MetricsServer,
     server: GrpcServer,
     worker: Option<Worker<SpeechHandler>>,
     shutdown: CancellationToken,
@@ -163,8 +175,10 @@ pub struct Application {
 impl Application {
     /// Loads the model (if configured), connects to NATS, sets up the pipeline and (with a model) the
     /// `speech-workers` consumer, binds the listener and registers the gRPC services: Jobs and Speech,
-    /// SERVING only with a model.
+    /// SERVING only with a model. The metrics port is bound first, so the model's load time is recorded
+    /// (`mediabot_speech_model_load_seconds`).
     pub async fn build(config: Config) -> Result<Self, Error> {
+        let metrics = MetricsServer::bind(config.metrics_listen).await?;
         let model = match &config.model {
             Some(path) => {
                 let path = path.clone();
@@ -175,6 +189,13 @@ impl Application {
                     multilingual = model.is_multilingual(),
                     "whisper model loaded"
                 );
+                let file = model
+                    .path()
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                metrics::gauge!("mediabot_speech_model_load_seconds", "model" => file)
+                    .set(model.load_time().as_secs_f64());
                 Some(Arc::new(model))
             }
             None => {
@@ -227,6 +248,7 @@ impl Application {
         Ok(Self {
             listener,
             grpc_addr,
+            metrics,
             server,
             worker,
             shutdown,
@@ -236,6 +258,11 @@ impl Application {
     /// The address the gRPC server listens on (the real port when configured with port 0).
     pub fn grpc_addr(&self) -> SocketAddr {
         self.grpc_addr
+    }
+
+    /// The address of the metrics port (`/metrics`, `/healthz`).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics.local_addr()
     }
 
     /// Serves gRPC and runs the worker until `shutdown` is cancelled; then stops taking jobs, aborts
@@ -252,8 +279,14 @@ impl Application {
         let worker = self
             .worker
             .map(|worker| tokio::spawn(worker.run(internal.clone())));
+        let metrics = tokio::spawn(self.metrics.serve(internal.clone()));
         let served = self.server.serve(self.listener, internal.clone()).await;
         internal.cancel();
+        match metrics.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "the metrics port failed"),
+            Err(error) => tracing::error!(%error, "the metrics task crashed"),
+        }
         if let Some(worker) = worker
             && let Err(error) = worker.await
         {

@@ -1,5 +1,5 @@
 //! Integration tests of the runtime crate: what operators' tools see of a gRPC server (health, and
-//! reflection listing exactly the services served). The JetStream tests moved to the job-pipeline crate.
+//! reflection listing exactly the services served) and of the metrics port. The JetStream tests moved to the job-pipeline crate.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,3 +8,4 @@
 )]
 
 mod grpc;
+mod metrics;

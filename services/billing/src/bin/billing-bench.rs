@@ -9,7 +9,12 @@
 //!   ([`billing::ledger::postgres::RESERVE`], [`SETTLE`](billing::ledger::postgres::SETTLE)) on a native
 //!   `PgPool` with the service's pool settings — the ceiling: two statements per pair, nothing else;
 //! - `no pool`: the same on one dedicated connection per client, which saves the ping sqlx's pool sends
-//!   whenever a connection goes back to it (the ceiling of the SQL alone).
+//!   whenever a connection goes back to it (the ceiling of the SQL alone, one call per statement).
+//!
+//! The service batches concurrent calls into shared statements (group commit, `ledger::batch`), so
+//! `grpc` can pass the one-statement ceiling; `grpc calls/stmt` says how many calls a statement carried
+//! on average, and `grpc cpu µs/pair` what a pair cost the whole machine (all processes), which stays
+//! comparable when something else runs beside the bench.
 //!
 //! It creates its own database on the server in `--database-url`, prints the load average before and
 //! after (the machine may be shared), runs `billing check`'s invariants on what the runs wrote, and
@@ -103,6 +108,7 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<()> {
     let config = Config {
         command: None,
         listen: "127.0.0.1:0".parse()?,
+        metrics_listen: "127.0.0.1:0".parse()?,
         database_url: url.to_string(),
         database_max_connections: pool_size,
         welcome_credit_minor: WELCOME,
@@ -143,8 +149,15 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<()> {
     );
     println!("load average before: {}", load_average());
     println!(
-        "{:>8} {:>12} {:>12} {:>12} {:>12} {:>16}",
-        "clients", "grpc", "ledger", "raw 1-stmt", "no pool", "grpc/raw 1-stmt"
+        "{:>8} {:>12} {:>12} {:>12} {:>12} {:>16} {:>15} {:>15}",
+        "clients",
+        "grpc",
+        "ledger",
+        "raw 1-stmt",
+        "no pool",
+        "grpc/raw 1-stmt",
+        "grpc calls/stmt",
+        "grpc cpu µs/pair"
     );
     let mut base_account = 1_000;
     for &clients in &args.clients {
@@ -168,13 +181,26 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<()> {
                 .await
             }
         };
+        let before = ledger.batch_stats();
         let grpc = run(Way::Grpc).await?;
+        let after = ledger.batch_stats();
         let direct = run(Way::Ledger).await?;
         let ceiling = run(Way::RawSql).await?;
         let no_pool = run(Way::NoPool).await?;
+        // Hot-path calls of the gRPC run (warm-up included) over the statements that answered them:
+        // shared statements plus one each for the calls that ran alone.
+        let calls = 2.0 * grpc.pairs as f64;
+        let shared = (after.calls - before.calls) as f64;
+        let statements = (after.batches - before.batches) as f64 + (calls - shared).max(0.0);
         println!(
-            "{clients:>8} {grpc:>12.0} {direct:>12.0} {ceiling:>12.0} {no_pool:>12.0} {:>15.0}%",
-            100.0 * grpc / ceiling
+            "{clients:>8} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>15.0}% {:>15.1} {:>15.0}",
+            grpc.pairs_per_s,
+            direct.pairs_per_s,
+            ceiling.pairs_per_s,
+            no_pool.pairs_per_s,
+            100.0 * grpc.pairs_per_s / ceiling.pairs_per_s,
+            calls / statements.max(1.0),
+            grpc.cpu_us_per_pair,
         );
     }
     println!("load average after: {}", load_average());
@@ -217,8 +243,42 @@ enum Way {
     NoPool,
 }
 
-/// Runs `clients` loops of reserve+capture for one second of warm-up plus `seconds`; returns pairs/s
-/// over the measured part.
+/// What one run measured.
+struct Measured {
+    /// Pairs per second over the measured part.
+    pairs_per_s: f64,
+    /// Pairs done in the whole run, warm-up included.
+    pairs: u64,
+    /// CPU time of the whole machine (every process: this one, PostgreSQL's backends, anything else)
+    /// per pair over the measured part, µs; it shows the cost of a pair even when the machine is shared.
+    cpu_us_per_pair: f64,
+}
+
+/// Busy CPU time of the whole machine so far, µs (`/proc/stat`'s first line, USER_HZ = 100), or 0.
+fn machine_busy_us() -> u64 {
+    let Ok(text) = std::fs::read_to_string("/proc/stat") else {
+        return 0;
+    };
+    let fields: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: everything but idle and iowait is busy.
+    let busy: u64 = fields
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .sum();
+    busy * 10_000
+}
+
+/// Runs `clients` loops of reserve+capture for one second of warm-up plus `seconds`.
 #[allow(
     clippy::too_many_arguments,
     reason = "a benchmark's knobs, passed once"
@@ -233,7 +293,8 @@ async fn measure(
     raw: &PgPool,
     key: &str,
     price: i64,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Measured> {
+    let total = Arc::new(AtomicU64::new(0));
     let counting = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let pairs = Arc::new(AtomicU64::new(0));
@@ -243,7 +304,8 @@ async fn measure(
         let account_id = AccountId::parse(account)?;
         // Opened up front, so that every way measures reserves on an existing account.
         ledger.balance(account_id).await?;
-        let (counting, stop, pairs) = (counting.clone(), stop.clone(), pairs.clone());
+        let (counting, stop, pairs, total) =
+            (counting.clone(), stop.clone(), pairs.clone(), total.clone());
         let (ledger, raw, key) = (ledger.clone(), raw.clone(), key.to_string());
         let grpc = match way {
             Way::Grpc => Some(BillingClient::connect(format!("http://{addr}")).await?),
@@ -289,6 +351,7 @@ async fn measure(
                         raw_capture(&mut *conn, job.as_str()).await?;
                     }
                 }
+                total.fetch_add(1, Ordering::Relaxed);
                 if counting.load(Ordering::Relaxed) {
                     pairs.fetch_add(1, Ordering::Relaxed);
                 }
@@ -299,15 +362,21 @@ async fn measure(
     tokio::time::sleep(Duration::from_secs(1)).await;
     counting.store(true, Ordering::Relaxed);
     let started = Instant::now();
+    let busy_before = machine_busy_us();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     counting.store(false, Ordering::Relaxed);
+    let busy = machine_busy_us().saturating_sub(busy_before);
     let elapsed = started.elapsed();
     let done = pairs.load(Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
     while let Some(result) = tasks.join_next().await {
         result??;
     }
-    Ok(done as f64 / elapsed.as_secs_f64())
+    Ok(Measured {
+        pairs_per_s: done as f64 / elapsed.as_secs_f64(),
+        pairs: total.load(Ordering::Relaxed),
+        cpu_us_per_pair: busy as f64 / (done.max(1)) as f64,
+    })
 }
 
 /// Reserve as the ledger does it on PostgreSQL: [`postgres::RESERVE`], one statement.

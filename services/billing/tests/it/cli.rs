@@ -13,6 +13,7 @@ async fn billing(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
         .env_remove("DATABASE_URL")
         .env_remove("PRICES_FILE")
         .env("NATS_URL", "nats://127.0.0.1:1")
+        .env("METRICS_LISTEN", "127.0.0.1:0")
         .kill_on_drop(true);
     for (name, value) in env {
         command.env(name, value);

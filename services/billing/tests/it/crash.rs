@@ -42,6 +42,7 @@ async fn start_billing(db: &TestDb) -> (Child, BillingClient<Channel>) {
         .env("DATABASE_URL", db.url())
         .env("WELCOME_CREDIT_MINOR", WELCOME.to_string())
         .env("NATS_URL", "nats://127.0.0.1:1")
+        .env("METRICS_LISTEN", "127.0.0.1:0")
         .stdout(logs())
         .stderr(logs())
         .kill_on_drop(true)

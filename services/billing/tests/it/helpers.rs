@@ -189,6 +189,9 @@ impl Options {
 pub struct TestApp {
     pub client: BillingClient<Channel>,
     pub addr: std::net::SocketAddr,
+    /// The metrics port (`/metrics`).
+    #[allow(dead_code, reason = "read by the metrics test binary")]
+    pub metrics_addr: std::net::SocketAddr,
     pub nats: Option<nats_test_server::NatsServer>,
     shutdown: CancellationToken,
     task: Option<JoinHandle<Result<(), billing::Error>>>,
@@ -227,6 +230,7 @@ pub async fn spawn_app_on(db: &TestDb, options: Options) -> TestApp {
     let config = Config {
         command: None,
         listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db.url().to_string(),
         database_max_connections: 10,
         welcome_credit_minor: options.welcome_credit_minor,
@@ -242,6 +246,7 @@ pub async fn spawn_app_on(db: &TestDb, options: Options) -> TestApp {
     };
     let app = Application::build(config).await.expect("billing builds");
     let addr = app.grpc_addr();
+    let metrics_addr = app.metrics_addr();
     let ledger = app.ledger().clone();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(app.run(shutdown.clone()));
@@ -251,6 +256,7 @@ pub async fn spawn_app_on(db: &TestDb, options: Options) -> TestApp {
     TestApp {
         client,
         addr,
+        metrics_addr,
         nats,
         shutdown,
         task: Some(task),

@@ -19,6 +19,7 @@ mod check;
 mod cli;
 mod concurrency;
 mod crash;
+mod group_commit;
 mod holds;
 mod operations;
 mod settlement;

@@ -10,3 +10,4 @@
 )]
 
 mod billing_commands;
+mod system;

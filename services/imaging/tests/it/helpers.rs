@@ -49,6 +49,9 @@ pub fn request(job_id: &str, operation: Operation) -> JobRequest {
 /// A running service and what a test needs to talk to it.
 pub struct TestApp {
     pub client: JobsClient<Channel>,
+    /// The metrics port (`/metrics`).
+    #[allow(dead_code, reason = "read by the metrics test binary")]
+    pub metrics_addr: std::net::SocketAddr,
     pub channel: Channel,
     pub pipeline: Pipeline,
     shutdown: CancellationToken,
@@ -92,6 +95,8 @@ pub async fn spawn_app_with(flags: &[&str]) -> TestApp {
         "imaging",
         "--listen",
         "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
         "--nats-url",
         &url,
         "--workers",
@@ -105,6 +110,7 @@ pub async fn spawn_app_with(flags: &[&str]) -> TestApp {
         .await
         .expect("the service builds");
     let addr = app.grpc_addr();
+    let metrics_addr = app.metrics_addr();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
     let channel = Channel::from_shared(format!("http://{addr}"))
@@ -117,6 +123,7 @@ pub async fn spawn_app_with(flags: &[&str]) -> TestApp {
         .unwrap();
     TestApp {
         client: JobsClient::new(channel.clone()),
+        metrics_addr,
         channel,
         pipeline,
         shutdown,

@@ -115,6 +115,9 @@ pub fn tiny_model_path() -> PathBuf {
 /// A running speech service with its own nats-server.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The metrics port (`/metrics`).
+    #[allow(dead_code, reason = "read by the metrics test binary")]
+    pub metrics_addr: SocketAddr,
     pub pipeline: Pipeline,
     shutdown: CancellationToken,
     task: Option<JoinHandle<Result<(), speech::Error>>>,
@@ -133,6 +136,7 @@ impl TestApp {
         let nats = NatsServer::start().expect("starting nats-server");
         let mut config = Config {
             listen: "127.0.0.1:0".parse().expect("address"),
+            metrics_listen: "127.0.0.1:0".parse().expect("address"),
             model,
             workers: Some(2),
             threads_per_job: 1,
@@ -153,6 +157,7 @@ impl TestApp {
             .await
             .expect("building the application");
         let addr = app.grpc_addr();
+        let metrics_addr = app.metrics_addr();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run(shutdown.clone()));
         let client = jetstream::connect(&nats.url(), "speech-test")
@@ -161,6 +166,7 @@ impl TestApp {
         let pipeline = Pipeline::setup(client).await.expect("pipeline");
         Self {
             addr,
+            metrics_addr,
             pipeline,
             shutdown,
             task: Some(task),

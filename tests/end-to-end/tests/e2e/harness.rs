@@ -87,6 +87,9 @@ pub struct Options {
     /// Extra environment variables: (process name, variable, value), e.g.
     /// `("imaging", "IMAGING_MAX_DELIVER", "2")`.
     pub env: Vec<(&'static str, &'static str, String)>,
+    /// Where billing, imaging, speech and the gateway export their spans (OTLP/gRPC,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`), e.g. `http://127.0.0.1:4317`; `None`: no export.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Options {
@@ -96,6 +99,7 @@ impl Default for Options {
             real_speech_model: None,
             welcome_credit_minor: None,
             env: Vec::new(),
+            otlp_endpoint: None,
         }
     }
 }
@@ -160,7 +164,15 @@ impl System {
             "sqlite://{}?mode=rwc",
             logs.join("billing.sqlite").display()
         );
-        let env_common = [("NATS_URL", nats_url.as_str()), ("RUST_LOG", "info")];
+        // Metrics on a free port each: tests run side by side, and the defaults (9100-9103) are one set.
+        let mut env_common = vec![
+            ("NATS_URL", nats_url.as_str()),
+            ("RUST_LOG", "info"),
+            ("METRICS_LISTEN", "127.0.0.1:0"),
+        ];
+        if let Some(endpoint) = &options.otlp_endpoint {
+            env_common.push(("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()));
+        }
         let billing_listen = format!("127.0.0.1:{billing}");
         let welcome = options.welcome_credit_minor.map(|w| w.to_string());
         let mut billing_env = vec![("DATABASE_URL", db.as_str())];
@@ -259,6 +271,30 @@ impl System {
             env,
             stopped: false,
         });
+    }
+
+    /// Stops a service with SIGTERM, as Kubernetes does, and waits (up to 30 s) for it to exit: it
+    /// finishes in-flight work and flushes its traces.
+    pub fn terminate(&mut self, name: &str) {
+        let process = self
+            .processes
+            .iter_mut()
+            .find(|p| p.name == name)
+            .expect("no such process");
+        let sent = Command::new("kill")
+            .args(["-TERM", &process.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -TERM {name}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while process.child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not stop within 30 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        process.stopped = true;
     }
 
     /// Kills a service with SIGKILL, as a crash or an OOM kill would.

@@ -15,5 +15,6 @@ mod image_results;
 mod money_follows_delivery;
 mod resilience;
 mod speech_languages;
+mod tracing;
 mod unhappy_paths;
 mod walking_skeleton;
