@@ -25,6 +25,14 @@ pub enum Error {
     /// The metrics port could not be bound or served.
     #[error(transparent)]
     Metrics(#[from] service_runtime::metrics::Error),
+    /// The webhook's listen address could not be bound.
+    #[error("binding the webhook listener {addr}: {source}")]
+    WebhookBind {
+        /// The address given (`--webhook-listen`).
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A completed event carried no result.
     #[error("completed event without a result")]
     NoResult,

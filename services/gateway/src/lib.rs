@@ -23,6 +23,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod operations;
 pub mod telegram;
+pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,6 +116,26 @@ pub struct Config {
         default_value = "127.0.0.1:9100"
     )]
     pub metrics_listen: std::net::SocketAddr,
+    /// Public HTTPS URL Telegram posts updates to (webhook mode), e.g. `https://bot.example.com/telegram`;
+    /// its path is the route served on `--webhook-listen`. Unset: the gateway long-polls getUpdates (one
+    /// replica only: Telegram answers getUpdates to one caller). Needs `--webhook-secret`.
+    #[arg(long = "webhook-url", env = "WEBHOOK_URL", requires = "webhook_secret")]
+    pub webhook_url: Option<url::Url>,
+    /// Where the webhook's HTTP server listens (behind the Ingress that terminates TLS).
+    #[arg(
+        long = "webhook-listen",
+        env = "WEBHOOK_LISTEN",
+        default_value = "127.0.0.1:8443"
+    )]
+    pub webhook_listen: std::net::SocketAddr,
+    /// Secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token` with every update; requests without it
+    /// are refused. 1-256 characters of `A-Z a-z 0-9 _ -`; the same for every replica.
+    #[arg(
+        long = "webhook-secret",
+        env = "WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    pub webhook_secret: Option<Secret>,
     /// Job outcomes delivered to chats at once.
     #[arg(
         long = "delivery-concurrency",
@@ -169,6 +190,19 @@ pub struct Application {
     gateway: Gateway,
     delivery_concurrency: usize,
     metrics: MetricsServer,
+    updates: Updates,
+}
+
+/// How updates arrive.
+enum Updates {
+    /// getUpdates long polling.
+    Polling,
+    /// Telegram posts them to `url`; served on `listener`.
+    Webhook {
+        url: url::Url,
+        secret: Secret,
+        listener: tokio::net::TcpListener,
+    },
 }
 
 /// Key-value bucket recording delivered job outcomes, so a redelivered event is not sent twice.
@@ -180,6 +214,19 @@ impl Application {
     /// only the calls made to it).
     pub async fn build(config: Config) -> Result<Self, Error> {
         let metrics = MetricsServer::bind(config.metrics_listen).await?;
+        let updates = match (config.webhook_url, config.webhook_secret) {
+            (Some(url), Some(secret)) => Updates::Webhook {
+                url,
+                secret,
+                listener: tokio::net::TcpListener::bind(config.webhook_listen)
+                    .await
+                    .map_err(|source| Error::WebhookBind {
+                        addr: config.webhook_listen,
+                        source,
+                    })?,
+            },
+            _ => Updates::Polling,
+        };
         let mut bot = Bot::new(config.telegram_token.expose());
         if let Some(url) = &config.telegram_api_url {
             bot = bot.set_api_url(url.clone());
@@ -228,6 +275,7 @@ impl Application {
             },
             delivery_concurrency: config.delivery_concurrency,
             metrics,
+            updates,
         })
     }
 
@@ -236,7 +284,15 @@ impl Application {
         self.metrics.local_addr()
     }
 
-    /// Polls Telegram for updates and delivers job outcomes until `shutdown` fires.
+    /// The address the webhook server listens on, in webhook mode.
+    pub fn webhook_addr(&self) -> Option<std::net::SocketAddr> {
+        match &self.updates {
+            Updates::Polling => None,
+            Updates::Webhook { listener, .. } => listener.local_addr().ok(),
+        }
+    }
+
+    /// Receives updates (long polling, or the webhook) and delivers job outcomes until `shutdown` fires.
     /// `/readyz` answers 200 only while NATS is connected and billing reports SERVING.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let gateway = self.gateway;
@@ -275,6 +331,7 @@ impl Application {
             .default_handler(|_| async {})
             .build();
         let stop = dispatcher.shutdown_token();
+        let shutdown_for_webhook = shutdown.clone();
         let stopper = tokio::spawn(async move {
             shutdown.cancelled().await;
             // Err means the dispatcher is not running yet or already stopped; nothing to wait for then.
@@ -282,8 +339,27 @@ impl Application {
                 done.await;
             }
         });
-        tracing::info!("gateway polling for updates");
-        dispatcher.dispatch().await;
+        match self.updates {
+            Updates::Polling => {
+                tracing::info!("gateway polling for updates");
+                dispatcher.dispatch().await;
+            }
+            Updates::Webhook {
+                url,
+                secret,
+                listener,
+            } => {
+                let serving =
+                    webhook::serve(&gateway.bot, url, secret, listener, shutdown_for_webhook)
+                        .await?;
+                dispatcher
+                    .dispatch_with_listener(
+                        serving,
+                        LoggingErrorHandler::with_custom_text("webhook update listener failed"),
+                    )
+                    .await;
+            }
+        }
         stopper.abort();
         if let Err(error) = delivering.await {
             tracing::error!(%error, "delivery consumer task failed");

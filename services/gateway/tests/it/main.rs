@@ -11,3 +11,4 @@
 
 mod billing_commands;
 mod system;
+mod webhook;

@@ -117,7 +117,16 @@ impl Drop for System {
     }
 }
 
+/// The secret the webhook tests give the gateway.
+pub const WEBHOOK_SECRET: &str = "gateway-test-webhook-secret_1";
+
 pub async fn start() -> System {
+    start_with(None).await
+}
+
+/// Starts the system; with `webhook` (a free port) the gateway receives updates by webhook on
+/// `http://127.0.0.1:{port}/telegram` instead of long polling.
+pub async fn start_with(webhook: Option<u16>) -> System {
     service_runtime::telemetry::init_for_tests();
     let shutdown = CancellationToken::new();
     let telemetry = TelemetryArgs {
@@ -144,6 +153,12 @@ pub async fn start() -> System {
         admin_ids: ADMIN.to_string().parse().unwrap(),
         delivery_concurrency: 2,
         metrics_listen: "127.0.0.1:0".parse().unwrap(),
+        webhook_url: webhook
+            .map(|port| format!("http://127.0.0.1:{port}/telegram").parse().unwrap()),
+        webhook_listen: format!("127.0.0.1:{}", webhook.unwrap_or(0))
+            .parse()
+            .unwrap(),
+        webhook_secret: webhook.map(|_| WEBHOOK_SECRET.parse().unwrap()),
         nats: NatsArgs {
             nats_url: nats.url(),
         },
@@ -165,6 +180,12 @@ pub async fn start() -> System {
 }
 
 impl System {
+    /// Stops the gateway (as SIGTERM does); the sandbox, NATS and billing keep running.
+    #[allow(dead_code, reason = "used by the webhook test, not the metrics binary")]
+    pub fn stop_gateway(&self) {
+        self.shutdown.cancel();
+    }
+
     pub fn user(&self, user: i64, language: &str) -> ChatUser {
         self.sandbox.user(user, "Test", language)
     }
