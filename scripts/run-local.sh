@@ -7,6 +7,7 @@
 #   TELOXIDE_TOKEN    a real bot token: the gateway talks to Telegram instead of the sandbox
 #   WHISPER_MODEL     path to a whisper.cpp ggml model (default: the first models/*.bin, if any)
 #   STATE_DIR         where data and logs go (default: .run/)
+#   WEBHOOK_URL WEBHOOK_SECRET WEBHOOK_LISTEN   the gateway's webhook mode instead of long polling (optional)
 #   NATS_PORT SANDBOX_PORT BILLING_PORT IMAGING_PORT SPEECH_PORT   (defaults 14222 8081 50051 50052 50053)
 # Each service serves Prometheus metrics on its own port (gateway 9100, billing 9101, imaging 9102, speech
 # 9103: their --metrics-listen defaults); the gateway also answers /healthz and /readyz there.
@@ -83,6 +84,12 @@ wait_port billing "$billing_port"; wait_port imaging "$imaging_port"; wait_port 
 BILLING_URL="http://127.0.0.1:$billing_port" IMAGING_URL="http://127.0.0.1:$imaging_port" \
   SPEECH_URL="http://127.0.0.1:$speech_port" start gateway "$bin/gateway"
 
+# The gateway long-polls unless WEBHOOK_URL (with WEBHOOK_SECRET, WEBHOOK_LISTEN) puts it in webhook mode.
+if [[ -n "${WEBHOOK_URL:-}" ]]; then
+  updates="webhook $WEBHOOK_URL (set on ${TELOXIDE_API_URL:-Telegram})"
+else
+  updates="polling ${TELOXIDE_API_URL:-Telegram}"
+fi
 cat <<MSG
 
 mediabot is running.
@@ -90,7 +97,7 @@ mediabot is running.
   billing   gRPC           127.0.0.1:$billing_port   (SQLite: ${DATABASE_URL:-$state/billing.sqlite})
   imaging   gRPC           127.0.0.1:$imaging_port
   speech    gRPC           127.0.0.1:$speech_port   (model: ${model:-none — voice transcription is off; see README})
-  gateway                  polling ${TELOXIDE_API_URL:-Telegram}
+  gateway                  $updates
   metrics (Prometheus)     http://127.0.0.1:9100/metrics gateway (also /healthz, /readyz)
                            http://127.0.0.1:9101/metrics billing, :9102 imaging, :9103 speech
 MSG
