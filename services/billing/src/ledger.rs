@@ -190,7 +190,9 @@ impl Settle {
     }
 }
 
-/// A hold about to be placed: the job, the account, the operation's key and its price.
+/// A hold about to be placed: the job, the account, the operation's key and its price. Serialized (as
+/// JSON fields of the same names) into a reserve batch's input.
+#[derive(serde::Serialize)]
 struct NewHold<'a> {
     job_id: &'a str,
     account_id: i64,

@@ -52,6 +52,14 @@ struct Counters {
     calls: AtomicU64,
 }
 
+impl Counters {
+    /// One statement answered `calls` calls.
+    fn answered(&self, calls: usize) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.calls.fetch_add(calls as u64, Ordering::Relaxed);
+    }
+}
+
 /// A reserve waiting for its batch (owned copy of a [`NewHold`]).
 struct ReserveCall {
     job_id: String,
@@ -254,12 +262,8 @@ async fn run_batch(
 #[derive(Serialize)]
 struct ReserveInput<'a> {
     n: usize,
-    job_id: &'a str,
-    account_id: i64,
-    operation: &'a str,
-    amount_minor: i64,
-    created_at_ms: i64,
-    expires_at_ms: i64,
+    #[serde(flatten)]
+    hold: NewHold<'a>,
 }
 
 #[derive(Serialize)]
@@ -290,12 +294,7 @@ async fn run_reserves(
                 .enumerate()
                 .map(|(n, call)| ReserveInput {
                     n,
-                    job_id: &call.job_id,
-                    account_id: call.account_id,
-                    operation: &call.operation,
-                    amount_minor: call.amount_minor,
-                    created_at_ms: call.created_at_ms,
-                    expires_at_ms: call.expires_at_ms,
+                    hold: call.hold(),
                 })
                 .collect();
             let rows = match serde_json::to_string(&input) {
@@ -304,10 +303,7 @@ async fn run_reserves(
             };
             match rows {
                 Ok(rows) if rows.len() == batch.len() => {
-                    counters.batches.fetch_add(1, Ordering::Relaxed);
-                    counters
-                        .calls
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    counters.answered(batch.len());
                     for (call, row) in batch.into_iter().zip(rows) {
                         tokio::spawn(answer_reserve(
                             pool.clone(),
@@ -388,10 +384,7 @@ async fn run_settlements(
             };
             match rows {
                 Ok(rows) if rows.len() == batch.len() => {
-                    counters.batches.fetch_add(1, Ordering::Relaxed);
-                    counters
-                        .calls
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    counters.answered(batch.len());
                     for (call, row) in batch.into_iter().zip(rows) {
                         tokio::spawn(answer_settlement(pool.clone(), call, Some((row, now))));
                     }

@@ -18,6 +18,18 @@ use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus}
 
 pub const TOKEN: &str = "4242424242:e2e-test-token-abcdefghijklmnop";
 
+/// The callback data of the offer's button for `operation`; fails the test when the offer has none.
+pub fn button(offer: &Message, operation: &mediabot_proto::jobs::v1::Operation) -> String {
+    let data = operation.callback_data();
+    assert!(
+        offer
+            .buttons()
+            .any(|b| b.callback_data.as_deref() == Some(data.as_str())),
+        "no {data} button in {offer:?}"
+    );
+    data
+}
+
 pub fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/fixtures")

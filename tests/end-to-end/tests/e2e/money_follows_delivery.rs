@@ -8,21 +8,9 @@ use job_pipeline::jetstream::{Pipeline, connect};
 use mediabot_proto::JobId;
 use mediabot_proto::billing::v1::GetBalanceRequest;
 use mediabot_proto::jobs::v1::{FailureReason, JobState, Operation};
-use telegram_sandbox::client::{Fault, Message};
+use telegram_sandbox::client::Fault;
 
-use crate::harness::{Options, System, User, fixture};
-
-/// The callback data of the offer's button for `operation`.
-fn button(offer: &Message, operation: &Operation) -> String {
-    let data = operation.callback_data();
-    assert!(
-        offer
-            .buttons()
-            .any(|b| b.callback_data.as_deref() == Some(data.as_str())),
-        "no {data} button in {offer:?}"
-    );
-    data
-}
+use crate::harness::{Options, System, User, button, fixture};
 
 /// Waits for the bot's result (a photo or a file) replying to `source`.
 async fn wait_for_result(system: &mut System, user: &User, source: i64) {

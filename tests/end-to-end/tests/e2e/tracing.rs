@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 
-use crate::harness::{Options, System, fixture};
+use crate::harness::{Options, System, button, fixture};
 
 /// A span as received: who sent it and what it says.
 #[derive(Debug, Clone)]
@@ -164,13 +164,7 @@ async fn one_update_is_one_trace_across_the_services() {
         )
         .await;
     let operation = Operation::upscale(2);
-    let data = operation.callback_data();
-    assert!(
-        offer
-            .buttons()
-            .any(|b| b.callback_data.as_deref() == Some(data.as_str())),
-        "no {data} under {offer:?}"
-    );
+    let data = button(&offer, &operation);
     user.press(offer.message_id, &data).await;
     user.wait_for_bot_message(
         &mut system,
