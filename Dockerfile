@@ -5,6 +5,7 @@
 #   docker build --target gateway          -t mediabot/gateway:dev .
 #   docker build --target imaging          -t mediabot/imaging:dev .
 #   docker build --target speech           -t mediabot/speech:dev .
+#   docker build --target documents        -t mediabot/documents:dev .
 #   docker build --target telegram-sandbox -t mediabot/telegram-sandbox:dev .
 #
 # The image names are the ones k8s/base uses (k8s/README.md). Stages: `chef` (toolchain and the C/C++
@@ -31,10 +32,13 @@ ARG DEBIAN_RELEASE=bookworm
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS chef
 # protoc: the proto crate; cmake, clang, libclang-dev: whisper.cpp, libopus and libjpeg-turbo builds and
-# bindgen; nasm: libjpeg-turbo's SIMD; the same list as scripts/install-deps.sh's build tools.
+# bindgen; nasm: libjpeg-turbo's SIMD; libheif-dev: HEIF/AVIF in imaging; libtesseract-dev and
+# libleptonica-dev: OCR in documents (bindgen reads their headers); the same list as
+# scripts/install-deps.sh's build tools.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      protobuf-compiler cmake clang libclang-dev pkg-config nasm make g++ \
+      protobuf-compiler cmake clang libclang-dev pkg-config nasm make g++ libheif-dev \
+      libtesseract-dev libleptonica-dev \
  && rm -rf /var/lib/apt/lists/*
 RUN cargo install cargo-chef --locked --version 0.1.78
 WORKDIR /src
@@ -60,13 +64,13 @@ ENV GGML_NATIVE=OFF \
 COPY --from=planner /src/recipe.json recipe.json
 # The dependency layer: rebuilt only when Cargo.toml/Cargo.lock change, not on every source edit.
 RUN cargo chef cook --release --locked --recipe-path recipe.json \
-      -p billing -p gateway -p imaging -p speech -p telegram-sandbox
+      -p billing -p gateway -p imaging -p speech -p documents -p telegram-sandbox
 COPY . .
 RUN cargo build --release --locked \
-      --bin billing --bin gateway --bin imaging --bin speech --bin telegram-sandbox \
+      --bin billing --bin gateway --bin imaging --bin speech --bin documents --bin telegram-sandbox \
  && mkdir -p /out \
  && cp target/release/billing target/release/gateway target/release/imaging target/release/speech \
-       target/release/telegram-sandbox /out/
+       target/release/documents target/release/telegram-sandbox /out/
 
 # The runtime: the same Debian release as the builder (glibc, and libstdc++ for whisper.cpp), nothing
 # else: TLS roots are compiled in (rustls with webpki roots), the probes are Kubernetes' own gRPC and HTTP
@@ -90,6 +94,14 @@ EXPOSE 9100
 ENTRYPOINT ["/usr/local/bin/gateway"]
 
 FROM runtime AS imaging
+# libheif (HEIF/HEIC and AVIF; it brings libde265, dav1d and libaom) is linked dynamically. The fonts of
+# image.add_text come from Debian packages, in /usr/share/fonts (imaging's --font-dir default): DejaVu
+# Sans for Latin and Cyrillic, Noto Color Emoji for emoji. Nothing is fetched at run time.
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libheif1 fonts-dejavu-core fonts-noto-color-emoji \
+ && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
 COPY --from=builder /out/imaging /usr/local/bin/imaging
 EXPOSE 50052 9102
 ENTRYPOINT ["/usr/local/bin/imaging"]
@@ -98,6 +110,18 @@ FROM runtime AS speech
 COPY --from=builder /out/speech /usr/local/bin/speech
 EXPOSE 50053 9103
 ENTRYPOINT ["/usr/local/bin/speech"]
+
+FROM runtime AS documents
+# libtesseract (with libleptonica) is linked dynamically; the Russian and English models are Debian's
+# (tesseract-ocr-rus, tesseract-ocr-eng: /usr/share/tesseract-ocr/5/tessdata, the library's default).
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libtesseract5 tesseract-ocr-rus tesseract-ocr-eng \
+ && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
+COPY --from=builder /out/documents /usr/local/bin/documents
+EXPOSE 50054 9104
+ENTRYPOINT ["/usr/local/bin/documents"]
 
 FROM runtime AS telegram-sandbox
 COPY --from=builder /out/telegram-sandbox /usr/local/bin/telegram-sandbox

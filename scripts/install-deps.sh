@@ -8,9 +8,16 @@
 #   python3-venv       the sandbox's python-telegram-bot test, and the test whisper models' converter
 #   unzip              unpacking the wheels the test whisper models are built from
 #   chromium chromium-driver  the browser tests of the sandbox's chat page
+#   libheif-dev        HEIF/HEIC and AVIF decoding in imaging (libheif 1.15 with libde265, dav1d, libaom)
+#   fonts-dejavu-core fonts-noto-color-emoji  the fonts imaging's image.add_text draws with (Latin and
+#                      Cyrillic; colour emoji), from /usr/share/fonts
+#   libtesseract-dev libleptonica-dev tesseract-ocr-rus tesseract-ocr-eng  OCR in documents (Tesseract 5.3
+#                      and its Russian and English models)
+#   poppler-utils      pdftotext, which documents-bench measures PDF text extraction against
+#   tesseract-ocr      the tesseract CLI, which documents-bench measures OCR against
 set -euo pipefail
 
-packages=(protobuf-compiler cmake clang libclang-dev pkg-config nasm nats-server python3-venv unzip curl chromium chromium-driver)
+packages=(protobuf-compiler cmake clang libclang-dev pkg-config nasm nats-server python3-venv unzip curl chromium chromium-driver libheif-dev fonts-dejavu-core fonts-noto-color-emoji libtesseract-dev libleptonica-dev tesseract-ocr-rus tesseract-ocr-eng poppler-utils tesseract-ocr)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

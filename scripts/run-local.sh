@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole of mediabot on this machine: nats-server (JetStream), billing (SQLite), imaging, speech,
-# gateway — and, when no TELOXIDE_TOKEN is given, telegram-sandbox, a local Telegram Bot API server you can
+# documents, gateway — and, when no TELOXIDE_TOKEN is given, telegram-sandbox, a local Telegram Bot API server you can
 # use with curl (see README). Ctrl-C stops everything this script started.
 #
 # Environment (all optional):
@@ -8,9 +8,11 @@
 #   WHISPER_MODEL     path to a whisper.cpp ggml model (default: the first models/*.bin, if any)
 #   STATE_DIR         where data and logs go (default: .run/)
 #   WEBHOOK_URL WEBHOOK_SECRET WEBHOOK_LISTEN   the gateway's webhook mode instead of long polling (optional)
-#   NATS_PORT SANDBOX_PORT BILLING_PORT IMAGING_PORT SPEECH_PORT   (defaults 14222 8081 50051 50052 50053)
+#   NATS_PORT SANDBOX_PORT BILLING_PORT IMAGING_PORT SPEECH_PORT DOCUMENTS_PORT API_PORT
+#                     (defaults 14222 8081 50051 50052 50053 50054 8000; API_PORT: the gateway's
+#                     OpenAI-compatible HTTP API)
 # Each service serves Prometheus metrics on its own port (gateway 9100, billing 9101, imaging 9102, speech
-# 9103: their --metrics-listen defaults); the gateway also answers /healthz and /readyz there.
+# 9103, documents 9104: their --metrics-listen defaults); the gateway also answers /healthz and /readyz there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -27,7 +29,9 @@ sandbox_port="${SANDBOX_PORT:-8081}"
 billing_port="${BILLING_PORT:-50051}"
 imaging_port="${IMAGING_PORT:-50052}"
 speech_port="${SPEECH_PORT:-50053}"
-for port in "$nats_port" "$billing_port" "$imaging_port" "$speech_port" 9100 9101 9102 9103 $([[ -z "${TELOXIDE_TOKEN:-}" ]] && echo "$sandbox_port"); do
+api_port="${API_PORT:-8000}"
+documents_port="${DOCUMENTS_PORT:-50054}"
+for port in "$nats_port" "$billing_port" "$imaging_port" "$speech_port" "$documents_port" "$api_port" 9100 9101 9102 9103 9104 $([[ -z "${TELOXIDE_TOKEN:-}" ]] && echo "$sandbox_port"); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is already in use; stop what uses it or choose another (see the top of $0)" >&2
     exit 1
@@ -80,9 +84,12 @@ else
   env -u WHISPER_MODEL "$bin/speech" --listen "127.0.0.1:$speech_port" >"$state/logs/speech.log" 2>&1 &
   pids+=($!)
 fi
+start documents "$bin/documents" --listen "127.0.0.1:$documents_port"
 wait_port billing "$billing_port"; wait_port imaging "$imaging_port"; wait_port speech "$speech_port"
+wait_port documents "$documents_port"
 BILLING_URL="http://127.0.0.1:$billing_port" IMAGING_URL="http://127.0.0.1:$imaging_port" \
-  SPEECH_URL="http://127.0.0.1:$speech_port" start gateway "$bin/gateway"
+  SPEECH_URL="http://127.0.0.1:$speech_port" DOCUMENTS_URL="http://127.0.0.1:$documents_port" \
+  API_LISTEN="127.0.0.1:$api_port" start gateway "$bin/gateway"
 
 # The gateway long-polls unless WEBHOOK_URL (with WEBHOOK_SECRET, WEBHOOK_LISTEN) puts it in webhook mode.
 if [[ -n "${WEBHOOK_URL:-}" ]]; then
@@ -97,9 +104,12 @@ mediabot is running.
   billing   gRPC           127.0.0.1:$billing_port   (SQLite: ${DATABASE_URL:-$state/billing.sqlite})
   imaging   gRPC           127.0.0.1:$imaging_port
   speech    gRPC           127.0.0.1:$speech_port   (model: ${model:-none — voice transcription is off; see README})
+  documents gRPC           127.0.0.1:$documents_port   (text from PDF/DOCX/ODT/TXT, OCR of photos: Tesseract rus+eng)
   gateway                  $updates
+  HTTP API (OpenAI-style)  http://127.0.0.1:$api_port/v1   (key: /apikey in the bot, or
+                           DATABASE_URL=${DATABASE_URL:-sqlite://$state/billing.sqlite} $bin/billing api-key issue --account 1001)
   metrics (Prometheus)     http://127.0.0.1:9100/metrics gateway (also /healthz, /readyz)
-                           http://127.0.0.1:9101/metrics billing, :9102 imaging, :9103 speech
+                           http://127.0.0.1:9101/metrics billing, :9102 imaging, :9103 speech, :9104 documents
 MSG
 if [[ -n "${TELOXIDE_API_URL:-}" ]]; then
   cat <<MSG

@@ -39,7 +39,7 @@ import jsonschema
 import yaml
 from kubernetes_validate import utils as kv
 
-BINARIES = ("billing", "gateway", "imaging", "speech", "telegram-sandbox")
+BINARIES = ("billing", "gateway", "imaging", "speech", "documents", "telegram-sandbox")
 # Environment variables a binary reads outside its clap flags.
 EXTRA_ENV = {
     "RUST_LOG": "tracing's EnvFilter (service-runtime telemetry); the sandbox ignores it",

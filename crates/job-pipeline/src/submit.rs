@@ -120,7 +120,8 @@ impl JobQueue {
     ///
     /// - `job_id` must be a UUID (kept in its canonical form); `operation` valid
     ///   ([`Operation::validate`](mediabot_proto::jobs::v1::Operation::validate)) and run by this service;
-    ///   `input_key` non-empty and present in the media bucket; `context` with `chat_id` and `user_id`;
+    ///   `input_key` non-empty and present in the media bucket; `context` with `user_id` and, unless the
+    ///   job comes from the HTTP API (`origin` API), `chat_id`;
     /// - the status QUEUED is written only if the job has none yet, so a resubmitted job is never moved back
     ///   from RUNNING or a final state — such a job is answered (position 0) without being queued again;
     /// - the request is published to the work queue with message id `<job_id>.requested` (JetStream keeps
@@ -249,7 +250,9 @@ impl JobQueue {
                 reason: "is required",
             });
         };
-        if context.chat_id == 0 {
+        // An HTTP API job has no chat: its result stays in the job-status bucket.
+        let api = context.origin == mediabot_proto::jobs::v1::JobOrigin::Api as i32;
+        if context.chat_id == 0 && !api {
             return Err(SubmitError::Field {
                 field: "context.chat_id",
                 reason: "must be set",

@@ -155,15 +155,25 @@ impl Progress {
                 state: JobState::Running as i32,
                 percent: 0,
                 context: job.context.clone(),
+                remaining_ms: 0,
             }),
         }
     }
 
-    /// Reports `percent` (clamped to 0..=100) done.
+    /// Reports `percent` (clamped to 0..=100) done, with no estimate of the time left.
     pub async fn report(&self, percent: u32) {
+        self.report_with_estimate(percent, None).await;
+    }
+
+    /// Reports `percent` (clamped to 0..=100) done and, when known, the estimated time `remaining` until
+    /// the job is done (`JobProgress.remaining_ms`, rounded to whole milliseconds).
+    pub async fn report_with_estimate(&self, percent: u32, remaining: Option<Duration>) {
         let percent = percent.min(100);
         let mut event = (*self.event).clone();
         event.percent = percent;
+        event.remaining_ms = remaining
+            .map(|r| u64::try_from(r.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
         let msg_id = message_id(&event.job_id, &format!("progress.{percent}"));
         if let Err(error) = self
             .pipeline

@@ -19,7 +19,10 @@
 use std::fmt;
 
 use crate::billing::v1::{Price, PriceUnit};
-use crate::jobs::v1::{Compress, Operation, Transcribe, Upscale, operation::Params};
+use crate::jobs::v1::{
+    AddText, Compress, Convert, ConvertTarget, DocumentText, Ocr, Operation, TextPlate,
+    TextPosition, TextSize, Transcribe, Upscale, operation::Params,
+};
 
 /// A worker service that runs jobs from its own JetStream work queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,17 +31,20 @@ pub enum Service {
     Imaging,
     /// Speech operations (`services/speech`).
     Speech,
+    /// Text extraction and OCR (`services/documents`).
+    Documents,
 }
 
 impl Service {
     /// Every worker service.
-    pub const ALL: [Service; 2] = [Service::Imaging, Service::Speech];
+    pub const ALL: [Service; 3] = [Service::Imaging, Service::Speech, Service::Documents];
 
-    /// The service's name: `imaging`, `speech`.
+    /// The service's name: `imaging`, `speech`, `documents`.
     pub fn name(self) -> &'static str {
         match self {
             Service::Imaging => "imaging",
             Service::Speech => "speech",
+            Service::Documents => "documents",
         }
     }
 
@@ -47,6 +53,7 @@ impl Service {
         match self {
             Service::Imaging => "jobs.imaging.requested",
             Service::Speech => "jobs.speech.requested",
+            Service::Documents => "jobs.documents.requested",
         }
     }
 
@@ -55,6 +62,7 @@ impl Service {
         match self {
             Service::Imaging => "JOBS_IMAGING",
             Service::Speech => "JOBS_SPEECH",
+            Service::Documents => "JOBS_DOCUMENTS",
         }
     }
 
@@ -63,6 +71,7 @@ impl Service {
         match self {
             Service::Imaging => "imaging-workers",
             Service::Speech => "speech-workers",
+            Service::Documents => "documents-workers",
         }
     }
 }
@@ -78,6 +87,159 @@ pub const UPSCALE_FACTORS: [u32; 2] = [2, 4];
 
 /// Targets `image.compress` accepts, in kilobytes of 1000 bytes (1, 2, 4 and 8 MB).
 pub const COMPRESS_TARGETS_KB: [u32; 4] = [1000, 2000, 4000, 8000];
+
+/// The targets `image.convert` accepts, in the order the gateway offers them.
+pub const CONVERT_TARGETS: [ConvertTarget; 4] = [
+    ConvertTarget::Jpeg,
+    ConvertTarget::Png,
+    ConvertTarget::WebpLossless,
+    ConvertTarget::WebpLossy,
+];
+
+/// The longest text `image.add_text` draws, in characters (Unicode scalar values).
+pub const ADD_TEXT_MAX_CHARS: usize = 200;
+/// The font sizes `image.add_text` accepts in pixels (`AddText.size_px`; 0 means "use the preset").
+pub const ADD_TEXT_SIZE_PX: std::ops::RangeInclusive<u32> = 8..=1000;
+/// The text block's default distance from the top or bottom edge, percent of the image height.
+pub const ADD_TEXT_DEFAULT_OFFSET_PCT: u32 = 10;
+/// The largest offset, percent of the height (beyond it a top text would start below the middle).
+pub const ADD_TEXT_MAX_OFFSET_PCT: u32 = 45;
+/// The plate's default opacity, percent.
+pub const ADD_TEXT_DEFAULT_OPACITY_PCT: u32 = 50;
+/// The plate's default blur radius, pixels.
+pub const ADD_TEXT_DEFAULT_BLUR_PX: u32 = 5;
+/// The largest blur radius, pixels.
+pub const ADD_TEXT_MAX_BLUR_PX: u32 = 50;
+
+impl TextSize {
+    /// The parameter value: `small`, `medium`, `normal`, `large`, `huge` (UNSPECIFIED is `normal`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TextSize::Small => "small",
+            TextSize::Medium => "medium",
+            TextSize::Unspecified | TextSize::Normal => "normal",
+            TextSize::Large => "large",
+            TextSize::Huge => "huge",
+        }
+    }
+
+    /// The font size as a share of the image's shorter side.
+    pub fn share_of_short_side(self) -> f32 {
+        match self {
+            TextSize::Small => 0.04,
+            TextSize::Medium => 0.055,
+            TextSize::Unspecified | TextSize::Normal => 0.07,
+            TextSize::Large => 0.095,
+            TextSize::Huge => 0.13,
+        }
+    }
+}
+
+impl TextPosition {
+    /// The parameter value: `top`, `center`, `bottom` (UNSPECIFIED is `bottom`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TextPosition::Top => "top",
+            TextPosition::Center => "center",
+            TextPosition::Unspecified | TextPosition::Bottom => "bottom",
+        }
+    }
+}
+
+impl TextPlate {
+    /// The parameter value: `none`, `black`, `white` (UNSPECIFIED is `none`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TextPlate::Unspecified | TextPlate::None => "none",
+            TextPlate::Black => "black",
+            TextPlate::White => "white",
+        }
+    }
+}
+
+impl AddText {
+    /// The text with every option at its default: normal size, automatic colour, at the bottom 10 % above
+    /// the edge, no plate.
+    pub fn with_text(text: &str) -> Self {
+        AddText {
+            text: text.to_string(),
+            ..AddText::default()
+        }
+    }
+
+    /// The font size preset (UNSPECIFIED read as NORMAL).
+    pub fn size_preset(&self) -> TextSize {
+        match TextSize::try_from(self.size) {
+            Ok(TextSize::Unspecified) | Err(_) => TextSize::Normal,
+            Ok(size) => size,
+        }
+    }
+
+    /// Where the block goes (UNSPECIFIED read as BOTTOM).
+    pub fn placement(&self) -> TextPosition {
+        match TextPosition::try_from(self.position) {
+            Ok(TextPosition::Unspecified) | Err(_) => TextPosition::Bottom,
+            Ok(position) => position,
+        }
+    }
+
+    /// The plate (UNSPECIFIED read as NONE).
+    pub fn plate_kind(&self) -> TextPlate {
+        match TextPlate::try_from(self.plate) {
+            Ok(TextPlate::Unspecified) | Err(_) => TextPlate::None,
+            Ok(plate) => plate,
+        }
+    }
+
+    /// The offset from the edge, percent of the height ([`ADD_TEXT_DEFAULT_OFFSET_PCT`] when absent).
+    pub fn offset(&self) -> u32 {
+        self.offset_pct.unwrap_or(ADD_TEXT_DEFAULT_OFFSET_PCT)
+    }
+
+    /// The plate's opacity, percent ([`ADD_TEXT_DEFAULT_OPACITY_PCT`] when absent).
+    pub fn opacity(&self) -> u32 {
+        self.plate_opacity_pct
+            .unwrap_or(ADD_TEXT_DEFAULT_OPACITY_PCT)
+    }
+
+    /// The plate's blur radius, pixels ([`ADD_TEXT_DEFAULT_BLUR_PX`] when absent).
+    pub fn blur(&self) -> u32 {
+        self.plate_blur_px.unwrap_or(ADD_TEXT_DEFAULT_BLUR_PX)
+    }
+
+    /// A short fingerprint of the text (8 hex digits of a UUIDv5 of it): what keys carry instead of the
+    /// text itself, which may be long, hold spaces and is the user's own words.
+    pub fn text_digest(&self) -> String {
+        let id = uuid::Uuid::new_v5(&ADD_TEXT_NAMESPACE, self.text.as_bytes());
+        id.simple().to_string()[..8].to_string()
+    }
+}
+
+/// Namespace of [`AddText::text_digest`].
+const ADD_TEXT_NAMESPACE: uuid::Uuid = uuid::uuid!("0d8f4a56-3c1e-4b7a-9e62-5a7c9d1f2e38");
+
+impl ConvertTarget {
+    /// The parameter value in keys and callback data: `jpeg`, `png`, `webp_lossless`, `webp_lossy`
+    /// (`unspecified` for the invalid default).
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvertTarget::Unspecified => "unspecified",
+            ConvertTarget::Jpeg => "jpeg",
+            ConvertTarget::Png => "png",
+            ConvertTarget::WebpLossless => "webp_lossless",
+            ConvertTarget::WebpLossy => "webp_lossy",
+        }
+    }
+
+    /// The target a [`name`](Self::name) names; `None` for anything else (and for `unspecified`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        CONVERT_TARGETS.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// Longest `speech.transcribe` prompt (whisper's initial prompt), bytes. whisper uses at most the last
+/// 224 tokens of it; this only keeps job messages small.
+pub const MAX_PROMPT_BYTES: usize = 4096;
 
 /// Why an [`Operation`] is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,6 +273,7 @@ impl Operation {
             params: Some(Params::Transcribe(Transcribe {
                 language: language.to_string(),
                 translate: false,
+                ..Default::default()
             })),
         }
     }
@@ -122,6 +285,7 @@ impl Operation {
             params: Some(Params::Transcribe(Transcribe {
                 language: language.to_string(),
                 translate: true,
+                ..Default::default()
             })),
         }
     }
@@ -134,20 +298,63 @@ impl Operation {
         }
     }
 
+    /// `image.convert` to `target` (any of [`CONVERT_TARGETS`]).
+    pub fn convert(target: ConvertTarget) -> Self {
+        Operation {
+            params: Some(Params::Convert(Convert {
+                target: target as i32,
+            })),
+        }
+    }
+
+    /// `image.add_text` with these parameters.
+    pub fn add_text(params: AddText) -> Self {
+        Operation {
+            params: Some(Params::AddText(params)),
+        }
+    }
+
+    /// `document.text`: the text of a document, OCR (for pages without a text layer) in the languages of
+    /// `language` ("ru", "en" or "auto"; see [`ocr_languages`]).
+    pub fn document_text(language: &str) -> Self {
+        Operation {
+            params: Some(Params::DocumentText(DocumentText {
+                language: language.to_string(),
+            })),
+        }
+    }
+
+    /// `image.ocr`: the text in an image, recognised in the languages of `language` ("ru", "en" or
+    /// "auto"; see [`ocr_languages`]).
+    pub fn ocr(language: &str) -> Self {
+        Operation {
+            params: Some(Params::Ocr(Ocr {
+                language: language.to_string(),
+            })),
+        }
+    }
+
     /// The stable operation id (`image.upscale`), or `None` when no case is set.
     pub fn id(&self) -> Option<&'static str> {
         Some(match self.params.as_ref()? {
             Params::Upscale(_) => "image.upscale",
             Params::Compress(_) => "image.compress",
+            Params::Convert(_) => "image.convert",
+            Params::AddText(_) => "image.add_text",
             Params::Transcribe(_) => "speech.transcribe",
+            Params::DocumentText(_) => "document.text",
+            Params::Ocr(_) => "image.ocr",
         })
     }
 
     /// The worker service that runs it, or `None` when no case is set.
     pub fn service(&self) -> Option<Service> {
         Some(match self.params.as_ref()? {
-            Params::Upscale(_) | Params::Compress(_) => Service::Imaging,
+            Params::Upscale(_) | Params::Compress(_) | Params::Convert(_) | Params::AddText(_) => {
+                Service::Imaging
+            }
             Params::Transcribe(_) => Service::Speech,
+            Params::DocumentText(_) | Params::Ocr(_) => Service::Documents,
         })
     }
 
@@ -157,12 +364,38 @@ impl Operation {
         match self.params.as_ref() {
             Some(Params::Upscale(p)) => vec![("factor", p.factor.to_string())],
             Some(Params::Compress(p)) => vec![("target_kb", p.target_kb.to_string())],
+            Some(Params::Convert(p)) => vec![("target", convert_target_name(p.target))],
+            // The text as a digest (see `AddText::text_digest`); every option with its default resolved,
+            // so spelling a default out names the same job.
+            Some(Params::AddText(p)) => vec![
+                ("text", p.text_digest()),
+                (
+                    "size",
+                    if p.size_px == 0 {
+                        p.size_preset().name().to_string()
+                    } else {
+                        format!("{}px", p.size_px)
+                    },
+                ),
+                (
+                    "color",
+                    p.color_rgb
+                        .map_or_else(|| "auto".to_string(), |c| format!("{c:06x}")),
+                ),
+                ("position", p.placement().name().to_string()),
+                ("offset", p.offset().to_string()),
+                ("plate", p.plate_kind().name().to_string()),
+                ("opacity", p.opacity().to_string()),
+                ("blur", p.blur().to_string()),
+            ],
             // `translate` only when set, so the keys (and job ids) of plain transcriptions stay as they were.
             Some(Params::Transcribe(p)) if p.translate => vec![
                 ("language", language_or_auto(&p.language)),
                 ("translate", "true".to_string()),
             ],
             Some(Params::Transcribe(p)) => vec![("language", language_or_auto(&p.language))],
+            Some(Params::DocumentText(p)) => vec![("language", language_or_auto(&p.language))],
+            Some(Params::Ocr(p)) => vec![("language", language_or_auto(&p.language))],
             None => Vec::new(),
         }
     }
@@ -188,23 +421,41 @@ impl Operation {
                     reason: format!("must be 2 or 4, got {}", p.factor),
                 })
             }
+            Some(Params::Convert(p))
+                if ConvertTarget::from_name(&convert_target_name(p.target)).is_none() =>
+            {
+                Err(InvalidOperation::Param {
+                    operation: "image.convert",
+                    param: "target",
+                    reason: format!(
+                        "must be one of jpeg, png, webp_lossless, webp_lossy, got {}",
+                        convert_target_name(p.target)
+                    ),
+                })
+            }
+            Some(Params::AddText(p)) => validate_add_text(p, true),
             Some(Params::Transcribe(p)) => {
-                let language = language_or_auto(&p.language);
-                let ok = language == "auto"
-                    || (language.len() == 2 && language.bytes().all(|b| b.is_ascii_lowercase()));
-                if ok {
-                    Ok(())
+                let param = |param: &'static str, reason: String| InvalidOperation::Param {
+                    operation: "speech.transcribe",
+                    param,
+                    reason,
+                };
+                if p.prompt.len() > MAX_PROMPT_BYTES || p.prompt.contains('\0') {
+                    Err(param(
+                        "prompt",
+                        format!("at most {MAX_PROMPT_BYTES} bytes, no NUL characters"),
+                    ))
+                } else if !(0.0..=1.0).contains(&p.temperature) {
+                    Err(param(
+                        "temperature",
+                        format!("must be between 0 and 1, got {}", p.temperature),
+                    ))
                 } else {
-                    Err(InvalidOperation::Param {
-                        operation: "speech.transcribe",
-                        param: "language",
-                        reason: format!(
-                            "must be \"auto\" or an ISO 639-1 code such as \"ru\", got {:?}",
-                            p.language
-                        ),
-                    })
+                    check_language("speech.transcribe", &p.language)
                 }
             }
+            Some(Params::DocumentText(p)) => check_language("document.text", &p.language),
+            Some(Params::Ocr(p)) => check_language("image.ocr", &p.language),
             Some(_) => Ok(()),
         }
     }
@@ -227,7 +478,14 @@ impl Operation {
 
     /// Telegram callback data of a button that starts this operation: `op:image.upscale:factor=4`
     /// (at most 64 bytes, Telegram's limit). Parse it back with [`from_callback_data`](Self::from_callback_data).
+    ///
+    /// `image.add_text` takes its parameters from a dialogue (the user's text, then their wishes), not from
+    /// a button: its button is `op:image.add_text:`, which opens the dialogue ([`opens_dialogue`]) and
+    /// parses back to no operation.
     pub fn callback_data(&self) -> String {
+        if let Some(Params::AddText(_)) = self.params {
+            return format!("op:{ADD_TEXT_ID}:");
+        }
         let params = self
             .params()
             .into_iter()
@@ -239,13 +497,18 @@ impl Operation {
 
     /// The operation a button's callback data names; `None` for anything else (or invalid parameters).
     pub fn from_callback_data(data: &str) -> Option<Self> {
+        // A dialogue's button names no complete operation.
+        if opens_dialogue(data).is_some() {
+            return None;
+        }
         let rest = data.strip_prefix("op:")?;
         let (id, params) = rest.split_once(':').unwrap_or((rest, ""));
         Self::from_parts(id, params)
     }
 
     /// The operation a [`key`](Self::key) names (`image.upscale factor=4`, as a hold records it);
-    /// `None` for anything else.
+    /// `None` for anything else. An `image.add_text` key carries only a digest of the text, so its
+    /// operation comes back with its options and an empty text: enough for its name and metric label.
     pub fn from_key(key: &str) -> Option<Self> {
         let (id, params) = key.split_once(' ').unwrap_or((key, ""));
         Self::from_parts(id, &params.replace(' ', ","))
@@ -263,6 +526,62 @@ impl Operation {
         let operation = match id {
             "image.upscale" => Operation::upscale(param("factor")?.parse().ok()?),
             "image.compress" => Operation::compress(param("target_kb")?.parse().ok()?),
+            "image.convert" => Operation::convert(ConvertTarget::from_name(&param("target")?)?),
+            ADD_TEXT_ID => {
+                let number = |name: &str| param(name).and_then(|v| v.parse::<u32>().ok());
+                let (size, size_px) = match param("size").as_deref() {
+                    None => (TextSize::Normal, 0),
+                    Some(v) => match v.strip_suffix("px") {
+                        Some(px) => (TextSize::Normal, px.parse().ok()?),
+                        None => (
+                            [
+                                TextSize::Small,
+                                TextSize::Medium,
+                                TextSize::Normal,
+                                TextSize::Large,
+                                TextSize::Huge,
+                            ]
+                            .into_iter()
+                            .find(|s| s.name() == v)?,
+                            0,
+                        ),
+                    },
+                };
+                let color_rgb = match param("color").as_deref() {
+                    None | Some("auto") => None,
+                    Some(hex) => Some(u32::from_str_radix(hex, 16).ok()?),
+                };
+                let position = match param("position").as_deref() {
+                    None | Some("bottom") => TextPosition::Bottom,
+                    Some("top") => TextPosition::Top,
+                    Some("center") => TextPosition::Center,
+                    Some(_) => return None,
+                };
+                let plate = match param("plate").as_deref() {
+                    None | Some("none") => TextPlate::None,
+                    Some("black") => TextPlate::Black,
+                    Some("white") => TextPlate::White,
+                    Some(_) => return None,
+                };
+                let params = AddText {
+                    text: String::new(),
+                    size: size as i32,
+                    size_px,
+                    color_rgb,
+                    position: position as i32,
+                    offset_pct: number("offset"),
+                    plate: plate as i32,
+                    plate_opacity_pct: number("opacity"),
+                    plate_blur_px: number("blur"),
+                };
+                // The text is not in the key: check the options only.
+                validate_add_text(&params, false).ok()?;
+                return Some(Operation::add_text(params));
+            }
+            "document.text" => {
+                Operation::document_text(&param("language").unwrap_or_else(|| "auto".into()))
+            }
+            "image.ocr" => Operation::ocr(&param("language").unwrap_or_else(|| "auto".into())),
             "speech.transcribe" => {
                 let language = param("language").unwrap_or_else(|| "auto".into());
                 match param("translate").as_deref() {
@@ -274,6 +593,119 @@ impl Operation {
             _ => return None,
         };
         operation.validate().ok().map(|()| operation)
+    }
+}
+
+/// The id of `image.add_text`.
+const ADD_TEXT_ID: &str = "image.add_text";
+
+/// Whether a button's callback data opens a dialogue rather than starting a job: the operation id whose
+/// parameters the dialogue collects (`op:image.add_text:` → `image.add_text`), else `None`.
+pub fn opens_dialogue(data: &str) -> Option<&'static str> {
+    let id = data.strip_prefix("op:")?.strip_suffix(':')?;
+    (id == ADD_TEXT_ID).then_some(ADD_TEXT_ID)
+}
+
+/// Checks `image.add_text`'s parameters; the text only when `text` is set (a key does not carry it).
+fn validate_add_text(p: &AddText, text: bool) -> Result<(), InvalidOperation> {
+    let invalid = |param: &'static str, reason: String| {
+        Err(InvalidOperation::Param {
+            operation: ADD_TEXT_ID,
+            param,
+            reason,
+        })
+    };
+    let chars = p.text.chars().count();
+    if text && p.text.trim().is_empty() {
+        return invalid("text", "must not be empty".into());
+    }
+    if chars > ADD_TEXT_MAX_CHARS {
+        return invalid(
+            "text",
+            format!("at most {ADD_TEXT_MAX_CHARS} characters, got {chars}"),
+        );
+    }
+    if p.size_px != 0 && !ADD_TEXT_SIZE_PX.contains(&p.size_px) {
+        return invalid(
+            "size_px",
+            format!(
+                "must be 0 (use the preset) or {}..={}, got {}",
+                ADD_TEXT_SIZE_PX.start(),
+                ADD_TEXT_SIZE_PX.end(),
+                p.size_px
+            ),
+        );
+    }
+    if TextSize::try_from(p.size).is_err() {
+        return invalid("size", format!("unknown size {}", p.size));
+    }
+    if TextPosition::try_from(p.position).is_err() {
+        return invalid("position", format!("unknown position {}", p.position));
+    }
+    if TextPlate::try_from(p.plate).is_err() {
+        return invalid("plate", format!("unknown plate {}", p.plate));
+    }
+    if p.color_rgb.is_some_and(|c| c > 0xff_ff_ff) {
+        return invalid("color_rgb", "must be 0xRRGGBB".into());
+    }
+    if p.offset() > ADD_TEXT_MAX_OFFSET_PCT {
+        return invalid(
+            "offset_pct",
+            format!("at most {ADD_TEXT_MAX_OFFSET_PCT}, got {}", p.offset()),
+        );
+    }
+    if p.opacity() > 100 {
+        return invalid(
+            "plate_opacity_pct",
+            format!("at most 100, got {}", p.opacity()),
+        );
+    }
+    if p.blur() > ADD_TEXT_MAX_BLUR_PX {
+        return invalid(
+            "plate_blur_px",
+            format!("at most {ADD_TEXT_MAX_BLUR_PX}, got {}", p.blur()),
+        );
+    }
+    Ok(())
+}
+
+/// A `Convert.target` as its parameter value; a number this build does not know stays a number, so a
+/// key never hides what was asked.
+fn convert_target_name(target: i32) -> String {
+    match ConvertTarget::try_from(target) {
+        Ok(target) => target.name().to_string(),
+        Err(_) => target.to_string(),
+    }
+}
+
+/// A `language` parameter: "auto" (or empty) or an ISO 639-1 code such as "ru".
+fn check_language(operation: &'static str, language: &str) -> Result<(), InvalidOperation> {
+    let normalised = language_or_auto(language);
+    let ok = normalised == "auto"
+        || (normalised.len() == 2 && normalised.bytes().all(|b| b.is_ascii_lowercase()));
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidOperation::Param {
+            operation,
+            param: "language",
+            reason: format!(
+                "must be \"auto\" or an ISO 639-1 code such as \"ru\", got {language:?}"
+            ),
+        })
+    }
+}
+
+/// The Tesseract languages (traineddata names, `+`-joined, the most likely first) that OCR uses for a
+/// user whose language is `language` (a `language` parameter of `document.text` or `image.ocr`):
+/// `rus+eng` for "ru", `eng+rus` for anything else. Russian users' documents mix in English often
+/// enough, and the reverse, that both are always loaded; the order breaks ties between look-alike
+/// letters (Cyrillic "а", "о", "р" and Latin "a", "o", "p").
+pub fn ocr_languages(language: &str) -> &'static str {
+    if language_or_auto(language) == "ru" {
+        "rus+eng"
+    } else {
+        "eng+rus"
     }
 }
 
@@ -427,7 +859,51 @@ mod tests {
         assert_eq!(Operation::compress(1000).service(), Some(Service::Imaging));
         assert!(Operation::transcribe("ru").validate().is_ok());
         assert!(Operation::transcribe("auto").validate().is_ok());
+        // The HTTP API's whisper options: checked, and not part of the key (the price does not change).
+        let with = |prompt: &str, temperature: f32| Operation {
+            params: Some(Params::Transcribe(Transcribe {
+                language: "en".into(),
+                prompt: prompt.into(),
+                temperature,
+                max_audio_ms: 60_000,
+                ..Default::default()
+            })),
+        };
+        assert!(with("Kennedy", 0.4).validate().is_ok());
+        assert_eq!(
+            with("Kennedy", 0.4).key(),
+            Operation::transcribe("en").key()
+        );
+        assert!(with("", 1.5).validate().is_err());
+        assert!(with("", f32::NAN).validate().is_err());
+        assert!(
+            with(&"x".repeat(MAX_PROMPT_BYTES + 1), 0.0)
+                .validate()
+                .is_err()
+        );
+        assert!(with("a\0b", 0.0).validate().is_err());
         assert!(Operation::transcribe("russian").validate().is_err());
+        for target in CONVERT_TARGETS {
+            assert!(Operation::convert(target).validate().is_ok(), "{target:?}");
+        }
+        assert!(
+            Operation::convert(ConvertTarget::Unspecified)
+                .validate()
+                .is_err()
+        );
+        let unknown = Operation {
+            params: Some(Params::Convert(Convert { target: 99 })),
+        };
+        assert!(unknown.validate().is_err());
+        assert_eq!(unknown.key(), "image.convert target=99");
+        assert_eq!(
+            Operation::convert(ConvertTarget::WebpLossy).key(),
+            "image.convert target=webp_lossy"
+        );
+        assert_eq!(
+            Operation::convert(ConvertTarget::Png).service(),
+            Some(Service::Imaging)
+        );
     }
 
     #[test]
@@ -440,6 +916,13 @@ mod tests {
             Operation::translate_to_english("auto"),
             Operation::compress(1000),
             Operation::compress(8000),
+            Operation::convert(ConvertTarget::Jpeg),
+            Operation::convert(ConvertTarget::Png),
+            Operation::convert(ConvertTarget::WebpLossless),
+            Operation::convert(ConvertTarget::WebpLossy),
+            Operation::document_text("ru"),
+            Operation::document_text("auto"),
+            Operation::ocr("en"),
         ] {
             let data = op.callback_data();
             assert!(data.len() <= 64, "{data}");
@@ -471,6 +954,103 @@ mod tests {
             None
         );
         assert_eq!(Operation::from_key("image.upscale_2x"), None);
+        assert_eq!(
+            Operation::convert(ConvertTarget::WebpLossless).callback_data(),
+            "op:image.convert:target=webp_lossless"
+        );
+        assert_eq!(
+            Operation::from_key("image.convert target=png"),
+            Some(Operation::convert(ConvertTarget::Png))
+        );
+        assert_eq!(
+            Operation::from_callback_data("op:image.convert:target=gif"),
+            None
+        );
+        assert_eq!(
+            Operation::from_callback_data("op:image.convert:target=unspecified"),
+            None
+        );
+    }
+
+    #[test]
+    fn add_text_keys_carry_options_and_a_text_digest() {
+        let mut p = AddText::with_text("Привет 👋");
+        let op = Operation::add_text(p.clone());
+        assert_eq!(op.validate(), Ok(()));
+        assert_eq!(op.service(), Some(Service::Imaging));
+        let key = op.key();
+        assert!(
+            key.starts_with("image.add_text text=")
+                && key.ends_with(
+                    "size=normal color=auto position=bottom offset=10 plate=none opacity=50 blur=5"
+                ),
+            "{key}"
+        );
+        // Spelling a default out is the same job.
+        p.offset_pct = Some(10);
+        p.position = TextPosition::Bottom as i32;
+        assert_eq!(Operation::add_text(p.clone()).key(), key);
+        p.text = "Привет".into();
+        assert_ne!(Operation::add_text(p.clone()).key(), key);
+        let styled = AddText {
+            text: "big".into(),
+            size: TextSize::Large as i32,
+            size_px: 0,
+            color_rgb: Some(0xffd700),
+            position: TextPosition::Top as i32,
+            offset_pct: Some(5),
+            plate: TextPlate::Black as i32,
+            plate_opacity_pct: Some(30),
+            plate_blur_px: Some(0),
+        };
+        let back = Operation::from_key(&Operation::add_text(styled.clone()).key()).unwrap();
+        assert_eq!(
+            back,
+            Operation::add_text(AddText {
+                text: String::new(),
+                ..styled
+            })
+        );
+        assert_eq!(
+            Operation::from_key("image.add_text size=96px").map(|o| o.id()),
+            Some(Some("image.add_text"))
+        );
+        assert_eq!(Operation::from_key("image.add_text size=2000px"), None);
+        // Not a button: the dialogue's.
+        assert_eq!(op.callback_data(), "op:image.add_text:");
+        assert_eq!(Operation::from_callback_data("op:image.add_text:"), None);
+        assert_eq!(opens_dialogue("op:image.add_text:"), Some("image.add_text"));
+        assert_eq!(opens_dialogue("op:image.upscale:factor=2"), None);
+        for bad in [
+            AddText::with_text(" "),
+            AddText::with_text(&"я".repeat(201)),
+            AddText {
+                size_px: 4,
+                ..AddText::with_text("a")
+            },
+            AddText {
+                offset_pct: Some(50),
+                ..AddText::with_text("a")
+            },
+            AddText {
+                color_rgb: Some(0x1_000_000),
+                ..AddText::with_text("a")
+            },
+            AddText {
+                plate_opacity_pct: Some(101),
+                ..AddText::with_text("a")
+            },
+        ] {
+            assert!(
+                Operation::add_text(bad.clone()).validate().is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(
+            Operation::add_text(AddText::with_text(&"я".repeat(200)))
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -500,6 +1080,32 @@ mod tests {
         );
         assert_eq!(amount(&Operation::default(), 0), None);
         assert_eq!(price_of(&prices[..1], &t, 0).map(|(a, _)| a), None);
+    }
+
+    #[test]
+    fn document_operations() {
+        let ocr = Operation::ocr("ru");
+        assert_eq!(ocr.id(), Some("image.ocr"));
+        assert_eq!(ocr.key(), "image.ocr language=ru");
+        assert_eq!(ocr.service(), Some(Service::Documents));
+        assert_eq!(
+            Service::Documents.requested_subject(),
+            "jobs.documents.requested"
+        );
+        assert_eq!(Service::Documents.stream(), "JOBS_DOCUMENTS");
+        assert_eq!(
+            Operation::document_text("").key(),
+            "document.text language=auto"
+        );
+        assert!(Operation::ocr("russian").validate().is_err());
+        assert!(Operation::document_text("en").validate().is_ok());
+        assert_eq!(
+            Operation::from_key("image.ocr language=en"),
+            Some(Operation::ocr("en"))
+        );
+        assert_eq!(ocr_languages("ru"), "rus+eng");
+        assert_eq!(ocr_languages("en"), "eng+rus");
+        assert_eq!(ocr_languages("auto"), "eng+rus");
     }
 
     #[test]

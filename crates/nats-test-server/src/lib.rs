@@ -1,11 +1,13 @@
 //! A real `nats-server` with JetStream for tests: started on a free loopback port with a temporary store
 //! directory, stopped (and its store deleted) on [`Drop`]. Tests stay isolated from each other and from
-//! any NATS the machine runs.
+//! any NATS the machine runs. [`ports::free_port`] gives the ports of the other servers tests start.
 //!
 //! The binary is `$NATS_SERVER_BIN` if set, else `nats-server` from `PATH` (Debian: `apt-get install
 //! nats-server`; the project's scripts install it).
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+pub mod ports;
+
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -40,7 +42,7 @@ impl NatsServer {
     /// Starts a server on a free port and waits until it accepts connections.
     pub fn start() -> Result<Self, Error> {
         let store = tempfile::tempdir()?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = ports::free_port()?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let mut server = Self {
             child: None,

@@ -68,18 +68,32 @@ impl Backend {
 type EmbeddedMigration = (i64, &'static str, &'static str);
 
 /// The SQLite schema, from `migrations/sqlite/`.
-const SQLITE_MIGRATIONS: Embedded = Embedded(&[(
-    1,
-    "ledger",
-    include_str!("../migrations/sqlite/0001_ledger.sql"),
-)]);
+const SQLITE_MIGRATIONS: Embedded = Embedded(&[
+    (
+        1,
+        "ledger",
+        include_str!("../migrations/sqlite/0001_ledger.sql"),
+    ),
+    (
+        2,
+        "api keys",
+        include_str!("../migrations/sqlite/0002_api_keys.sql"),
+    ),
+]);
 
 /// The PostgreSQL schema, from `migrations/postgres/`.
-const POSTGRES_MIGRATIONS: Embedded = Embedded(&[(
-    1,
-    "ledger",
-    include_str!("../migrations/postgres/0001_ledger.sql"),
-)]);
+const POSTGRES_MIGRATIONS: Embedded = Embedded(&[
+    (
+        1,
+        "ledger",
+        include_str!("../migrations/postgres/0001_ledger.sql"),
+    ),
+    (
+        2,
+        "api keys",
+        include_str!("../migrations/postgres/0002_api_keys.sql"),
+    ),
+]);
 
 /// Migrations embedded with `include_str!`, applied by sqlx's [`Migrator`] exactly as `sqlx::migrate!`
 /// would apply the files (same version, description and checksum, so databases migrated before are

@@ -5,6 +5,7 @@ use mediabot_proto::billing::v1 as proto;
 use proto::billing_server::{Billing, BillingServer};
 use tonic::{Request, Response, Status};
 
+use crate::api_keys::ApiKey;
 use crate::domain::{
     self, AccountId, Balance, Entry, EntryKind, HoldOutcome, HoldState, IdempotencyKey,
     InvalidInput, JobId, PageCursor, PositiveAmount, ValidOperation,
@@ -181,5 +182,44 @@ impl Billing for BillingService {
     ) -> Result<Response<proto::ListPricesResponse>, Status> {
         let prices = self.ledger.prices().as_proto().to_vec();
         Ok(Response::new(proto::ListPricesResponse { prices }))
+    }
+
+    async fn issue_api_key(
+        &self,
+        request: Request<proto::IssueApiKeyRequest>,
+    ) -> Result<Response<proto::IssueApiKeyResponse>, Status> {
+        let account = AccountId::parse(request.get_ref().account_id)?;
+        let issued = self.ledger.issue_api_key(account).await?;
+        Ok(Response::new(proto::IssueApiKeyResponse {
+            account_id: account.get(),
+            api_key: issued.key.expose().to_string(),
+            prefix: issued.key.prefix().to_string(),
+            revoked: u32::try_from(issued.revoked).unwrap_or(u32::MAX),
+        }))
+    }
+
+    async fn resolve_api_key(
+        &self,
+        request: Request<proto::ResolveApiKeyRequest>,
+    ) -> Result<Response<proto::ResolveApiKeyResponse>, Status> {
+        let key = ApiKey::parse(&request.get_ref().api_key)?;
+        match self.ledger.resolve_api_key(&key).await? {
+            Some((account_id, prefix)) => Ok(Response::new(proto::ResolveApiKeyResponse {
+                account_id,
+                prefix,
+            })),
+            None => Err(Status::not_found("unknown or revoked API key")),
+        }
+    }
+
+    async fn revoke_api_keys(
+        &self,
+        request: Request<proto::RevokeApiKeysRequest>,
+    ) -> Result<Response<proto::RevokeApiKeysResponse>, Status> {
+        let account = AccountId::parse(request.get_ref().account_id)?;
+        let revoked = self.ledger.revoke_api_keys(account).await?;
+        Ok(Response::new(proto::RevokeApiKeysResponse {
+            revoked: u32::try_from(revoked).unwrap_or(u32::MAX),
+        }))
     }
 }

@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub mod api_keys;
 pub mod check;
 pub mod db;
 pub mod domain;
@@ -121,6 +122,46 @@ pub enum Command {
     /// exits: 0 and a one-line summary when consistent; 1 and one line per problem, naming the account
     /// (and job), when not; 2 when the database cannot be read.
     Check(CheckArgs),
+    /// Issues or revokes the HTTP API key of an account (an operator's path; users get theirs with
+    /// `/apikey` in the bot). Works on the database directly, beside a running service.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+/// `billing api-key …`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ApiKeyCommand {
+    /// Issues a new key for the account (revoking its older ones) and prints it: the only time it is shown.
+    Issue {
+        /// Billing account id (the Telegram user id).
+        #[arg(long)]
+        account: i64,
+    },
+    /// Revokes every key of the account.
+    Revoke {
+        /// Billing account id (the Telegram user id).
+        #[arg(long)]
+        account: i64,
+    },
+}
+
+/// Runs `billing api-key …` on the database of `config` (migrating it first) and returns what to print:
+/// the new key, or how many keys were revoked.
+pub async fn api_key(config: &Config, command: &ApiKeyCommand) -> Result<String, Error> {
+    let (settings, prices) = ledger_settings(config)?;
+    let db = db::Db::connect(&config.database_url, 2).await?;
+    let ledger = Ledger::new(db, prices, settings);
+    let account = |id: i64| domain::AccountId::parse(id).map_err(|e| Error::Config(e.to_string()));
+    match command {
+        ApiKeyCommand::Issue { account: id } => {
+            let issued = ledger.issue_api_key(account(*id)?).await?;
+            Ok(issued.key.expose().to_string())
+        }
+        ApiKeyCommand::Revoke { account: id } => {
+            let revoked = ledger.revoke_api_keys(account(*id)?).await?;
+            Ok(format!("revoked {revoked} key(s) of account {id}"))
+        }
+    }
 }
 
 /// Flags of `billing check`.
@@ -148,6 +189,28 @@ pub async fn check(config: &Config, args: &CheckArgs) -> Result<check::Report, E
     report
 }
 
+/// The ledger's settings and the price list from `config`, validated. Errors: [`Error::Config`],
+/// [`Error::Prices`].
+fn ledger_settings(config: &Config) -> Result<(ledger::Settings, PriceList), Error> {
+    let currency = config.currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(Error::Config(format!(
+            "currency must be an ISO 4217 code, got {:?}",
+            config.currency
+        )));
+    }
+    let prices = PriceList::load(config.prices_file.as_deref(), &currency)?;
+    if config.welcome_credit_minor < 0 {
+        return Err(Error::Config("welcome credit must not be negative".into()));
+    }
+    let settings = ledger::Settings {
+        currency,
+        welcome_credit_minor: config.welcome_credit_minor,
+        hold_timeout: Duration::from_secs(config.hold_timeout_secs),
+    };
+    Ok((settings, prices))
+}
+
 /// Errors starting or running the service.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -166,6 +229,9 @@ pub enum Error {
     /// Binding or serving the metrics port failed.
     #[error(transparent)]
     Metrics(#[from] service_runtime::metrics::Error),
+    /// A ledger operation failed (`billing api-key`).
+    #[error(transparent)]
+    Ledger(#[from] ledger::Error),
 }
 
 /// A built billing service: database migrated, listener bound, not yet serving.
@@ -184,23 +250,8 @@ impl Application {
     /// [`metrics_addr`](Self::metrics_addr)). NATS is connected in
     /// [`run`](Self::run), in the background.
     pub async fn build(config: Config) -> Result<Self, Error> {
-        let currency = config.currency.trim().to_ascii_uppercase();
-        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(Error::Config(format!(
-                "currency must be an ISO 4217 code, got {:?}",
-                config.currency
-            )));
-        }
-        let prices = PriceList::load(config.prices_file.as_deref(), &currency)?;
-        if config.welcome_credit_minor < 0 {
-            return Err(Error::Config("welcome credit must not be negative".into()));
-        }
+        let (settings, prices) = ledger_settings(&config)?;
         let db = db::Db::connect(&config.database_url, config.database_max_connections).await?;
-        let settings = ledger::Settings {
-            currency,
-            welcome_credit_minor: config.welcome_credit_minor,
-            hold_timeout: Duration::from_secs(config.hold_timeout_secs),
-        };
         let ledger = Ledger::new(db, prices, settings);
         let listener = service_runtime::grpc::bind(config.listen).await?;
         let addr = listener.local_addr().unwrap_or(config.listen);

@@ -1,6 +1,7 @@
 //! The `billing` binary: parses flags, sets up telemetry and runs the [`billing::Application`] until
 //! SIGINT/SIGTERM; or, with the `check` subcommand, checks the ledger and exits (see
-//! [`billing::Command::Check`] for the exit codes).
+//! [`billing::Command::Check`] for the exit codes); or, with `api-key issue|revoke --account ID`, issues
+//! or revokes an account's HTTP API key and exits.
 
 use std::process::ExitCode;
 
@@ -10,8 +11,13 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let config = Config::parse();
-    if let Some(Command::Check(args)) = &config.command {
-        return Ok(check(&config, args).await);
+    match &config.command {
+        Some(Command::Check(args)) => return Ok(check(&config, args).await),
+        Some(Command::ApiKey(command)) => {
+            println!("{}", billing::api_key(&config, command).await?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        None => {}
     }
     let _telemetry = service_runtime::telemetry::init("billing", &config.telemetry)?;
     let shutdown = service_runtime::shutdown::on_signal();

@@ -1,6 +1,8 @@
 //! Settles holds from job outcomes — money follows delivery. A durable JetStream consumer
-//! ([`BILLING_SETTLEMENT`] on [`EVENTS_STREAM`], all subjects) captures the whole hold on
-//! `jobs.delivered` (the gateway got the result into the chat) and releases it on `jobs.failed` and
+//! ([`BILLING_SETTLEMENT`] on [`EVENTS_STREAM`], all subjects) captures the hold on `jobs.delivered` (the
+//! gateway got the result into the chat) — the whole hold, or, when the event carries the length of audio
+//! actually transcribed, the price of that length and never more than the hold (the rest is released;
+//! the hold was placed for the length the message claimed, or the longest accepted) — and releases it on `jobs.failed` and
 //! `jobs.undelivered`; `jobs.completed` (the worker finished, nothing delivered yet) and `jobs.progress`
 //! are acknowledged and ignored.
 //!
@@ -21,14 +23,14 @@ use async_nats::jetstream::{self, consumer::PullConsumer};
 use job_pipeline::jetstream::{
     BILLING_SETTLEMENT, Delivery, Disposition, EVENTS_STREAM, Pipeline, consume, subjects,
 };
-use mediabot_proto::jobs::v1::{JobDelivered, JobFailed, JobUndelivered};
+use mediabot_proto::jobs::v1::{JobDelivered, JobFailed, JobUndelivered, Operation};
 use prost::Message as _;
 use service_runtime::grpc::HealthReporter;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use crate::domain::{HoldState, JobId};
+use crate::domain::{HoldOutcome, HoldState, JobId};
 use crate::ledger::{self, Ledger};
 
 /// How long a delivered event may stay unacknowledged before JetStream redelivers it.
@@ -183,10 +185,14 @@ pub async fn run(
 }
 
 /// Which way an event settles a hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Outcome {
-    /// The result reached the chat: capture.
-    Delivered,
+    /// The result reached the chat: capture (the price of `audio_duration_ms` of `operation` when that is
+    /// known, else the whole hold).
+    Delivered {
+        operation: Option<Operation>,
+        audio_duration_ms: u64,
+    },
     /// The job failed: release.
     Failed,
     /// The result could not be delivered: release.
@@ -196,9 +202,13 @@ enum Outcome {
 /// Settles the hold of one event and says what to do with the message.
 async fn settle(ledger: &Ledger, message: &jetstream::Message, attempt: i64) -> Disposition {
     let decoded = match message.subject.as_str() {
-        subjects::DELIVERED => {
-            JobDelivered::decode(message.payload.clone()).map(|e| (Outcome::Delivered, e.job_id))
-        }
+        subjects::DELIVERED => JobDelivered::decode(message.payload.clone()).map(|e| {
+            let outcome = Outcome::Delivered {
+                operation: e.operation,
+                audio_duration_ms: e.audio_duration_ms,
+            };
+            (outcome, e.job_id)
+        }),
         subjects::FAILED => {
             JobFailed::decode(message.payload.clone()).map(|e| (Outcome::Failed, e.job_id))
         }
@@ -221,13 +231,46 @@ async fn settle(ledger: &Ledger, message: &jetstream::Message, attempt: i64) -> 
         .await
 }
 
+/// Captures a delivered job: the price of the transcribed length when the event says it
+/// (`audio_duration_ms` > 0) and the price list prices the operation, but never more than the hold (a
+/// recording longer than its message claimed costs what was held); the whole hold otherwise.
+async fn capture_delivered(
+    ledger: &Ledger,
+    job: &JobId,
+    operation: Option<&Operation>,
+    audio_duration_ms: u64,
+) -> ledger::Result<HoldOutcome> {
+    let actual = operation
+        .filter(|_| audio_duration_ms > 0)
+        .and_then(|operation| ledger.prices().price_of(operation, audio_duration_ms))
+        .map(|(amount, _)| amount);
+    match ledger.capture(job, actual).await {
+        Err(ledger::Error::CaptureExceedsHold {
+            requested_minor,
+            held_minor,
+            ..
+        }) => {
+            tracing::info!(
+                requested_minor,
+                held_minor,
+                "the transcribed audio costs more than was held; capturing the hold"
+            );
+            ledger.capture(job, None).await
+        }
+        other => other,
+    }
+}
+
 async fn settle_job(ledger: &Ledger, outcome: Outcome, job_id: &str, attempt: i64) -> Disposition {
     let Ok(job) = JobId::parse(job_id) else {
         tracing::warn!("event with an invalid job id; dropped");
         return Disposition::Term;
     };
-    let result = match outcome {
-        Outcome::Delivered => ledger.capture(&job, None).await,
+    let result = match &outcome {
+        Outcome::Delivered {
+            operation,
+            audio_duration_ms,
+        } => capture_delivered(ledger, &job, operation.as_ref(), *audio_duration_ms).await,
         Outcome::Failed | Outcome::Undelivered => ledger.release(&job).await,
     };
     match result {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mediabot_proto::Service;
 use mediabot_proto::billing::v1::billing_client::BillingClient;
-use mediabot_proto::billing::v1::{ListPricesRequest, Price};
+use mediabot_proto::billing::v1::{Hold, ListPricesRequest, Price, ReserveRequest};
 use mediabot_proto::jobs::v1::jobs_client::JobsClient;
 use service_runtime::telemetry::{TraceContextInterceptor, TracedChannel};
 use tokio::sync::Mutex;
@@ -28,6 +28,10 @@ pub const BILLING_HEALTH_SERVICE: &str = "mediabot.billing.v1.Billing";
 pub const JOBS_HEALTH_SERVICE: &str = "mediabot.jobs.v1.Jobs";
 /// How long a fetched price list is used before it is fetched again.
 pub const PRICES_TTL: Duration = Duration::from_secs(30);
+
+/// How long to wait before each retry of a billing `Reserve` that failed with UNAVAILABLE.
+pub const RESERVE_RETRY_DELAYS: [Duration; 2] =
+    [Duration::from_millis(100), Duration::from_millis(400)];
 
 /// The price list and when it was fetched.
 type CachedPrices = Option<(Instant, Arc<Vec<Price>>)>;
@@ -135,6 +139,27 @@ impl Backends {
             Ok(())
         } else {
             Err(unavailable(tonic::Status::unavailable("NOT_SERVING")))
+        }
+    }
+
+    /// billing's `Reserve`, retried after each of [`RESERVE_RETRY_DELAYS`] while it fails with
+    /// UNAVAILABLE: a connection that billing closed (a restarted pod, a reset socket) fails the call made
+    /// on it before the channel reconnects, and a retry is safe because billing keeps one hold per job id.
+    /// Errors: billing's last status (FAILED_PRECONDITION when the balance does not cover the price).
+    pub async fn reserve(&self, request: ReserveRequest) -> Result<Hold, tonic::Status> {
+        let mut delays = RESERVE_RETRY_DELAYS.iter();
+        loop {
+            match self.billing.clone().reserve(request.clone()).await {
+                Ok(hold) => return Ok(hold.into_inner()),
+                Err(status) if status.code() == tonic::Code::Unavailable => {
+                    let Some(delay) = delays.next() else {
+                        return Err(status);
+                    };
+                    tracing::info!(%status, ?delay, "billing Reserve unavailable; retrying");
+                    tokio::time::sleep(*delay).await;
+                }
+                Err(status) => return Err(status),
+            }
         }
     }
 

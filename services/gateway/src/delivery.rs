@@ -2,37 +2,48 @@
 //! Runs as the durable consumer `gateway-delivery` on the job events stream, so events that arrive while the
 //! gateway is down are delivered when it comes back.
 //!
-//! - `jobs.progress` edits the status message ("working… 50 %"), best effort.
+//! - `jobs.progress` edits the status message ("working… 50 %, about 2 min left"), best effort and at most
+//!   once per [`PROGRESS_EDIT_INTERVAL`] per job ([`ProgressEdits`]): Telegram allows about one message a
+//!   second per chat, and the Bot API client's throttle paces sends but not edits.
 //! - `jobs.completed` sends the result as a reply to the user's message (an image always as a document at
-//!   full resolution, with a preview as its thumbnail and a caption saying its size and format; or a transcript
-//!   split to Telegram's 4096-character limit, with its language and, under it, the operations table's
-//!   buttons for a transcript: Translate to English) and removes the status message; then it publishes
-//!   `jobs.delivered` (billing captures the hold). When the Bot API refuses the result for good (the bot
+//!   full resolution, with a preview as its thumbnail and a caption saying its size and format; a short
+//!   transcript as text with its language and, under it, the operations table's buttons for a transcript:
+//!   Translate to English; a long one — [`LONG_AUDIO_MS`] of audio or more, or text that does not fit one
+//!   message — as the start of its text in the chat and the whole as `.txt`, `.srt` and `.vtt` documents,
+//!   one album; text from a document or a photo as its beginning in the chat with a summary — pages,
+//!   characters, words, languages — and the whole as a `.txt` document) and removes the status message; then it publishes `jobs.delivered` with the transcribed
+//!   length (billing captures its price, at most the hold). When the Bot API refuses the result for good (the bot
 //!   was blocked, the chat is gone, the file was refused) or keeps failing past [`GIVE_UP_AFTER`]
 //!   deliveries, the user is told (where still possible) and `jobs.undelivered` is published (billing
 //!   releases the hold): nobody pays for a result they did not receive.
 //! - `jobs.failed` turns the status message into a plain explanation saying that nothing was charged
 //!   (billing releases on the event itself).
+//! - A job of the HTTP API ([`crate::api`], `JobContext.origin` = API) has no chat: its result stays in the
+//!   `job-status` bucket, where the API reads it, so `jobs.completed` is reported delivered at once (billing
+//!   captures) and `jobs.failed` is only recorded.
 //!
 //! Each outcome is recorded in the `gateway-deliveries` bucket (job id → `delivered` / `undelivered` /
 //! `failed`) after it is handled; a redelivered event finds the record, publishes the same report again
 //! (de-duplicated by its message id, and idempotent in billing) and is not sent twice. Once an outcome is
 //! handled, the job's input and result are deleted from the media bucket.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::Message as NatsMessage;
 use job_pipeline::jetstream::{Delivery, Disposition, message_id, subjects};
 use mediabot_proto::billing::v1::GetBalanceRequest;
 use mediabot_proto::catalog::price_of;
 use mediabot_proto::jobs::v1::{
-    FailureReason, ImageResult, JobCompleted, JobContext, JobDelivered, JobFailed, JobProgress,
-    JobState, JobUndelivered, Operation, Transcript, job_completed,
+    ExtractedText, FailureReason, ImageResult, JobCompleted, JobContext, JobDelivered, JobFailed,
+    JobOrigin, JobProgress, JobState, JobUndelivered, Operation, Transcript, job_completed,
 };
 use prost::Message as _;
 use teloxide::prelude::*;
 use teloxide::types::{
-    InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ReplyParameters,
+    InlineKeyboardButton, InlineKeyboardMarkup, InputFile, InputMedia, InputMediaDocument,
+    MessageId, ReplyParameters,
 };
 use tokio::io::AsyncReadExt;
 use tracing::Instrument as _;
@@ -40,6 +51,7 @@ use tracing::Instrument as _;
 use crate::bot_api;
 use crate::i18n::{self, Lang};
 use crate::operations::{self, Input};
+use crate::subtitles;
 use crate::{Error, Gateway};
 
 /// How long an event may stay unacknowledged before redelivery (extended while a delivery runs).
@@ -51,6 +63,53 @@ pub const MAX_DELIVER: i64 = 20;
 pub const GIVE_UP_AFTER: i64 = 10;
 /// Telegram's longest message, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 4096;
+/// Audio at least this long (milliseconds) is a long recording: its transcript also comes as `.txt`,
+/// `.srt` and `.vtt` documents, whatever the length of its text.
+pub const LONG_AUDIO_MS: u64 = 60_000;
+/// Least time between two progress edits of one job's status message. Telegram allows about one
+/// message a second per chat (edits count) and answers bursts with 429; a status that changes every few
+/// seconds is as informative.
+pub const PROGRESS_EDIT_INTERVAL: Duration = Duration::from_secs(3);
+/// A job's progress entry older than this is forgotten (its outcome went to another replica).
+const PROGRESS_ENTRY_TTL: Duration = Duration::from_secs(600);
+
+/// The progress edits this gateway made: per job, when and at what percentage. Decides whether a
+/// `jobs.progress` event is shown (rarely enough for Telegram, and never going back when events arrive
+/// out of order). In memory, per replica: a replica that sees a job's events for the first time may edit
+/// once more; Telegram's 429 (handled by `bot_api::call`) stays the backstop.
+#[derive(Debug, Default)]
+pub struct ProgressEdits {
+    last: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl ProgressEdits {
+    /// Whether `percent` of `job_id` may be shown at `now`: above the last one shown and at least
+    /// [`PROGRESS_EDIT_INTERVAL`] after it. Records it when so.
+    pub fn admit(&self, job_id: &str, percent: u32, now: Instant) -> bool {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(&(at, shown)) = last.get(job_id)
+            && (percent <= shown || now.saturating_duration_since(at) < PROGRESS_EDIT_INTERVAL)
+        {
+            return false;
+        }
+        if last.len() >= 1024 {
+            last.retain(|_, (at, _)| now.saturating_duration_since(*at) < PROGRESS_ENTRY_TTL);
+        }
+        last.insert(job_id.to_string(), (now, percent));
+        true
+    }
+
+    /// Forgets `job_id` (its outcome was handled).
+    pub fn forget(&self, job_id: &str) {
+        self.last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(job_id);
+    }
+}
 
 /// What became of a job's outcome, as recorded in the deliveries bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,15 +179,29 @@ async fn on_progress(gateway: &Gateway, message: &NatsMessage) -> Result<(), Err
     if progress.state != JobState::Running as i32 || context.status_message_id == 0 {
         return Ok(());
     }
-    // Never move a finished job's message back to "working" (progress may arrive after the outcome).
-    if recorded(gateway, &progress.job_id).await.is_some() {
+    // Never move a finished job's message back to "working". A worker records a job's outcome in its
+    // status before it publishes the outcome, so only a job still RUNNING there may have its "working"
+    // shown: the outcome's edit, if one is on the way, then comes after this one. (The deliveries bucket
+    // is written only after the outcome's edit, too late to tell a progress event handled alongside it.)
+    match gateway.pipeline.get_status(&progress.job_id).await {
+        Ok(Some(status)) if status.state == JobState::Running as i32 => {}
+        Ok(_) => return Ok(()),
+        Err(error) => {
+            tracing::debug!(%error, job_id = %progress.job_id, "progress edit skipped: no job state");
+            return Ok(());
+        }
+    }
+    if !gateway
+        .progress_edits
+        .admit(&progress.job_id, progress.percent, Instant::now())
+    {
         return Ok(());
     }
     let lang = Lang::from_code(Some(&context.language_code));
     let edit = bot_api::call(gateway.bot.edit_message_text(
         ChatId(context.chat_id),
         MessageId(context.status_message_id),
-        i18n::working(lang, progress.percent),
+        i18n::working_with_estimate(lang, progress.percent, progress.remaining_ms),
     ))
     .await;
     // Progress is best effort: the status message may be gone already (the result arrived first).
@@ -161,20 +234,35 @@ async fn deliver_completed(
     attempt: i64,
 ) -> Result<(), Error> {
     let operation = event.operation.clone().unwrap_or_default();
+    // What billing captures for: the length actually transcribed (a per-minute price), not the
+    // length the message claimed when the hold was placed.
+    let audio_duration_ms = match &event.result {
+        Some(job_completed::Result::Transcript(transcript)) => transcript.audio_duration_ms,
+        _ => 0,
+    };
     if let Some(record) = recorded(gateway, &event.job_id).await {
         tracing::info!(?record, "outcome already handled; reporting it again");
         if record != Record::Failed {
-            report(gateway, &event.job_id, &operation, &context, record, "").await?;
+            let delivered = Report {
+                record,
+                detail: "",
+                audio_duration_ms,
+            };
+            report(gateway, &event.job_id, &operation, &context, delivered).await?;
         }
         return Ok(());
     }
     let sent = match &event.result {
+        // An API job's result stays in the job-status bucket, where the HTTP API reads it: stored and
+        // retrievable is delivered.
+        Some(_) if is_api(&context) => Ok(()),
         Some(job_completed::Result::Image(image)) => {
             deliver_image(gateway, &context, &operation, image).await
         }
         Some(job_completed::Result::Transcript(transcript)) => {
             deliver_transcript(gateway, &context, transcript).await
         }
+        Some(job_completed::Result::Text(text)) => deliver_text(gateway, &context, text).await,
         None => Err(Error::NoResult),
     };
     let (record, detail) = match sent {
@@ -195,15 +283,12 @@ async fn deliver_completed(
         }
         Err(error) => return Err(error),
     };
-    report(
-        gateway,
-        &event.job_id,
-        &operation,
-        &context,
+    let outcome = Report {
         record,
-        &detail,
-    )
-    .await?;
+        detail: &detail,
+        audio_duration_ms,
+    };
+    report(gateway, &event.job_id, &operation, &context, outcome).await?;
     settle(gateway, &event.job_id, record).await;
     record_outcome(&operation, record, event.completed_at_unix_ms);
     Ok(())
@@ -235,8 +320,23 @@ async fn on_failed(gateway: &Gateway, message: &NatsMessage) -> Result<(), Error
         return Ok(());
     }
     let reason = FailureReason::try_from(event.reason).unwrap_or(FailureReason::Internal);
+    if is_api(&context) {
+        // No chat to tell: the HTTP API reads the failure from the job's status.
+        tracing::info!(job_id = %event.job_id, ?reason, detail = %event.detail, "API job failed");
+        settle(gateway, &event.job_id, Record::Failed).await;
+        record_outcome(&event.operation.unwrap_or_default(), Record::Failed, 0);
+        return Ok(());
+    }
     let lang = Lang::from_code(Some(&context.language_code));
-    match set_status_or_send(gateway, &context, i18n::job_failed(lang, reason)).await {
+    let is_speech = event.operation.as_ref().and_then(Operation::service)
+        == Some(mediabot_proto::Service::Speech);
+    let text = if reason == FailureReason::TooLarge && is_speech {
+        // Audio whose message had no duration, found too long once decoded: say the limit.
+        i18n::audio_too_long(lang, gateway.limits.max_audio_secs / 60)
+    } else {
+        i18n::job_failed(lang, reason)
+    };
+    match set_status_or_send(gateway, &context, text).await {
         Ok(()) => {}
         Err(error) if is_permanent(&error) => {
             tracing::info!(%error, job_id = %event.job_id, "could not tell the user about a failed job");
@@ -249,16 +349,29 @@ async fn on_failed(gateway: &Gateway, message: &NatsMessage) -> Result<(), Error
     Ok(())
 }
 
+/// What a report to billing says.
+struct Report<'a> {
+    record: Record,
+    /// Why it was not delivered (the Bot API's error), for `jobs.undelivered`.
+    detail: &'a str,
+    /// The transcribed length, for `jobs.delivered` (0: not a transcript).
+    audio_duration_ms: u64,
+}
+
 /// Publishes `jobs.delivered` or `jobs.undelivered` for billing.
 async fn report(
     gateway: &Gateway,
     job_id: &str,
     operation: &Operation,
     context: &JobContext,
-    record: Record,
-    detail: &str,
+    outcome: Report<'_>,
 ) -> Result<(), Error> {
     let now = job_pipeline::now_unix_ms();
+    let Report {
+        record,
+        detail,
+        audio_duration_ms,
+    } = outcome;
     match record {
         Record::Delivered => {
             let event = JobDelivered {
@@ -266,6 +379,7 @@ async fn report(
                 operation: Some(operation.clone()),
                 context: Some(context.clone()),
                 delivered_at_unix_ms: now,
+                audio_duration_ms,
             };
             gateway
                 .pipeline
@@ -301,6 +415,7 @@ async fn report(
 /// Records the outcome and deletes the job's input and result. Both best effort: a lost record means a
 /// redelivered event is sent again; a kept object expires with the bucket's time-to-live.
 async fn settle(gateway: &Gateway, job_id: &str, record: Record) {
+    gateway.progress_edits.forget(job_id);
     if let Err(error) = gateway
         .deliveries
         .put(job_id, record.as_str().as_bytes().to_vec().into())
@@ -318,6 +433,11 @@ async fn recorded(gateway: &Gateway, job_id: &str) -> Option<Record> {
         Ok(Some(bytes)) => Record::parse(&bytes).or(Some(Record::Delivered)),
         _ => None,
     }
+}
+
+/// Whether a job came from the HTTP API (no chat to deliver to).
+fn is_api(context: &JobContext) -> bool {
+    context.origin == JobOrigin::Api as i32
 }
 
 /// Whether retrying a failed Bot API call cannot help: the API refused it (blocked, chat gone, file
@@ -359,12 +479,17 @@ fn reply_to(context: &JobContext) -> Option<ReplyParameters> {
     })
 }
 
-/// The result's file name: the operation id and parameter values, e.g. `image-upscale-4.jpg`.
+/// The result's file name: the operation id and parameter values, e.g. `image-upscale-4.jpg`,
+/// `image-convert-webp-lossy.webp`; `image-add-text.jpg` for text on a picture.
 fn file_name(operation: &Operation, extension: &str) -> String {
     let mut name = operation.id().unwrap_or("result").replace('.', "-");
+    // Its parameters are a text digest and many options: the name says what it is, no more.
+    if operation.id() == Some("image.add_text") {
+        return format!("image-add-text.{extension}");
+    }
     for (_, value) in operation.params() {
         name.push('-');
-        name.push_str(&value);
+        name.push_str(&value.replace('_', "-"));
     }
     format!("{name}.{extension}")
 }
@@ -424,6 +549,12 @@ async fn deliver_transcript(
     } else {
         transcript.text.clone()
     };
+    let keyboard = buttons_under_transcript(gateway, lang, transcript).await;
+    let long = transcript.audio_duration_ms >= LONG_AUDIO_MS
+        || text.chars().count() + footer.chars().count() + 2 > MAX_MESSAGE_CHARS;
+    if long && !transcript.text.trim().is_empty() {
+        return deliver_long_transcript(gateway, context, transcript, &footer, keyboard).await;
+    }
     let mut chunks = i18n::split_message(&text, MAX_MESSAGE_CHARS);
     match chunks.last_mut() {
         Some(last) if last.chars().count() + footer.chars().count() + 2 <= MAX_MESSAGE_CHARS => {
@@ -432,7 +563,6 @@ async fn deliver_transcript(
         }
         _ => chunks.push(footer),
     }
-    let keyboard = buttons_under_transcript(gateway, lang, transcript).await;
     let chat = ChatId(context.chat_id);
     let count = chunks.len();
     for (i, chunk) in chunks.into_iter().enumerate() {
@@ -448,6 +578,147 @@ async fn deliver_transcript(
         }
         bot_api::call(send).await?;
     }
+    delete_status(gateway, context).await;
+    Ok(())
+}
+
+/// A long transcript: the start of its text in the chat (with `footer` and `keyboard`), then the whole
+/// as documents in one album: `transcript.txt`, and, when it has segments, `transcript.srt` and
+/// `transcript.vtt` (`translation.*` for a translation). Succeeds only when everything was sent, so billing
+/// captures only then; a redelivery sends all of it again.
+async fn deliver_long_transcript(
+    gateway: &Gateway,
+    context: &JobContext,
+    transcript: &Transcript,
+    footer: &str,
+    keyboard: Option<InlineKeyboardMarkup>,
+) -> Result<(), Error> {
+    let lang = Lang::from_code(Some(&context.language_code));
+    let chat = ChatId(context.chat_id);
+    let text = transcript.text.trim();
+    let whole = format!(
+        "{text}\n\n{}\n\n{footer}",
+        i18n::transcript_in_files(lang, false)
+    );
+    let message = if whole.chars().count() <= MAX_MESSAGE_CHARS {
+        whole
+    } else {
+        let note = i18n::transcript_in_files(lang, true);
+        // Room for the note, the footer and the blank line between them.
+        let room =
+            MAX_MESSAGE_CHARS.saturating_sub(note.chars().count() + footer.chars().count() + 2);
+        let start = i18n::split_message(text, room)
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        format!("{start}{note}\n\n{footer}")
+    };
+    let mut send = gateway.bot.send_message(chat, message);
+    if let Some(reply) = reply_to(context) {
+        send = send.reply_parameters(reply);
+    }
+    if let Some(keyboard) = keyboard {
+        send = send.reply_markup(keyboard);
+    }
+    bot_api::call(send).await?;
+
+    let name = if transcript.translated {
+        "translation"
+    } else {
+        "transcript"
+    };
+    let mut files = vec![InputFile::memory(format!("{text}\n")).file_name(format!("{name}.txt"))];
+    if !transcript.segments.is_empty() {
+        files.push(
+            InputFile::memory(subtitles::srt(&transcript.segments))
+                .file_name(format!("{name}.srt")),
+        );
+        files.push(
+            InputFile::memory(subtitles::vtt(&transcript.segments))
+                .file_name(format!("{name}.vtt")),
+        );
+    }
+    if files.len() == 1 {
+        let file = files.remove(0);
+        let mut send = gateway.bot.send_document(chat, file);
+        if let Some(reply) = reply_to(context) {
+            send = send.reply_parameters(reply);
+        }
+        bot_api::call(send).await?;
+    } else {
+        // One album: one call, so one unit of Telegram's per-chat limit for the three files.
+        let media = files
+            .into_iter()
+            .map(|file| InputMedia::Document(InputMediaDocument::new(file)))
+            .collect::<Vec<_>>();
+        let mut send = gateway.bot.send_media_group(chat, media);
+        if let Some(reply) = reply_to(context) {
+            send = send.reply_parameters(reply);
+        }
+        bot_api::call(send).await?;
+    }
+    delete_status(gateway, context).await;
+    Ok(())
+}
+
+/// Extracted text: its beginning in the chat, with [`i18n::text_summary`] under it, then the whole text
+/// (the worker's result object) as a `.txt` document, both replying to the user's file. Succeeds only
+/// when both were sent, so billing captures only then; a redelivery sends both again.
+async fn deliver_text(
+    gateway: &Gateway,
+    context: &JobContext,
+    text: &ExtractedText,
+) -> Result<(), Error> {
+    let lang = Lang::from_code(Some(&context.language_code));
+    let mut object = gateway
+        .pipeline
+        .media
+        .get(text.output_key.as_str())
+        .await
+        .map_err(|e| Error::ObjectStore(e.to_string()))?;
+    let mut whole = Vec::with_capacity(usize::try_from(text.size_bytes).unwrap_or(0));
+    object
+        .read_to_end(&mut whole)
+        .await
+        .map_err(|e| Error::ObjectStore(e.to_string()))?;
+    let balance = available_balance(gateway, context, lang).await;
+    let summary = i18n::text_summary(lang, text, &balance);
+    let beginning = text.text.trim();
+    let shown = beginning.chars().count() as u64;
+    let complete = format!(
+        "{beginning}\n\n{}\n\n{summary}",
+        i18n::text_in_file(lang, false)
+    );
+    let message = if shown >= text.characters && complete.chars().count() <= MAX_MESSAGE_CHARS {
+        complete
+    } else {
+        let note = i18n::text_in_file(lang, true);
+        let room =
+            MAX_MESSAGE_CHARS.saturating_sub(note.chars().count() + summary.chars().count() + 2);
+        let start = i18n::split_message(beginning, room)
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        format!("{start}{note}\n\n{summary}")
+    };
+    let chat = ChatId(context.chat_id);
+    let mut send = gateway.bot.send_message(chat, message);
+    if let Some(reply) = reply_to(context) {
+        send = send.reply_parameters(reply);
+    }
+    bot_api::call(send).await?;
+    let name = if text.file_name.is_empty() {
+        "text.txt".to_string()
+    } else {
+        text.file_name.clone()
+    };
+    let mut send = gateway
+        .bot
+        .send_document(chat, InputFile::memory(whole).file_name(name));
+    if let Some(reply) = reply_to(context) {
+        send = send.reply_parameters(reply);
+    }
+    bot_api::call(send).await?;
     delete_status(gateway, context).await;
     Ok(())
 }
@@ -547,6 +818,28 @@ mod tests {
             "image-upscale-4.jpg"
         );
         assert_eq!(file_name(&Operation::default(), "png"), "result.png");
+        assert_eq!(
+            file_name(
+                &Operation::convert(mediabot_proto::jobs::v1::ConvertTarget::WebpLossless),
+                "webp"
+            ),
+            "image-convert-webp-lossless.webp"
+        );
+    }
+
+    #[test]
+    fn progress_edits_are_paced_per_job_and_never_go_back() {
+        let edits = ProgressEdits::default();
+        let start = Instant::now();
+        assert!(edits.admit("a", 10, start));
+        // Another job is not held back by the first.
+        assert!(edits.admit("b", 10, start));
+        assert!(!edits.admit("a", 20, start + Duration::from_secs(1)));
+        assert!(edits.admit("a", 30, start + PROGRESS_EDIT_INTERVAL));
+        // An older event arriving late is not shown.
+        assert!(!edits.admit("a", 20, start + 3 * PROGRESS_EDIT_INTERVAL));
+        edits.forget("a");
+        assert!(edits.admit("a", 5, start + 3 * PROGRESS_EDIT_INTERVAL));
     }
 
     #[test]

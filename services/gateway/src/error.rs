@@ -33,6 +33,14 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The HTTP API's listen address could not be bound.
+    #[error("binding the HTTP API listener {addr}: {source}")]
+    ApiBind {
+        /// The address given (`--api-listen`).
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A completed event carried no result.
     #[error("completed event without a result")]
     NoResult,

@@ -1,14 +1,15 @@
-//! Everything the bot says to users, in Russian and English. The language comes from the Telegram user's
-//! `language_code`: Russian for `ru*`, English for anything else or nothing.
+//! Everything the bot says to users, in Russian and English. The language is the user's /language choice
+//! ([`crate::languages`]), else their Telegram `language_code` ([`Lang::from_code`]).
 
 use mediabot_proto::billing::v1::{EntryKind, Operation as LedgerEntry};
-use mediabot_proto::jobs::v1::{FailureReason, ImageResult, JobState, Operation};
+use mediabot_proto::jobs::v1::{ExtractedText, FailureReason, ImageResult, JobState, Operation};
 use time::macros::{format_description, offset};
 
 use crate::admin::{AddBalanceError, MAX_TOP_UP_MINOR};
 
-/// Reply language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Reply language (`"ru"`, `"en"` in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// Русский.
     Ru,
@@ -81,14 +82,26 @@ pub fn operation_name(lang: Lang, operation: &Operation) -> String {
         }
         (Lang::Ru, Some("image.compress")) => "Сжатие до размера (1, 2, 4, 8 МБ)".into(),
         (Lang::En, Some("image.compress")) => "Compression to a size (1, 2, 4, 8 MB)".into(),
+        (Lang::Ru, Some("image.convert")) => "Смена формата (JPEG, PNG, WebP)".into(),
+        (Lang::En, Some("image.convert")) => "Format conversion (JPEG, PNG, WebP)".into(),
+        (Lang::Ru, Some("image.add_text")) => "Текст на картинке".into(),
+        (Lang::En, Some("image.add_text")) => "Text on a picture".into(),
         (Lang::Ru, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
-            "Перевод голосового или аудио на английский".into()
+            "Перевод речи на английский (голосовые, аудио, видео)".into()
         }
         (Lang::En, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
-            "Voice/audio translation to English".into()
+            "Speech translation to English (voice, audio, video)".into()
         }
-        (Lang::Ru, Some("speech.transcribe")) => "Расшифровка голосового или аудио".into(),
-        (Lang::En, Some("speech.transcribe")) => "Voice/audio transcription".into(),
+        (Lang::Ru, Some("speech.transcribe")) => {
+            "Расшифровка речи (голосовые, аудио, видео)".into()
+        }
+        (Lang::En, Some("speech.transcribe")) => {
+            "Speech transcription (voice, audio, video)".into()
+        }
+        (Lang::Ru, Some("image.ocr")) => "Текст с фото".into(),
+        (Lang::En, Some("image.ocr")) => "Text from a photo".into(),
+        (Lang::Ru, Some("document.text")) => "Текст из документа (PDF, DOCX, ODT, TXT)".into(),
+        (Lang::En, Some("document.text")) => "Text from a document (PDF, DOCX, ODT, TXT)".into(),
         (Lang::Ru, _) => "Операция".into(),
         (Lang::En, _) => "Operation".into(),
     }
@@ -110,12 +123,25 @@ pub fn operation_button(lang: Lang, operation: &Operation, price: &str) -> Strin
                 Lang::En => format!("Compress to {} — {price}", file_size(lang, target)),
             }
         }
+        // The same in both languages: the format's name is the point.
+        (_, Some("image.convert")) => {
+            let target = match param(operation, "target").as_str() {
+                "jpeg" => "JPEG",
+                "png" => "PNG",
+                _ => "WebP",
+            };
+            format!("→ {target} — {price}")
+        }
+        (Lang::Ru, Some("image.add_text")) => format!("Добавить текст — {price}"),
+        (Lang::En, Some("image.add_text")) => format!("Add text — {price}"),
         (Lang::Ru, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
             format!("Перевести на английский — {price}")
         }
         (Lang::En, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
             format!("Translate to English — {price}")
         }
+        (Lang::Ru, Some("image.ocr")) => format!("Текст с фото — {price}"),
+        (Lang::En, Some("image.ocr")) => format!("Text from photo — {price}"),
         (_, _) => format!("{} — {price}", operation_name(lang, operation)),
     }
 }
@@ -152,36 +178,161 @@ pub fn welcome(lang: Lang, balance: &str, prices: &[String]) -> String {
     match lang {
         Lang::Ru => format!(
             "Привет! Я обрабатываю то, что вы присылаете:\n\
-             • фото или файл изображения — увеличу в 2 или 4 раза или сожму до нужного размера;\n\
-             • голосовое или аудио — превращу в текст.\n\n\
+             • фото или файл изображения — увеличу в 2 или 4 раза, сожму до нужного размера или \
+             переведу в другой формат (JPEG, PNG, WebP; HEIC и AVIF тоже читаю), добавлю на неё текст;\n\
+             • голосовое, аудио, видео или видеосообщение — превращу речь в текст.\n\n\
              Цены:\n{list}\n\nВаш баланс: {balance}\nДеньги списываются только за выполненную работу.\n/help — помощь, /balance — баланс."
         ),
         Lang::En => format!(
             "Hi! I process what you send me:\n\
-             • a photo or an image file — I upscale it 2× or 4×, or compress it to a size;\n\
-             • a voice note or audio — I turn it into text.\n\n\
+             • a photo or an image file — I upscale it 2× or 4×, compress it to a size, or convert it \
+             to another format (JPEG, PNG, WebP; I read HEIC and AVIF too), or add text to it;\n\
+             • a voice note, audio, a video or a video message — I turn the speech into text.\n\n\
              Prices:\n{list}\n\nYour balance: {balance}\nYou only pay for work that is done.\n/help for help, /balance for your balance."
         ),
     }
 }
 
-/// Reply to /help.
-pub fn help(lang: Lang) -> String {
+/// Reply to /help; `limit_mb` is the gateway's file size limit (`--max-file-bytes`) in MB (2^20 bytes, as
+/// [`file_too_big`] counts them).
+pub fn help(lang: Lang, limit_mb: u64) -> String {
     match lang {
-        Lang::Ru => "Пришлите фото или картинку файлом — я предложу увеличить её в 2 или 4 раза или сжать \
-                     до 1, 2, 4 или 8 МБ; результат придёт файлом в полном разрешении.\n\
-                     Пришлите голосовое сообщение или аудиофайл — я пришлю расшифровку на языке вашего \
-                     Telegram (русский или английский), а под ней кнопку перевода на английский.\n\
-                     Файлы до 20 МБ. Если что-то не получится, деньги не списываются.\n\n\
-                     /start — начало, /balance — баланс, /history — операции, /help — эта справка."
-            .into(),
-        Lang::En => "Send a photo or an image file and I will offer to upscale it 2× or 4×, or to compress it to \
-                     1, 2, 4 or 8 MB; the result comes as a file at full resolution.\n\
-                     Send a voice note or an audio file and I will send back the transcript (in the language of \
-                     your Telegram: English or Russian), with a button to translate it to English.\n\
-                     Files up to 20 MB. If something fails, you are not charged.\n\n\
-                     /start to begin, /balance for your balance, /history for your operations, /help for this text."
-            .into(),
+        Lang::Ru => format!(
+            "Пришлите фото или картинку файлом (JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF) — я \
+                     предложу увеличить её в 2 или 4 раза, сжать до 1, 2, 4 или 8 МБ или перевести в JPEG, \
+                     PNG или WebP, или добавить текст (русский, английский, эмодзи; размер, цвет, место и плашку \
+                     опишите своими словами, например «крупный белый текст сверху на чёрной плашке»); \
+                     результат придёт файлом в полном разрешении, без EXIF и геометок.\n\
+                     Пришлите голосовое, аудиофайл, видео или видеосообщение — я пришлю расшифровку на вашем языке \
+                     (русский или английский, см. /language), а под ней кнопку перевода на английский.\n\
+                     Пришлите документ (PDF, DOCX, ODT, TXT, MD, CSV) — я достану из него текст; с фото \
+                     текст распознаю по кнопке «Текст с фото».\n\
+                     Файлы до {limit_mb} МБ. Если что-то не получится, деньги не списываются.\n\n\
+                     /start — начало, /balance — баланс, /history — операции, /apikey — ключ для HTTP API, \
+                     /cancel — отменить то, о чём я спрашиваю, /language — язык, /help — эта справка."
+        ),
+        Lang::En => format!(
+            "Send a photo or an image file (JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF) and I will \
+                     offer to upscale it 2× or 4×, to compress it to 1, 2, 4 or 8 MB, or to convert it to JPEG, PNG \
+                     or WebP, or to add text to it (Latin, Cyrillic, emoji; describe the size, colour, place and \
+                     plate in your own words, e.g. \"big yellow text at the top\"); the result comes as a file \
+                     at full resolution, without EXIF or location.\n\
+                     Send a voice note, an audio file, a video or a video message and I will send back the transcript (in your language, \
+                     English or Russian; see /language), with a button to translate it to English.\n\
+                     Send a document (PDF, DOCX, ODT, TXT, MD, CSV) and I will extract its text; for the text \
+                     in a photo, press \"Text from photo\".\n\
+                     Files up to {limit_mb} MB. If something fails, you are not charged.\n\n\
+                     /start to begin, /balance for your balance, /history for your operations, /apikey for an HTTP API key, \
+                     /cancel to cancel what I am asking for, /language for the language, /help for this text."
+        ),
+    }
+}
+
+/// The /language menu, in the current interface language: what is set, and what the buttons do.
+pub fn language_menu(choice: crate::languages::LanguageChoice) -> String {
+    match (choice.lang, choice.detect_speech) {
+        (Lang::Ru, false) => {
+            "🌐 Язык: русский. Голосовые и видео расшифровываю на русском.\nВыберите язык \
+                              или включите определение языка речи."
+                .into()
+        }
+        (Lang::Ru, true) => {
+            "🌐 Язык: русский. Язык речи в голосовых и видео определяю сам.\nВыберите язык \
+                             или расшифровывайте на языке интерфейса."
+                .into()
+        }
+        (Lang::En, false) => {
+            "🌐 Language: English. I transcribe voice notes and videos in English.\nChoose a \
+                              language, or let me detect the spoken language."
+                .into()
+        }
+        (Lang::En, true) => {
+            "🌐 Language: English. I detect the spoken language of voice notes and videos.\n\
+                             Choose a language, or transcribe in the interface language."
+                .into()
+        }
+    }
+}
+
+/// The /language confirmation after a press, in the language just chosen.
+pub fn language_saved(choice: crate::languages::LanguageChoice) -> String {
+    match (choice.lang, choice.detect_speech) {
+        (Lang::Ru, false) => "✅ Готово: отвечаю по-русски и расшифровываю речь на русском.".into(),
+        (Lang::Ru, true) => "✅ Готово: отвечаю по-русски, язык речи определяю сам.".into(),
+        (Lang::En, false) => {
+            "✅ Done: I answer in English and transcribe speech in English.".into()
+        }
+        (Lang::En, true) => "✅ Done: I answer in English and detect the spoken language.".into(),
+    }
+}
+
+/// The /language button that switches the spoken-language setting.
+pub fn language_speech_button(choice: crate::languages::LanguageChoice) -> String {
+    match (choice.lang, choice.detect_speech) {
+        (Lang::Ru, false) => "🎙 Определять язык речи".into(),
+        (Lang::Ru, true) => "🎙 Расшифровывать на русском".into(),
+        (Lang::En, false) => "🎙 Detect the spoken language".into(),
+        (Lang::En, true) => "🎙 Transcribe in English".into(),
+    }
+}
+
+/// Reply to /cancel: what was pending is cancelled, or there was nothing to cancel.
+pub fn cancelled(lang: Lang, ended: bool) -> String {
+    match (lang, ended) {
+        (Lang::Ru, true) => {
+            "Отменено. Пришлите фото, голосовое или документ, когда будете готовы.".into()
+        }
+        (Lang::Ru, false) => "Отменять нечего: я ничего не жду от вас.".into(),
+        (Lang::En, true) => {
+            "Cancelled. Send a photo, a voice note or a document when you are ready.".into()
+        }
+        (Lang::En, false) => "Nothing to cancel: I am not waiting for anything from you.".into(),
+    }
+}
+
+/// Reply to /apikey: the key, how to call the API with it, and that it replaced an older one.
+pub fn api_key(lang: Lang, key: &str, base_url: &str, replaced: bool) -> String {
+    let curl = format!(
+        "curl {base_url}/audio/transcriptions -H \"Authorization: Bearer {key}\" -F file=@audio.ogg -F model=whisper-1"
+    );
+    match lang {
+        Lang::Ru => format!(
+            "Ваш ключ API (покажу только сейчас, храните как пароль):\n{key}\n\n\
+             API совместим с OpenAI (распознавание и перевод речи): укажите в клиенте OpenAI base_url {base_url} \
+             и этот ключ. Оплата — с этого баланса, поминутно, как в боте; неудачные запросы бесплатны.\n\n{curl}{}",
+            if replaced {
+                "\n\nПрежний ключ больше не действует."
+            } else {
+                ""
+            }
+        ),
+        Lang::En => format!(
+            "Your API key (shown only now; keep it like a password):\n{key}\n\n\
+             The API is OpenAI-compatible (speech to text and translation): give an OpenAI client base_url \
+             {base_url} and this key. It is paid from this balance, per minute, as in the bot; failed requests \
+             are free.\n\n{curl}{}",
+            if replaced {
+                "\n\nYour previous key no longer works."
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+/// /apikey where the HTTP API is not enabled.
+pub fn api_off(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "HTTP API на этой установке не включён.".into(),
+        Lang::En => "The HTTP API is not enabled on this installation.".into(),
+    }
+}
+
+/// /apikey in a group: keys are given in a private chat only.
+pub fn api_key_private_only(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Ключ API выдаю только в личном чате со мной.".into(),
+        Lang::En => "I give API keys in a private chat with me only.".into(),
     }
 }
 
@@ -204,6 +355,83 @@ pub fn choose_image_operation(lang: Lang) -> String {
     match lang {
         Lang::Ru => "Что сделать с изображением?".into(),
         Lang::En => "What should I do with this image?".into(),
+    }
+}
+
+/// Asks for the text to put on the picture (the first step of the add-text dialogue).
+pub fn add_text_ask_text(lang: Lang, max_chars: usize) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "✏️ Пришлите текст, который добавить на картинку (до {max_chars} символов). \
+             Можно по-русски и по-английски, с эмодзи; перенос строки — с новой строки. \
+             /cancel — передумать."
+        ),
+        Lang::En => format!(
+            "✏️ Send the text to put on the picture (up to {max_chars} characters). \
+             Latin, Cyrillic and emoji are fine; a line break starts a new line. /cancel if you changed \
+             your mind."
+        ),
+    }
+}
+
+/// Asks how the text should look, with examples of what the wishes parser understands.
+pub fn add_text_ask_wishes(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "🎨 Как оформить? Напишите пожелания своими словами, например:\n\
+                     • крупный белый текст сверху на чёрной плашке\n\
+                     • красный 72px по центру\n\
+                     • маленький #ffcc00 снизу, отступ 5%, без плашки\n\
+                     Размер: маленький, средний, обычный, крупный, огромный или в пикселях; цвет: название \
+                     или #hex; положение: сверху, по центру, снизу; плашка: чёрная или белая, прозрачность, \
+                     размытие.\n\
+                     Или нажмите «Пропустить»: обычный размер, внизу, цвет подберу под фон."
+            .into(),
+        Lang::En => "🎨 How should it look? Describe it in your own words, for example:\n\
+                     • big yellow text at the top\n\
+                     • white 72px in the center on a black plate\n\
+                     • small #ffcc00 at the bottom, offset 5%, no plate\n\
+                     Size: small, medium, normal, large, huge or pixels; colour: a name or #hex; position: \
+                     top, center, bottom; plate: black or white, opacity, blur.\n\
+                     Or press Skip: normal size, at the bottom, a colour that stands out from the picture."
+            .into(),
+    }
+}
+
+/// The label of the button that takes the default look.
+pub fn skip_button(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Пропустить".into(),
+        Lang::En => "Skip".into(),
+    }
+}
+
+/// The text sent for the picture has nothing to draw (only spaces or invisible characters).
+pub fn add_text_empty(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "В сообщении нет текста — пришлите слова, которые добавить на картинку.".into(),
+        Lang::En => {
+            "There is no text in that message — send the words to put on the picture.".into()
+        }
+    }
+}
+
+/// The text sent for the picture is longer than allowed.
+pub fn add_text_too_long(lang: Lang, chars: usize, max_chars: usize) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Слишком длинный текст: {chars} символов, можно до {max_chars}. Пришлите покороче."
+        ),
+        Lang::En => format!(
+            "That text is too long: {chars} characters, at most {max_chars}. Please send a shorter one."
+        ),
+    }
+}
+
+/// Something other than text arrived while the add-text dialogue waits for the text.
+pub fn add_text_send_text(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Жду текст для картинки — пришлите его обычным сообщением.".into(),
+        Lang::En => "I'm waiting for the text for the picture — send it as a plain message.".into(),
     }
 }
 
@@ -257,6 +485,55 @@ pub fn working(lang: Lang, percent: u32) -> String {
     }
 }
 
+/// Status message while a worker runs the job, with the worker's estimate of the time left
+/// (`JobProgress.remaining_ms`; 0 = no estimate, then it reads as [`working`]).
+pub fn working_with_estimate(lang: Lang, percent: u32, remaining_ms: u64) -> String {
+    if remaining_ms == 0 || percent == 0 {
+        return working(lang, percent);
+    }
+    let left = time_left(lang, remaining_ms);
+    match lang {
+        Lang::Ru => format!("⚙️ Обрабатываю… {percent}%, осталось {left}"),
+        Lang::En => format!("⚙️ Working on it… {percent}%, {left} left"),
+    }
+}
+
+/// An estimate of time left for people, never precise-looking: "about 40 s" under a minute (rounded up
+/// to 5 s), "about 3 min" beyond (minutes rounded up).
+pub fn time_left(lang: Lang, ms: u64) -> String {
+    if ms < 60_000 {
+        let seconds = ms.div_ceil(5_000).max(1) * 5;
+        match lang {
+            Lang::Ru => format!("около {seconds} с"),
+            Lang::En => format!("about {seconds} s"),
+        }
+    } else {
+        let minutes = ms.div_ceil(60_000);
+        match lang {
+            Lang::Ru => format!("около {minutes} мин"),
+            Lang::En => format!("about {minutes} min"),
+        }
+    }
+}
+
+/// The line under the start of a long transcript in the chat: the rest is in the files sent with it.
+/// `truncated`: the chat shows only the start of the text.
+pub fn transcript_in_files(lang: Lang, truncated: bool) -> String {
+    match (lang, truncated) {
+        (Lang::Ru, true) => {
+            "…\n\n📎 Полный текст — в файле .txt, субтитры — в файлах .srt и .vtt.".into()
+        }
+        (Lang::En, true) => {
+            "…\n\n📎 The full text is in the .txt file, subtitles in the .srt and .vtt files."
+                .into()
+        }
+        (Lang::Ru, false) => "📎 Текст — в файле .txt, субтитры — в файлах .srt и .vtt.".into(),
+        (Lang::En, false) => {
+            "📎 The text is in the .txt file, subtitles in the .srt and .vtt files.".into()
+        }
+    }
+}
+
 /// A file size for people: "850 KB", "1.9 MB" ("1,9 МБ" in Russian); decimal units (1 MB = 1000 KB),
 /// as the compression targets are.
 pub fn file_size(lang: Lang, bytes: u64) -> String {
@@ -301,7 +578,25 @@ pub fn image_result(
         other => other,
     };
     let size = file_size(lang, image.size_bytes);
+    let format = match (lang, param(operation, "target").as_str()) {
+        (Lang::Ru, "webp_lossless") if operation.id() == Some("image.convert") => "WebP без потерь",
+        (Lang::En, "webp_lossless") if operation.id() == Some("image.convert") => "lossless WebP",
+        (Lang::Ru, "webp_lossy") if operation.id() == Some("image.convert") => "WebP с потерями",
+        (Lang::En, "webp_lossy") if operation.id() == Some("image.convert") => "lossy WebP",
+        _ => format,
+    };
+    let from = if image.input_format.is_empty() {
+        "?"
+    } else {
+        image.input_format.as_str()
+    };
     let mut text = match (lang, operation.id()) {
+        (Lang::Ru, Some("image.convert")) => {
+            format!("Готово: {from} → {format}, {w}×{h}, {size}.")
+        }
+        (Lang::En, Some("image.convert")) => {
+            format!("Converted: {from} → {format}, {w}×{h}, {size}.")
+        }
         (Lang::Ru, Some("image.compress")) => format!(
             "Сжато: {} → {size} ({format}, {w}×{h}).",
             file_size(lang, image.input_size_bytes)
@@ -376,6 +671,79 @@ pub fn transcript_done(lang: Lang, language: &str, translated: bool, balance: &s
         (Lang::En, true) => {
             format!("Translated to English from {spoken}\nBalance: {balance}")
         }
+    }
+}
+
+/// The summary under extracted text: what was read (pages, of them by OCR), characters, words, the
+/// languages, the encoding of a plain-text file, and the balance. `language`: comma-separated ISO 639-1
+/// codes ("ru,en").
+pub fn text_summary(lang: Lang, text: &ExtractedText, balance: &str) -> String {
+    let mut parts = Vec::new();
+    if text.source_format == "image" {
+        parts.push(match lang {
+            Lang::Ru => "Распознано с фото".to_string(),
+            Lang::En => "Read from the photo".to_string(),
+        });
+    } else {
+        parts.push(text.source_format.clone());
+    }
+    if text.pages > 0 && text.source_format != "image" {
+        parts.push(match lang {
+            Lang::Ru => format!("страниц: {}", text.pages),
+            Lang::En => format!(
+                "{} page{}",
+                text.pages,
+                if text.pages == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    if text.ocr_pages > 0 {
+        parts.push(match lang {
+            Lang::Ru => format!("распознано со сканов: {}", text.ocr_pages),
+            Lang::En => format!("{} read by OCR", text.ocr_pages),
+        });
+    }
+    parts.push(match lang {
+        Lang::Ru => format!("символов: {}, слов: {}", text.characters, text.words),
+        Lang::En => format!("{} characters, {} words", text.characters, text.words),
+    });
+    if !text.encoding.is_empty() && !text.encoding.eq_ignore_ascii_case("utf-8") {
+        parts.push(match lang {
+            Lang::Ru => format!("кодировка {}", text.encoding),
+            Lang::En => format!("encoding {}", text.encoding),
+        });
+    }
+    let languages = text
+        .language
+        .split(',')
+        .filter(|code| !code.is_empty())
+        .map(|code| language_name(lang, code))
+        .collect::<Vec<_>>();
+    let languages = if languages.is_empty() {
+        language_name(lang, "")
+    } else {
+        languages.join(", ")
+    };
+    match lang {
+        Lang::Ru => format!(
+            "📄 {}\nЯзык: {languages}\nБаланс: {balance}",
+            parts.join(", ")
+        ),
+        Lang::En => format!(
+            "📄 {}\nLanguage: {languages}\nBalance: {balance}",
+            parts.join(", ")
+        ),
+    }
+}
+
+/// The line after the beginning of an extracted text: the whole text is in the `.txt` sent with it.
+/// `truncated`: the chat shows only the beginning.
+pub fn text_in_file(lang: Lang, truncated: bool) -> String {
+    match (lang, truncated) {
+        (Lang::Ru, true) => "…\n\n📎 Весь текст — в файле .txt.".into(),
+        (Lang::En, true) => "…\n\n📎 The whole text is in the .txt file.".into(),
+        (Lang::Ru, false) => "📎 Текст — также в файле .txt.".into(),
+        (Lang::En, false) => "📎 The text is also in the .txt file.".into(),
     }
 }
 
@@ -462,8 +830,14 @@ pub fn send_again(lang: Lang) -> String {
 /// Anything else a user sends.
 pub fn unsupported_message(lang: Lang) -> String {
     match lang {
-        Lang::Ru => "Я понимаю фото, картинки файлом, голосовые и аудио. /help — подробнее.".into(),
-        Lang::En => "I understand photos, image files, voice notes and audio. See /help.".into(),
+        Lang::Ru => {
+            "Я понимаю фото, картинки файлом, голосовые, аудио, видео и документы (PDF, DOCX, TXT). \
+             /help — подробнее.".into()
+        }
+        Lang::En => {
+            "I understand photos, image files, voice notes, audio, videos and documents (PDF, DOCX, \
+             TXT). See /help.".into()
+        }
     }
 }
 
@@ -471,11 +845,14 @@ pub fn unsupported_message(lang: Lang) -> String {
 pub fn unsupported_file(lang: Lang) -> String {
     match lang {
         Lang::Ru => {
-            "Этот тип файла я не обрабатываю. Пришлите изображение (JPEG, PNG, WebP) или аудио."
+            "Этот тип файла я не обрабатываю. Пришлите изображение (JPEG, PNG, WebP, HEIC), \
+                     аудио или документ (PDF, DOCX, ODT, TXT, MD, CSV)."
                 .into()
         }
         Lang::En => {
-            "I can't process this type of file. Send an image (JPEG, PNG, WebP) or audio.".into()
+            "I can't process this type of file. Send an image (JPEG, PNG, WebP, HEIC), audio or a \
+             document (PDF, DOCX, ODT, TXT, MD, CSV)."
+                .into()
         }
     }
 }
@@ -495,9 +872,19 @@ pub fn job_failed(lang: Lang, reason: FailureReason) -> String {
         (Lang::En, FailureReason::InputMissing) => {
             "The file got lost on the way — please send it again."
         }
-        (Lang::Ru, FailureReason::NoSpeech) => "В записи не нашлось речи — только тишина или шум.",
+        (Lang::Ru, FailureReason::NoSpeech) => {
+            "В записи не нашлось речи: в ней нет звука или только тишина и шум."
+        }
         (Lang::En, FailureReason::NoSpeech) => {
-            "I found no speech in this recording, only silence or noise."
+            "I found no speech in this recording: it has no sound, or only silence or noise."
+        }
+        (Lang::Ru, FailureReason::NoText) => "Текста здесь не нашлось.",
+        (Lang::En, FailureReason::NoText) => "I found no text in it.",
+        (Lang::Ru, FailureReason::Encrypted) => {
+            "Документ защищён паролем — пришлите его без пароля."
+        }
+        (Lang::En, FailureReason::Encrypted) => {
+            "The document is password-protected — please send it without the password."
         }
         (Lang::Ru, FailureReason::WorkerLost) => {
             "Этот файл несколько раз обрушил обработку, я его отложил."
@@ -660,6 +1047,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn progress_says_percent_and_time_left() {
+        assert_eq!(
+            working_with_estimate(Lang::En, 40, 83_000),
+            "⚙️ Working on it… 40%, about 2 min left"
+        );
+        assert_eq!(
+            working_with_estimate(Lang::Ru, 75, 12_300),
+            "⚙️ Обрабатываю… 75%, осталось около 15 с"
+        );
+        assert_eq!(
+            working_with_estimate(Lang::En, 10, 0),
+            working(Lang::En, 10)
+        );
+        assert_eq!(time_left(Lang::En, 1), "about 5 s");
+        assert_eq!(time_left(Lang::Ru, 60_000), "около 1 мин");
+    }
+
+    #[test]
     fn money_formats_kopecks() {
         assert_eq!(money(Lang::En, 3000, "RUB"), "30 ₽");
         assert_eq!(money(Lang::En, 550, "RUB"), "5.50 ₽");
@@ -704,7 +1109,7 @@ mod tests {
                 Lang::En,
                 &op(EntryKind::Expiry, 0, "speech.transcribe language=auto")
             ),
-            "21.11.2026 09:33 · Reservation expired and returned: Voice/audio transcription"
+            "21.11.2026 09:33 · Reservation expired and returned: Speech transcription (voice, audio, video)"
         );
         let text = history(
             Lang::Ru,
@@ -742,7 +1147,7 @@ mod tests {
         );
         assert_eq!(
             recorded_operation_name(Lang::En, &translate.key()),
-            "Voice/audio translation to English"
+            "Speech translation to English (voice, audio, video)"
         );
     }
 
@@ -783,6 +1188,59 @@ mod tests {
     }
 
     #[test]
+    fn conversions_say_from_what_to_what() {
+        use mediabot_proto::jobs::v1::ConvertTarget;
+        let to_jpeg = Operation::convert(ConvertTarget::Jpeg);
+        assert_eq!(operation_button(Lang::Ru, &to_jpeg, "2 ₽"), "→ JPEG — 2 ₽");
+        assert_eq!(
+            operation_button(
+                Lang::En,
+                &Operation::convert(ConvertTarget::WebpLossy),
+                "2 ₽"
+            ),
+            "→ WebP — 2 ₽"
+        );
+        assert_eq!(
+            operation_name(Lang::En, &to_jpeg),
+            "Format conversion (JPEG, PNG, WebP)"
+        );
+        let heic = ImageResult {
+            mime_type: "image/jpeg".into(),
+            width_px: 4032,
+            height_px: 3024,
+            size_bytes: 1_940_000,
+            input_format: "HEIC".into(),
+            ..ImageResult::default()
+        };
+        assert_eq!(
+            image_result(Lang::En, &to_jpeg, &heic, "28 ₽"),
+            "Converted: HEIC → JPEG, 4032×3024, 1.9 MB.\nBalance: 28 ₽"
+        );
+        let gif = ImageResult {
+            mime_type: "image/webp".into(),
+            width_px: 60,
+            height_px: 40,
+            size_bytes: 900,
+            input_format: "GIF".into(),
+            first_frame_only: true,
+            ..ImageResult::default()
+        };
+        assert_eq!(
+            image_result(
+                Lang::Ru,
+                &Operation::convert(ConvertTarget::WebpLossless),
+                &gif,
+                "28 ₽"
+            ),
+            "Готово: GIF → WebP без потерь, 60×40, 0,9 КБ.\nЭто анимация — обработан только первый кадр.\nБаланс: 28 ₽"
+        );
+        assert_eq!(
+            recorded_operation_name(Lang::Ru, "image.convert target=png"),
+            "Смена формата (JPEG, PNG, WebP)"
+        );
+    }
+
+    #[test]
     fn transcripts_say_their_language() {
         assert_eq!(
             transcript_done(Lang::Ru, "ru", false, "27 ₽"),
@@ -794,6 +1252,14 @@ mod tests {
         );
         assert_eq!(language_name(Lang::En, "sw"), "sw");
         assert!(job_failed(Lang::En, FailureReason::NoSpeech).contains("no speech"));
+    }
+
+    #[test]
+    fn help_says_the_configured_file_limit() {
+        let en = help(Lang::En, 50);
+        assert!(en.contains("Files up to 50 MB."), "{en}");
+        assert!(!en.contains("20 MB"), "{en}");
+        assert!(help(Lang::Ru, 8).contains("Файлы до 8 МБ."));
     }
 
     #[test]

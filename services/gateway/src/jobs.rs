@@ -24,7 +24,7 @@ use job_pipeline::jetstream::input_key;
 use mediabot_proto::JobId;
 use mediabot_proto::billing::v1::{HoldState, ReleaseRequest, ReserveRequest};
 use mediabot_proto::catalog::price_of;
-use mediabot_proto::jobs::v1::{JobContext, JobRequest, JobState, Operation};
+use mediabot_proto::jobs::v1::{JobContext, JobOrigin, JobRequest, JobState, Operation};
 use teloxide::net::Download;
 use teloxide::prelude::*;
 use teloxide::types::{FileId, MessageId, ReplyParameters};
@@ -53,7 +53,7 @@ pub struct MediaRef {
     pub mime_type: Option<String>,
     /// File name, for documents.
     pub file_name: Option<String>,
-    /// Duration in seconds, for voice notes and audio.
+    /// Duration in seconds, for voice notes, audio, videos and video notes (not for documents).
     pub duration_secs: Option<u32>,
 }
 
@@ -226,11 +226,10 @@ impl Gateway {
             job_id: job_id.to_string(),
             account_id: start.user_id,
             operation: Some(start.operation.clone()),
-            audio_duration_ms: u64::from(media.duration_secs.unwrap_or(0)) * 1000,
+            audio_duration_ms: self.limits.hold_audio_ms(media),
         };
-        match self.backends.billing.clone().reserve(reserve).await {
+        match self.backends.reserve(reserve).await {
             Ok(hold) => {
-                let hold = hold.into_inner();
                 if hold.state != HoldState::Pending as i32 {
                     // A hold of this job id was settled long ago (its claim expired): the job is done.
                     tracing::info!(state = hold.state, "the job's hold is already settled");
@@ -295,9 +294,15 @@ impl Gateway {
                 status_message_id: status.0,
                 reply_to_message_id: start.source_message.0,
                 language_code: lang.code().to_string(),
+                origin: JobOrigin::Telegram as i32,
             }),
             submitted_at_unix_ms: 0,
         };
+        // "Queued" before the job exists: once submitted, a worker may finish it (or fail it in a few
+        // milliseconds) and the delivery consumer edit the status before an edit made here would land,
+        // which would then cover the outcome with "queued" for good.
+        self.set_status(start.chat_id, status, i18n::queued(lang, 0))
+            .await;
         let submitted = match self.backends.jobs(service) {
             Ok(mut jobs) => jobs.submit_job(request).await.map_err(|status| {
                 let text = if status.code() == Code::FailedPrecondition {
@@ -319,9 +324,11 @@ impl Gateway {
             Ok(response) => {
                 let position = response.into_inner().queue_position;
                 tracing::info!(position, "job queued");
-                // The worker may already have moved the status on; a failed edit here is harmless.
-                self.set_status(start.chat_id, status, i18n::queued(lang, position))
-                    .await;
+                // Jobs ahead: say how many, unless a worker has taken the job meanwhile.
+                if position > 0 && self.still_queued(job_id).await {
+                    self.set_status(start.chat_id, status, i18n::queued(lang, position))
+                        .await;
+                }
                 Ok(())
             }
             Err((text, error)) => {
@@ -381,6 +388,19 @@ impl Gateway {
         Ok(Started::AlreadyStarted { state: None })
     }
 
+    /// Whether `job_id`'s recorded state is still QUEUED (no worker has taken it). `false` when it cannot
+    /// be read: the status edit this guards is the one to skip.
+    async fn still_queued(&self, job_id: &JobId) -> bool {
+        match self.pipeline.get_status(job_id.as_str()).await {
+            Ok(Some(status)) => status.state == JobState::Queued as i32,
+            Ok(None) => false,
+            Err(error) => {
+                tracing::debug!(%error, "could not read the job's state");
+                false
+            }
+        }
+    }
+
     /// Gives up a claim whose start was refused before anything was reserved, so the user may try again.
     async fn unclaim(&self, job_id: &JobId) {
         if let Err(error) = self.job_starts.purge(job_id.as_str()).await {
@@ -438,7 +458,7 @@ impl Gateway {
             _ => {
                 let price = match self.backends.prices().await {
                     Ok(prices) => {
-                        let audio_ms = u64::from(start.media.duration_secs.unwrap_or(0)) * 1000;
+                        let audio_ms = self.limits.hold_audio_ms(&start.media);
                         price_of(&prices, &start.operation, audio_ms)
                             .map(|(amount, p)| i18n::money(lang, amount, &p.currency))
                             .unwrap_or_default()

@@ -12,17 +12,25 @@
 //! Metrics, `/healthz` and `/readyz` (NATS connected and billing SERVING) are served on `--metrics-listen`;
 //! every Bot API call is counted by method and outcome ([`bot_api`]).
 //!
+//! With `--api-listen` it also serves the OpenAI-compatible HTTP API for speech ([`api`]): the same paid
+//! `speech.transcribe` jobs on the same queue, paid from the account an API key names (`/apikey`).
+//!
 //! Replies are in Russian when the user's `language_code` is `ru`, English otherwise ([`i18n`]).
 
 pub mod admin;
+pub mod api;
 pub mod backends;
 pub mod bot_api;
 pub mod delivery;
+pub mod dialogue;
 pub mod error;
 pub mod i18n;
 pub mod jobs;
+pub mod languages;
 pub mod operations;
+pub mod subtitles;
 pub mod telegram;
+pub mod text_wishes;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -100,11 +108,24 @@ pub struct Config {
         default_value = "http://127.0.0.1:50053"
     )]
     pub speech_url: String,
+    /// documents gRPC endpoint (its `mediabot.jobs.v1.Jobs` queue: text from documents and photos).
+    #[arg(
+        long = "documents-url",
+        env = "DOCUMENTS_URL",
+        default_value = "http://127.0.0.1:50054"
+    )]
+    pub documents_url: String,
     /// Largest file accepted, bytes. The Bot API's getFile stops at 20 MB.
     #[arg(long = "max-file-bytes", env = "MAX_FILE_BYTES", default_value_t = 20 * 1024 * 1024)]
     pub max_file_bytes: u64,
-    /// Longest voice note or audio accepted for transcription, seconds.
-    #[arg(long = "max-audio-secs", env = "MAX_AUDIO_SECS", default_value_t = 600)]
+    /// Longest voice note, audio or video accepted for transcription, seconds (default 60 min). Checked from the
+    /// message's duration before anything is charged; an audio file sent without one is held at the
+    /// price of this length. Keep it equal to speech's `--max-audio-secs`.
+    #[arg(
+        long = "max-audio-secs",
+        env = "MAX_AUDIO_SECS",
+        default_value_t = 3600
+    )]
     pub max_audio_secs: u32,
     /// Telegram user ids allowed to run `/add_balance`, comma-separated; empty: nobody.
     #[arg(long = "admin-ids", env = "ADMIN_IDS", default_value = "")]
@@ -136,6 +157,22 @@ pub struct Config {
         hide_env_values = true
     )]
     pub webhook_secret: Option<Secret>,
+    /// Where the OpenAI-compatible HTTP API for speech listens (`/v1/audio/transcriptions`,
+    /// `/v1/audio/translations`, `/v1/jobs`); unset: no API. Bearer keys come from `/apikey` in the bot.
+    #[arg(long = "api-listen", env = "API_LISTEN")]
+    pub api_listen: Option<std::net::SocketAddr>,
+    /// The API's public base URL as clients reach it (e.g. `https://api.example.com/v1`), told to users by
+    /// `/apikey`; unset: `http://<--api-listen>/v1`.
+    #[arg(long = "api-public-url", env = "API_PUBLIC_URL")]
+    pub api_public_url: Option<url::Url>,
+    /// Longest a synchronous API request (`/v1/audio/*`) waits for its transcript, seconds; past it the
+    /// client gets 504 with the job id, and the job goes on (`GET /v1/jobs/{id}`).
+    #[arg(
+        long = "api-sync-wait-secs",
+        env = "API_SYNC_WAIT_SECS",
+        default_value_t = 600
+    )]
+    pub api_sync_wait_secs: u64,
     /// Job outcomes delivered to chats at once.
     #[arg(
         long = "delivery-concurrency",
@@ -160,6 +197,16 @@ pub struct Limits {
     pub max_audio_secs: u32,
 }
 
+impl Limits {
+    /// The audio length a hold is placed for, milliseconds: the message's duration, or, for a file
+    /// without one (an audio document), the longest accepted, [`max_audio_secs`](Self::max_audio_secs).
+    /// The hold covers the most the job can cost; billing captures the price of the length actually
+    /// transcribed (`JobDelivered.audio_duration_ms`), at most the hold. Only per-minute prices use it.
+    pub fn hold_audio_ms(&self, media: &jobs::MediaRef) -> u64 {
+        u64::from(media.duration_secs.unwrap_or(self.max_audio_secs)) * 1000
+    }
+}
+
 /// The Bot API client: teloxide's [`Bot`] behind its `Throttle` adaptor, which keeps sends within Telegram's
 /// limits (1 message/s per chat, 20/min per group, 30/s overall) and freezes a chat's queue when Telegram
 /// still answers 429. The resend after `retry_after` is [`bot_api::call`]'s, which counts each 429, so no
@@ -181,8 +228,16 @@ pub struct Gateway {
     pub deliveries: Arc<async_nats::jetstream::kv::Store>,
     /// Claimed job starts (key: job id), shared by every replica: one start per job.
     pub job_starts: Arc<async_nats::jetstream::kv::Store>,
+    /// Pending dialogues (key: `<chat_id>.<user_id>`), shared by every replica ([`dialogue`]).
+    pub dialogues: Arc<async_nats::jetstream::kv::Store>,
+    /// /language choices (key: user id), shared by every replica, never expiring ([`languages`]).
+    pub languages: Arc<async_nats::jetstream::kv::Store>,
     /// Who may run `/add_balance`.
     pub admins: Arc<admin::AdminIds>,
+    /// When each running job's status message was last edited with its progress (pacing).
+    pub progress_edits: Arc<delivery::ProgressEdits>,
+    /// The HTTP API's base URL as `/apikey` tells it; `None` when the API is off.
+    pub api_base_url: Option<String>,
 }
 
 /// A built, not yet running, gateway.
@@ -191,6 +246,7 @@ pub struct Application {
     delivery_concurrency: usize,
     metrics: MetricsServer,
     updates: Updates,
+    api: Option<(api::Api, tokio::net::TcpListener)>,
 }
 
 /// How updates arrive.
@@ -208,12 +264,32 @@ enum Updates {
 /// Key-value bucket recording delivered job outcomes, so a redelivered event is not sent twice.
 pub const DELIVERIES_BUCKET: &str = "gateway-deliveries";
 
+/// How long the gateway waits, after a shutdown signal, for the update dispatcher to finish the updates
+/// in hand before it stops without it (within Kubernetes' default grace period of 30 s).
+pub const DISPATCHER_STOP_GRACE: Duration = Duration::from_secs(10);
+
 impl Application {
     /// Binds the metrics port, connects to the Bot API (waiting up to 30 s for it to answer getMe), NATS
     /// (creating the streams and buckets if needed) and the backends (lazily: a backend that is down fails
     /// only the calls made to it).
     pub async fn build(config: Config) -> Result<Self, Error> {
         let metrics = MetricsServer::bind(config.metrics_listen).await?;
+        let api_listener = match config.api_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| Error::ApiBind { addr, source })?,
+            ),
+            None => None,
+        };
+        let api_base_url = match (&config.api_public_url, &api_listener) {
+            (Some(url), _) => Some(url.as_str().trim_end_matches('/').to_string()),
+            (None, Some(listener)) => listener
+                .local_addr()
+                .ok()
+                .map(|addr| format!("http://{addr}/v1")),
+            (None, None) => None,
+        };
         let updates = match (config.webhook_url, config.webhook_secret) {
             (Some(url), Some(secret)) => Updates::Webhook {
                 url,
@@ -253,30 +329,66 @@ impl Application {
             jetstream::EVENTS_TTL,
         )
         .await?;
+        let dialogues = jetstream::key_value_bucket(
+            &pipeline.jetstream,
+            dialogue::DIALOGUES_BUCKET,
+            "pending dialogues (add text: the text, then the wishes), per chat and user",
+            dialogue::DIALOGUE_TTL,
+        )
+        .await?;
+        let languages = jetstream::key_value_bucket(
+            &pipeline.jetstream,
+            languages::LANGUAGES_BUCKET,
+            "the languages users chose with /language, per user",
+            // A stream's max_age of zero keeps messages for ever.
+            Duration::ZERO,
+        )
+        .await?;
         let backends = backends::Backends::connect(
             &config.billing_url,
             &[
                 (Service::Imaging, config.imaging_url.as_str()),
                 (Service::Speech, config.speech_url.as_str()),
+                (Service::Documents, config.documents_url.as_str()),
             ],
         )?;
-        Ok(Self {
-            gateway: Gateway {
-                bot,
-                pipeline,
-                backends,
-                limits: Limits {
-                    max_file_bytes: config.max_file_bytes,
-                    max_audio_secs: config.max_audio_secs,
-                },
-                deliveries: Arc::new(deliveries),
-                job_starts: Arc::new(job_starts),
-                admins: Arc::new(config.admin_ids),
+        let gateway = Gateway {
+            bot,
+            pipeline,
+            backends,
+            limits: Limits {
+                max_file_bytes: config.max_file_bytes,
+                max_audio_secs: config.max_audio_secs,
             },
+            deliveries: Arc::new(deliveries),
+            job_starts: Arc::new(job_starts),
+            dialogues: Arc::new(dialogues),
+            languages: Arc::new(languages),
+            admins: Arc::new(config.admin_ids),
+            progress_edits: Arc::default(),
+            api_base_url,
+        };
+        let api = match api_listener {
+            Some(listener) => {
+                let wait = Duration::from_secs(config.api_sync_wait_secs);
+                Some((api::Api::new(gateway.clone(), wait).await?, listener))
+            }
+            None => None,
+        };
+        Ok(Self {
+            gateway,
             delivery_concurrency: config.delivery_concurrency,
             metrics,
             updates,
+            api,
         })
+    }
+
+    /// The address the HTTP API listens on, when it is on.
+    pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
+        self.api
+            .as_ref()
+            .and_then(|(_, listener)| listener.local_addr().ok())
     }
 
     /// The bound metrics address (`/metrics`, `/healthz`, `/readyz`).
@@ -304,6 +416,10 @@ impl Application {
             });
             tokio::spawn(metrics.serve(shutdown.clone()))
         };
+        let serving_api = self.api.map(|(api, listener)| {
+            tracing::info!(addr = ?listener.local_addr().ok(), "HTTP API listening");
+            tokio::spawn(api.serve(listener, shutdown.clone()))
+        });
         telegram::register_commands(&gateway.bot).await;
         let consumer = gateway
             .pipeline
@@ -332,6 +448,7 @@ impl Application {
             .build();
         let stop = dispatcher.shutdown_token();
         let shutdown_for_webhook = shutdown.clone();
+        let shutdown_for_grace = shutdown.clone();
         let stopper = tokio::spawn(async move {
             shutdown.cancelled().await;
             // Err means the dispatcher is not running yet or already stopped; nothing to wait for then.
@@ -339,30 +456,57 @@ impl Application {
                 done.await;
             }
         });
-        match self.updates {
-            Updates::Polling => {
-                tracing::info!("gateway polling for updates");
-                dispatcher.dispatch().await;
+        let dispatching = async {
+            match self.updates {
+                Updates::Polling => {
+                    tracing::info!("gateway polling for updates");
+                    dispatcher.dispatch().await;
+                }
+                Updates::Webhook {
+                    url,
+                    secret,
+                    listener,
+                } => {
+                    let serving =
+                        webhook::serve(&gateway.bot, url, secret, listener, shutdown_for_webhook)
+                            .await?;
+                    dispatcher
+                        .dispatch_with_listener(
+                            serving,
+                            LoggingErrorHandler::with_custom_text("webhook update listener failed"),
+                        )
+                        .await;
+                }
             }
-            Updates::Webhook {
-                url,
-                secret,
-                listener,
+            Ok::<(), Error>(())
+        };
+        // teloxide's polling retries a failing getUpdates with backoff and does not look at the shutdown
+        // request meanwhile, so with the Bot API unreachable the dispatcher never stopped (a gateway
+        // outlived its SIGTERM by 35 min and then stole the next run's updates). Past the grace, the
+        // update handlers still running are dropped: a job start is idempotent and its update comes
+        // again.
+        tokio::select! {
+            result = dispatching => result?,
+            () = async {
+                shutdown_for_grace.cancelled().await;
+                tokio::time::sleep(DISPATCHER_STOP_GRACE).await;
             } => {
-                let serving =
-                    webhook::serve(&gateway.bot, url, secret, listener, shutdown_for_webhook)
-                        .await?;
-                dispatcher
-                    .dispatch_with_listener(
-                        serving,
-                        LoggingErrorHandler::with_custom_text("webhook update listener failed"),
-                    )
-                    .await;
+                tracing::warn!(
+                    grace_s = DISPATCHER_STOP_GRACE.as_secs(),
+                    "the update dispatcher did not stop in time (is the Bot API reachable?); stopping without it"
+                );
             }
         }
         stopper.abort();
         if let Err(error) = delivering.await {
             tracing::error!(%error, "delivery consumer task failed");
+        }
+        if let Some(serving) = serving_api {
+            match serving.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "the HTTP API failed"),
+                Err(error) => tracing::error!(%error, "the HTTP API task crashed"),
+            }
         }
         match serving_metrics.await {
             Ok(Ok(())) => {}

@@ -8,8 +8,8 @@
 //! Adding an operation to the bot is one row here plus its texts (and, outside the gateway, the catalog
 //! case, the worker's module and a price line).
 
-use mediabot_proto::jobs::v1::Operation;
 use mediabot_proto::jobs::v1::operation::Params;
+use mediabot_proto::jobs::v1::{AddText, ConvertTarget, Operation};
 
 use crate::i18n::Lang;
 
@@ -24,6 +24,12 @@ pub enum Input {
     Voice,
     /// An audio file, or a document with an `audio/*` type.
     Audio,
+    /// A video note (the round video message; MP4, H.264 + AAC): its sound is transcribed.
+    VideoNote,
+    /// A video, or a document with a `video/*` type (MP4, MOV, MKV, WebM): its sound is transcribed.
+    Video,
+    /// A document to read text from: PDF, DOCX, ODT, or plain text (TXT, MD, CSV, ...).
+    Document,
 }
 
 /// How an operation starts once its input arrives.
@@ -31,18 +37,25 @@ pub enum Input {
 pub enum Start {
     /// An inline button under an offer message; pressing it starts the job (the offer becomes its status).
     Button,
-    /// At once, with no question (voice notes are sent to be transcribed).
+    /// At once, with no question (voice notes are sent to be transcribed; so are audio files and videos,
+    /// whose transcription is the only thing the bot does with them, so a question would only add a tap).
+    /// The price is per started minute of the duration Telegram reports, and over-long recordings are
+    /// refused before anything is reserved or downloaded.
     Immediately,
     /// An inline button under the result of the input's immediate operation (Translate to English under a
     /// transcript); pressing it starts the job with a new status message, the result staying as it is.
     UnderResult,
+    /// An inline button under an offer that opens a dialogue collecting the parameters (Add text: the
+    /// text, then the wishes or Skip; [`crate::dialogue`]); the job starts when the dialogue ends.
+    Dialogue,
 }
 
 /// One row of the table.
 #[derive(Debug, Clone, Copy)]
 pub struct Offer {
-    /// The operation and its parameters, given the spoken language of the user's recordings ("ru", "en",
-    /// or "auto"; see [`speech_language`]), which only speech operations use.
+    /// The operation and its parameters, given the user's language ("ru", "en", or "auto"; see
+    /// [`speech_language`]): the spoken language of speech operations, the OCR languages of text
+    /// extraction.
     pub operation: fn(&str) -> Operation,
     /// Inputs it is offered for.
     pub inputs: &'static [Input],
@@ -51,7 +64,8 @@ pub struct Offer {
 }
 
 const IMAGES: &[Input] = &[Input::Photo, Input::ImageDocument];
-const AUDIO: &[Input] = &[Input::Voice, Input::Audio];
+/// Everything with a sound track: a video's or a video note's sound is transcribed like a voice note.
+const AUDIO: &[Input] = &[Input::Voice, Input::Audio, Input::VideoNote, Input::Video];
 
 /// Every operation the bot offers, in the order its buttons appear.
 pub const OFFERS: &[Offer] = &[
@@ -86,6 +100,46 @@ pub const OFFERS: &[Offer] = &[
         inputs: IMAGES,
         start: Start::Button,
     },
+    // Convert to another format: never to the format the file is in already, and to WebP lossy for
+    // photo formats, lossless for the others (see `fits_format`).
+    Offer {
+        operation: |_| Operation::convert(ConvertTarget::Jpeg),
+        inputs: IMAGES,
+        start: Start::Button,
+    },
+    Offer {
+        operation: |_| Operation::convert(ConvertTarget::Png),
+        inputs: IMAGES,
+        start: Start::Button,
+    },
+    Offer {
+        operation: |_| Operation::convert(ConvertTarget::WebpLossless),
+        inputs: IMAGES,
+        start: Start::Button,
+    },
+    Offer {
+        operation: |_| Operation::convert(ConvertTarget::WebpLossy),
+        inputs: IMAGES,
+        start: Start::Button,
+    },
+    // Text on the picture: the text and the wishes come from a dialogue; the row's text is a placeholder.
+    Offer {
+        operation: |_| Operation::add_text(AddText::default()),
+        inputs: IMAGES,
+        start: Start::Dialogue,
+    },
+    // Text from a photo: the user's language picks the OCR languages (ru: Russian then English).
+    Offer {
+        operation: Operation::ocr,
+        inputs: IMAGES,
+        start: Start::Button,
+    },
+    // A document is sent to have its text read: that is all the bot does with one, so it starts at once.
+    Offer {
+        operation: Operation::document_text,
+        inputs: &[Input::Document],
+        start: Start::Immediately,
+    },
     Offer {
         operation: Operation::transcribe,
         inputs: AUDIO,
@@ -115,15 +169,20 @@ fn started_by(start: Start, input: Input, language: &str) -> Vec<Operation> {
         .collect()
 }
 
-/// The operations offered as buttons under an offer for `input`, in table order.
-pub fn buttons_for(input: Input) -> Vec<Operation> {
-    started_by(Start::Button, input, "auto")
+/// The operations offered as buttons under an offer for `input` (those that start a job and those that
+/// open a dialogue), in table order, for a user whose language is `language` ([`speech_language`]).
+pub fn buttons_for(input: Input, language: &str) -> Vec<Operation> {
+    OFFERS
+        .iter()
+        .filter(|o| matches!(o.start, Start::Button | Start::Dialogue) && o.inputs.contains(&input))
+        .map(|o| (o.operation)(language))
+        .collect()
 }
 
 /// The buttons for a file of `size_bytes` (as Telegram reports it): [`buttons_for`] less those that make
 /// no sense for that file ([`fits_input`]).
-pub fn buttons_for_file(input: Input, size_bytes: u64) -> Vec<Operation> {
-    buttons_for(input)
+pub fn buttons_for_file(input: Input, size_bytes: u64, language: &str) -> Vec<Operation> {
+    buttons_for(input, language)
         .into_iter()
         .filter(|operation| fits_input(operation, size_bytes))
         .collect()
@@ -135,6 +194,66 @@ pub fn fits_input(operation: &Operation, size_bytes: u64) -> bool {
     match operation.params.as_ref() {
         Some(Params::Compress(c)) => u64::from(c.target_kb) * 1000 < size_bytes,
         _ => true,
+    }
+}
+
+/// An image's format as Telegram declares it (the MIME type, else the file name's extension); imaging
+/// sniffs the real one from the bytes, this only picks which conversions to offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclaredFormat {
+    /// JPEG, and every Telegram photo.
+    Jpeg,
+    /// PNG.
+    Png,
+    /// WebP.
+    WebP,
+    /// HEIF/HEIC or AVIF: phone photos.
+    Heif,
+    /// GIF, BMP, TIFF or anything else: lossless sources.
+    Other,
+}
+
+/// The declared format of an image `input` with this MIME type and file name.
+pub fn declared_format(
+    input: Input,
+    mime_type: Option<&str>,
+    file_name: Option<&str>,
+) -> DeclaredFormat {
+    if input == Input::Photo {
+        return DeclaredFormat::Jpeg;
+    }
+    let mime = mime_type.unwrap_or_default().to_ascii_lowercase();
+    let extension = file_name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match (mime.as_str(), extension.as_str()) {
+        ("image/jpeg" | "image/jpg" | "image/pjpeg", _) | (_, "jpg" | "jpeg" | "jfif") => {
+            DeclaredFormat::Jpeg
+        }
+        ("image/png", _) | (_, "png") => DeclaredFormat::Png,
+        ("image/webp", _) | (_, "webp") => DeclaredFormat::WebP,
+        ("image/heic" | "image/heif" | "image/heic-sequence" | "image/heif-sequence", _)
+        | ("image/avif", _)
+        | (_, "heic" | "heif" | "hif" | "avif") => DeclaredFormat::Heif,
+        _ => DeclaredFormat::Other,
+    }
+}
+
+/// Whether `operation` makes sense for an image declared as `format`: a conversion not to the format it
+/// is in already (no WebP of any kind for a WebP), to lossy WebP only from photo formats (JPEG,
+/// HEIF/AVIF) and to lossless WebP only from the others; everything else always.
+pub fn fits_format(operation: &Operation, format: DeclaredFormat) -> bool {
+    let Some(Params::Convert(convert)) = operation.params.as_ref() else {
+        return true;
+    };
+    let photo = matches!(format, DeclaredFormat::Jpeg | DeclaredFormat::Heif);
+    match ConvertTarget::try_from(convert.target) {
+        Ok(ConvertTarget::Jpeg) => format != DeclaredFormat::Jpeg,
+        Ok(ConvertTarget::Png) => format != DeclaredFormat::Png,
+        Ok(ConvertTarget::WebpLossy) => photo,
+        Ok(ConvertTarget::WebpLossless) => !photo && format != DeclaredFormat::WebP,
+        _ => false,
     }
 }
 
@@ -175,6 +294,9 @@ pub fn is_offer_button(operation: &Operation) -> bool {
         Input::ImageDocument,
         Input::Voice,
         Input::Audio,
+        Input::VideoNote,
+        Input::Video,
+        Input::Document,
     ]
     .into_iter()
     .any(|input| button_start(operation, input) == Some(Start::Button))
@@ -192,16 +314,38 @@ mod tests {
     #[test]
     fn images_get_both_upscales_and_audio_is_transcribed_in_the_users_language() {
         assert_eq!(
-            buttons_for(Input::Photo)[..2],
+            buttons_for(Input::Photo, "en")[..2],
             [Operation::upscale(2), Operation::upscale(4)]
         );
-        assert_eq!(buttons_for(Input::ImageDocument), buttons_for(Input::Photo));
-        assert!(buttons_for(Input::Voice).is_empty());
+        assert_eq!(
+            buttons_for(Input::ImageDocument, "en"),
+            buttons_for(Input::Photo, "en")
+        );
+        assert!(buttons_for(Input::Voice, "ru").is_empty());
+        assert!(
+            buttons_for(Input::Photo, "en")
+                .iter()
+                .any(|o| o.id() == Some("image.add_text"))
+        );
         assert_eq!(
             immediate_for(Input::Voice, "ru"),
             Some(Operation::transcribe("ru"))
         );
         assert_eq!(immediate_for(Input::Photo, "ru"), None);
+        // A video note is heard like a voice note, a video like an audio file.
+        assert_eq!(
+            immediate_for(Input::VideoNote, "ru"),
+            Some(Operation::transcribe("ru"))
+        );
+        assert_eq!(
+            immediate_for(Input::Video, "en"),
+            Some(Operation::transcribe("en"))
+        );
+        assert!(buttons_for(Input::Video, "ru").is_empty());
+        assert_eq!(
+            under_result_for(Input::VideoNote, "ru"),
+            vec![Operation::translate_to_english("ru")]
+        );
         assert_eq!(
             under_result_for(Input::Audio, "ru"),
             vec![Operation::translate_to_english("ru")]
@@ -230,7 +374,7 @@ mod tests {
     #[test]
     fn compression_targets_below_the_file_size_only() {
         let compress = |size| {
-            buttons_for_file(Input::ImageDocument, size)
+            buttons_for_file(Input::ImageDocument, size, "en")
                 .into_iter()
                 .filter(|o| o.id() == Some("image.compress"))
                 .collect::<Vec<_>>()
@@ -250,6 +394,67 @@ mod tests {
     }
 
     #[test]
+    fn conversions_to_other_formats_only_and_webp_by_kind() {
+        let targets = |format| {
+            buttons_for(Input::ImageDocument, "en")
+                .into_iter()
+                .filter(|o| o.id() == Some("image.convert") && fits_format(o, format))
+                .map(|o| o.params()[0].1.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(targets(DeclaredFormat::Jpeg), ["png", "webp_lossy"]);
+        assert_eq!(targets(DeclaredFormat::Heif), ["jpeg", "png", "webp_lossy"]);
+        assert_eq!(targets(DeclaredFormat::Png), ["jpeg", "webp_lossless"]);
+        assert_eq!(targets(DeclaredFormat::WebP), ["jpeg", "png"]);
+        assert_eq!(
+            targets(DeclaredFormat::Other),
+            ["jpeg", "png", "webp_lossless"]
+        );
+        assert_eq!(
+            declared_format(Input::Photo, None, None),
+            DeclaredFormat::Jpeg
+        );
+        assert_eq!(
+            declared_format(Input::ImageDocument, Some("image/heic"), Some("IMG_1.HEIC")),
+            DeclaredFormat::Heif
+        );
+        assert_eq!(
+            declared_format(Input::ImageDocument, None, Some("scan.PNG")),
+            DeclaredFormat::Png
+        );
+        assert_eq!(
+            declared_format(Input::ImageDocument, Some("image/gif"), Some("a.gif")),
+            DeclaredFormat::Other
+        );
+        assert!(fits_format(&Operation::upscale(2), DeclaredFormat::Jpeg));
+        assert_eq!(
+            button_start(&Operation::convert(ConvertTarget::Png), Input::Photo),
+            Some(Start::Button)
+        );
+        assert_eq!(
+            button_start(&Operation::convert(ConvertTarget::Png), Input::Voice),
+            None
+        );
+    }
+
+    #[test]
+    fn text_from_photos_and_documents_in_the_users_language() {
+        assert!(buttons_for(Input::Photo, "ru").contains(&Operation::ocr("ru")));
+        assert!(buttons_for(Input::ImageDocument, "en").contains(&Operation::ocr("en")));
+        assert_eq!(
+            button_start(&Operation::ocr("ru"), Input::Photo),
+            Some(Start::Button)
+        );
+        assert_eq!(button_start(&Operation::ocr("ru"), Input::Voice), None);
+        assert_eq!(
+            immediate_for(Input::Document, "ru"),
+            Some(Operation::document_text("ru"))
+        );
+        assert!(buttons_for(Input::Document, "ru").is_empty());
+        assert!(is_offer_button(&Operation::ocr("en")));
+    }
+
+    #[test]
     fn the_speech_language_follows_the_telegram_language() {
         for code in ["ru", "ru-RU", "uk", "be", "kk", "KK"] {
             assert_eq!(speech_language(Some(code)), "ru", "{code}");
@@ -265,7 +470,10 @@ mod tests {
         for language in ["auto", "ru", "en"] {
             for offer in OFFERS {
                 let operation = (offer.operation)(language);
-                assert_eq!(operation.validate(), Ok(()));
+                // A dialogue's row has no text yet: its parameters come later.
+                if offer.start != Start::Dialogue {
+                    assert_eq!(operation.validate(), Ok(()));
+                }
                 assert!(operation.callback_data().len() <= 64);
                 assert!(operation.service().is_some());
             }

@@ -1,19 +1,22 @@
 //! The update handler tree: commands, photos and image files (offered the operations of the
-//! [`operations`](crate::operations) table by inline keyboard), voice notes and audio (transcribed at once
-//! in the user's language, see [`operations::speech_language`]), and button presses (under an offer, or
-//! under a transcript: Translate to English). Endpoints only read the update, pick the language and delegate to [`Gateway`] (jobs)
+//! [`operations`](crate::operations) table by inline keyboard), voice notes, audio, videos and video notes
+//! (their sound transcribed at once in the user's language, see [`operations::speech_language`]), documents
+//! (PDF, DOCX, ODT, plain text: their text read at once), button presses (under an offer, or under a
+//! transcript: Translate to English), and the add-text dialogue (Add text under an offer → the text →
+//! wishes or Skip; its state in NATS KV, [`crate::dialogue`]; the wishes parsed by [`crate::text_wishes`]).
+//! Endpoints only read the update, pick the language and delegate to [`Gateway`] (jobs, dialogues)
 //! or billing (balances, history, admin top-ups).
 
 use mediabot_proto::billing::v1::{
-    GetBalanceRequest, ListOperationsRequest, PriceUnit, TopUpRequest,
+    GetBalanceRequest, IssueApiKeyRequest, ListOperationsRequest, PriceUnit, TopUpRequest,
 };
-use mediabot_proto::catalog::price_of;
-use mediabot_proto::jobs::v1::Operation;
+use mediabot_proto::catalog::{self, ADD_TEXT_MAX_CHARS, price_of};
+use mediabot_proto::jobs::v1::{AddText, Operation};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{
-    BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage,
-    ReplyParameters,
+    BotCommand, FileMeta, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup,
+    MaybeInaccessibleMessage, MessageId, ReplyParameters,
 };
 use teloxide::utils::command::BotCommands;
 
@@ -21,10 +24,16 @@ use tracing::Instrument as _;
 
 use crate::admin::{self, AddBalance};
 use crate::bot_api;
+use crate::dialogue::{Dialogue, Stage};
 use crate::i18n::{self, Lang};
 use crate::jobs::{JobStart, MediaRef, Started, StatusMessage};
+use crate::languages::LanguageChoice;
 use crate::operations::{self, Input, Start};
+use crate::text_wishes;
 use crate::{Gateway, TelegramBot};
+
+/// Callback data of the Skip button of the add-text dialogue (the default look).
+pub const SKIP_WISHES: &str = "dlg:skip";
 
 /// Error type of the endpoints; the dispatcher logs it.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -42,6 +51,14 @@ pub enum Command {
     History,
     /// What the bot does.
     Help,
+    /// A key for the HTTP API (OpenAI-compatible transcription), paid from this balance; replaces the
+    /// previous key. Private chats only.
+    Apikey,
+    /// Ends what the bot is asking for (the add-text dialogue); any other command ends it too.
+    Cancel,
+    /// The interface language (Russian, English) and the spoken language of recordings (the same, or
+    /// detected).
+    Language,
     /// Administrators: `/add_balance [<telegram id>] <amount in ₽>` credits an account (the admin's own
     /// without an id).
     #[command(rename = "add_balance", hide)]
@@ -57,6 +74,7 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(teloxide::filter_command::<Command, _>().endpoint(on_command))
         .branch(dptree::filter(|m: Message| image_of(&m).is_some()).endpoint(on_image))
         .branch(dptree::filter(|m: Message| audio_of(&m).is_some()).endpoint(on_audio))
+        .branch(dptree::filter(|m: Message| document_of(&m).is_some()).endpoint(on_document))
         .branch(dptree::endpoint(on_other));
     let callbacks = Update::filter_callback_query().endpoint(on_callback);
     dptree::entry().branch(messages).branch(callbacks)
@@ -73,6 +91,9 @@ pub async fn register_commands(bot: &TelegramBot) {
                 ("balance", "Your balance"),
                 ("history", "Latest operations"),
                 ("help", "How it works"),
+                ("apikey", "Key for the HTTP API"),
+                ("cancel", "Cancel what the bot is asking for"),
+                ("language", "Language / Язык"),
             ],
         ),
         (
@@ -82,6 +103,9 @@ pub async fn register_commands(bot: &TelegramBot) {
                 ("balance", "Ваш баланс"),
                 ("history", "Последние операции"),
                 ("help", "Как это работает"),
+                ("apikey", "Ключ для HTTP API"),
+                ("cancel", "Отменить то, о чём спрашивает бот"),
+                ("language", "Язык / Language"),
             ],
         ),
     ];
@@ -100,8 +124,20 @@ pub async fn register_commands(bot: &TelegramBot) {
     }
 }
 
-fn lang_of(user: Option<&teloxide::types::User>) -> Lang {
-    Lang::from_code(user.and_then(|u| u.language_code.as_deref()))
+/// The languages of `user` (of a message without a sender: the default's).
+async fn choice_of(gateway: &Gateway, user: Option<&teloxide::types::User>) -> LanguageChoice {
+    match user {
+        Some(user) => gateway.language_of(user).await,
+        None => LanguageChoice {
+            lang: Lang::from_code(None),
+            detect_speech: false,
+        },
+    }
+}
+
+/// The reply language of `user`: their /language choice, else their Telegram interface's.
+async fn lang_of(gateway: &Gateway, user: Option<&teloxide::types::User>) -> Lang {
+    choice_of(gateway, user).await.lang
 }
 
 /// The image in a message: the largest photo size, or a document whose MIME type or name says image.
@@ -112,13 +148,7 @@ pub fn image_of(message: &Message) -> Option<(Input, MediaRef)> {
     {
         return Some((
             Input::Photo,
-            MediaRef {
-                file_id: largest.file.id.clone(),
-                size_bytes: u64::from(largest.file.size),
-                mime_type: Some("image/jpeg".into()),
-                file_name: None,
-                duration_secs: None,
-            },
+            media(&largest.file, Some("image/jpeg".into()), None, None),
         ));
     }
     let document = message.document()?;
@@ -132,6 +162,7 @@ pub fn image_of(message: &Message) -> Option<(Input, MediaRef)> {
         let n = n.to_ascii_lowercase();
         [
             ".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif",
+            ".avif",
         ]
         .iter()
         .any(|ext| n.ends_with(ext))
@@ -139,66 +170,148 @@ pub fn image_of(message: &Message) -> Option<(Input, MediaRef)> {
     (by_mime || by_name).then(|| {
         (
             Input::ImageDocument,
-            MediaRef {
-                file_id: document.file.id.clone(),
-                size_bytes: u64::from(document.file.size),
-                mime_type: mime,
-                file_name: name,
-                duration_secs: None,
-            },
+            media(&document.file, mime, name, None),
         )
     })
 }
 
-/// The audio in a message: a voice note, an audio file, or a document whose MIME type says audio.
+/// The audio in a message: a voice note, an audio file, a video or video note (see [`video_of`]), or a
+/// document whose MIME type says audio.
 pub fn audio_of(message: &Message) -> Option<(Input, MediaRef)> {
     if let Some(voice) = message.voice() {
         return Some((
             Input::Voice,
-            MediaRef {
-                file_id: voice.file.id.clone(),
-                size_bytes: u64::from(voice.file.size),
-                mime_type: voice
+            media(
+                &voice.file,
+                voice
                     .mime_type
                     .as_ref()
                     .map(|m| m.essence_str().to_string()),
-                file_name: None,
-                duration_secs: Some(voice.duration.seconds()),
-            },
+                None,
+                Some(voice.duration.seconds()),
+            ),
         ));
     }
     if let Some(audio) = message.audio() {
         return Some((
             Input::Audio,
-            MediaRef {
-                file_id: audio.file.id.clone(),
-                size_bytes: u64::from(audio.file.size),
-                mime_type: audio
+            media(
+                &audio.file,
+                audio
                     .mime_type
                     .as_ref()
                     .map(|m| m.essence_str().to_string()),
-                file_name: audio.file_name.clone(),
-                duration_secs: Some(audio.duration.seconds()),
-            },
+                audio.file_name.clone(),
+                Some(audio.duration.seconds()),
+            ),
         ));
     }
+    if let Some(video) = video_of(message) {
+        return Some(video);
+    }
+    typed_document(message, "audio/", Input::Audio)
+}
+
+/// The video in a message, whose sound is to be transcribed: a video note, a video, or a document whose
+/// MIME type says video (a phone's "send as file"). The duration comes from the message for videos and
+/// video notes (the price and the limit are checked before the download), not for documents.
+pub fn video_of(message: &Message) -> Option<(Input, MediaRef)> {
+    if let Some(note) = message.video_note() {
+        return Some((
+            Input::VideoNote,
+            media(
+                &note.file,
+                // The Bot API gives a video note no MIME type; Telegram's are always MP4.
+                Some("video/mp4".into()),
+                None,
+                Some(note.duration.seconds()),
+            ),
+        ));
+    }
+    if let Some(video) = message.video() {
+        return Some((
+            Input::Video,
+            media(
+                &video.file,
+                video
+                    .mime_type
+                    .as_ref()
+                    .map(|m| m.essence_str().to_string()),
+                video.file_name.clone(),
+                Some(video.duration.seconds()),
+            ),
+        ));
+    }
+    typed_document(message, "video/", Input::Video)
+}
+
+/// A document whose MIME type starts with `prefix` ("audio/", "video/"), as `input`. Documents carry no
+/// duration.
+fn typed_document(message: &Message, prefix: &str, input: Input) -> Option<(Input, MediaRef)> {
     let document = message.document()?;
     let mime = document
         .mime_type
         .as_ref()
         .map(|m| m.essence_str().to_string())?;
-    mime.starts_with("audio/").then(|| {
-        (
-            Input::Audio,
-            MediaRef {
-                file_id: document.file.id.clone(),
-                size_bytes: u64::from(document.file.size),
-                mime_type: Some(mime),
-                file_name: document.file_name.clone(),
-                duration_secs: None,
-            },
-        )
+    mime.starts_with(prefix).then(|| {
+        let file = media(&document.file, Some(mime), document.file_name.clone(), None);
+        (input, file)
     })
+}
+
+/// File name endings of the documents whose text the bot reads (the documents service sniffs the real
+/// format from the bytes; this only decides what is sent there).
+const DOCUMENT_EXTENSIONS: &[&str] = &[
+    ".pdf",
+    ".docx",
+    ".odt",
+    ".txt",
+    ".md",
+    ".markdown",
+    ".csv",
+    ".tsv",
+    ".log",
+    ".text",
+];
+/// MIME types of those documents (`text/*` is taken as a whole).
+const DOCUMENT_MIME_TYPES: &[&str] = &[
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.oasis.opendocument.text",
+];
+
+/// A document whose text is to be read: a PDF, DOCX, ODT or plain-text file, by MIME type or name.
+pub fn document_of(message: &Message) -> Option<(Input, MediaRef)> {
+    let document = message.document()?;
+    let mime = document
+        .mime_type
+        .as_ref()
+        .map(|m| m.essence_str().to_string());
+    let name = document.file_name.clone();
+    let by_mime = mime
+        .as_deref()
+        .is_some_and(|m| m.starts_with("text/") || DOCUMENT_MIME_TYPES.contains(&m));
+    let by_name = name.as_deref().is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        DOCUMENT_EXTENSIONS.iter().any(|ext| n.ends_with(ext))
+    });
+    (by_mime || by_name).then(|| (Input::Document, media(&document.file, mime, name, None)))
+}
+
+/// The [`MediaRef`] of one file of a message.
+fn media(
+    file: &FileMeta,
+    mime_type: Option<String>,
+    file_name: Option<String>,
+    duration_secs: Option<u32>,
+) -> MediaRef {
+    MediaRef {
+        file_id: file.id.clone(),
+        size_bytes: u64::from(file.size),
+        mime_type,
+        file_name,
+        duration_secs,
+    }
 }
 
 async fn on_command(
@@ -207,13 +320,26 @@ async fn on_command(
     message: Message,
     command: Command,
 ) -> HandlerResult {
-    let lang = lang_of(message.from.as_ref());
+    let lang = lang_of(&gateway, message.from.as_ref()).await;
     let Some(user) = message.from.as_ref() else {
         return Ok(());
     };
+    // A command ends a pending dialogue.
+    let ended = gateway.end_dialogue(message.chat.id, user.id.0).await;
     let account_id = user.id.0 as i64;
     let text = match command {
-        Command::Help => i18n::help(lang),
+        Command::Help => i18n::help(lang, gateway.limits.max_file_bytes >> 20),
+        Command::Cancel => i18n::cancelled(lang, ended),
+        Command::Language => {
+            let choice = gateway.language_of(user).await;
+            bot_api::call(
+                bot.send_message(message.chat.id, i18n::language_menu(choice))
+                    .reply_markup(language_keyboard(choice)),
+            )
+            .await?;
+            return Ok(());
+        }
+        Command::Apikey => api_key(&gateway, lang, &message, account_id).await,
         Command::History => history(&gateway, lang, account_id).await,
         Command::AddBalance(args) => add_balance(&gateway, lang, &message, user, &args).await,
         Command::Start | Command::Balance => {
@@ -240,6 +366,34 @@ async fn on_command(
     };
     bot_api::call(bot.send_message(message.chat.id, text)).await?;
     Ok(())
+}
+
+/// `/apikey`: a new key for the HTTP API (billing revokes the previous one), in a private chat only, so
+/// the key is not shown to a group.
+async fn api_key(gateway: &Gateway, lang: Lang, message: &Message, account_id: i64) -> String {
+    let Some(base_url) = gateway.api_base_url.as_deref() else {
+        return i18n::api_off(lang);
+    };
+    if !message.chat.is_private() {
+        return i18n::api_key_private_only(lang);
+    }
+    let issued = gateway
+        .backends
+        .billing
+        .clone()
+        .issue_api_key(IssueApiKeyRequest { account_id })
+        .await;
+    match issued {
+        Ok(issued) => {
+            let issued = issued.into_inner();
+            tracing::info!(prefix = %issued.prefix, revoked = issued.revoked, "API key issued");
+            i18n::api_key(lang, &issued.api_key, base_url, issued.revoked > 0)
+        }
+        Err(status) => {
+            tracing::warn!(%status, "billing IssueApiKey failed");
+            i18n::try_later(lang)
+        }
+    }
 }
 
 async fn history(gateway: &Gateway, lang: Lang, account_id: i64) -> String {
@@ -340,10 +494,15 @@ async fn price_lines(gateway: &Gateway, lang: Lang) -> Vec<String> {
 }
 
 async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> HandlerResult {
-    let lang = lang_of(message.from.as_ref());
+    let choice = choice_of(&gateway, message.from.as_ref()).await;
+    let lang = choice.lang;
     let Some((input, media)) = image_of(&message) else {
         return Ok(());
     };
+    // A new picture ends a pending dialogue (about the previous one).
+    if let Some(user) = message.from.as_ref() {
+        gateway.end_dialogue(message.chat.id, user.id.0).await;
+    }
     let prices = match gateway.backends.prices().await {
         Ok(prices) => prices,
         Err(error) => {
@@ -353,8 +512,15 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
         }
     };
     // An operation without a price is not offered (the price list decides what is sold).
-    let buttons = operations::buttons_for_file(input, media.size_bytes)
+    let format = operations::declared_format(
+        input,
+        media.mime_type.as_deref(),
+        media.file_name.as_deref(),
+    );
+    let language = choice.speech_language();
+    let buttons = operations::buttons_for_file(input, media.size_bytes, language)
         .into_iter()
+        .filter(|operation| operations::fits_format(operation, format))
         .filter_map(|operation| {
             let (amount, entry) = price_of(&prices, &operation, 0)?;
             let price = i18n::money(lang, amount, &entry.currency);
@@ -383,7 +549,7 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
 fn keyboard_rows(
     buttons: impl Iterator<Item = (Option<&'static str>, InlineKeyboardButton)>,
 ) -> Vec<Vec<InlineKeyboardButton>> {
-    const SHARED: &[&str] = &["image.compress"];
+    const SHARED: &[&str] = &["image.compress", "image.convert"];
     let mut rows: Vec<(Option<&'static str>, Vec<InlineKeyboardButton>)> = Vec::new();
     for (id, button) in buttons {
         match rows.last_mut() {
@@ -418,12 +584,32 @@ fn update_span(
     )
 }
 
+async fn on_document(gateway: Gateway, update: Update, message: Message) -> HandlerResult {
+    let span = update_span(&update, message.chat.id.0, message.from.as_ref());
+    let file = document_of(&message);
+    immediate_update(gateway, message, file)
+        .instrument(span)
+        .await
+}
+
 async fn audio_update(gateway: Gateway, message: Message) -> HandlerResult {
-    let lang = lang_of(message.from.as_ref());
-    let (Some((input, media)), Some(user)) = (audio_of(&message), message.from.as_ref()) else {
+    let file = audio_of(&message);
+    immediate_update(gateway, message, file).await
+}
+
+/// Starts the operation the table starts at once for `file` (a transcription, a document's text), in
+/// the user's language.
+async fn immediate_update(
+    gateway: Gateway,
+    message: Message,
+    file: Option<(Input, MediaRef)>,
+) -> HandlerResult {
+    let (Some((input, media)), Some(user)) = (file, message.from.as_ref()) else {
         return Ok(());
     };
-    let language = operations::speech_language(user.language_code.as_deref());
+    let choice = gateway.language_of(user).await;
+    let (lang, language) = (choice.lang, choice.speech_language());
+    gateway.end_dialogue(message.chat.id, user.id.0).await;
     let Some(operation) = operations::immediate_for(input, language) else {
         return Ok(());
     };
@@ -442,14 +628,243 @@ async fn audio_update(gateway: Gateway, message: Message) -> HandlerResult {
     Ok(())
 }
 
-async fn on_other(bot: TelegramBot, message: Message) -> HandlerResult {
-    let lang = lang_of(message.from.as_ref());
+async fn on_other(
+    bot: TelegramBot,
+    gateway: Gateway,
+    update: Update,
+    message: Message,
+) -> HandlerResult {
+    let lang = lang_of(&gateway, message.from.as_ref()).await;
+    if let Some(user) = message.from.as_ref() {
+        let chat = message.chat.id;
+        if message.text().is_some_and(|t| t.starts_with('/')) {
+            // An unknown command ends the dialogue too.
+            gateway.end_dialogue(chat, user.id.0).await;
+        } else {
+            match gateway.dialogue(chat, user.id.0).await {
+                Ok(Some(dialogue)) => {
+                    let span = update_span(&update, chat.0, Some(user));
+                    return dialogue_message(bot, gateway, message, dialogue)
+                        .instrument(span)
+                        .await;
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "could not read the dialogue state"),
+            }
+        }
+    }
     let text = if message.document().is_some() {
         i18n::unsupported_file(lang)
     } else {
         i18n::unsupported_message(lang)
     };
     bot_api::call(bot.send_message(message.chat.id, text)).await?;
+    Ok(())
+}
+
+/// Whether a text has something to draw: a character that is neither white space, a control nor an
+/// invisible filler (zero-width spaces and joiners, the Hangul fillers people use for "empty" messages).
+pub fn has_visible_text(text: &str) -> bool {
+    text.chars().any(|c| {
+        !c.is_whitespace()
+            && !c.is_control()
+            && !matches!(
+                c,
+                '\u{200b}'..='\u{200f}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{feff}'
+                    | '\u{3164}'
+                    | '\u{115f}'
+                    | '\u{1160}'
+                    | '\u{ffa0}'
+            )
+    })
+}
+
+/// The next message of a pending add-text dialogue: the text (checked, then the wishes are asked for,
+/// with a Skip button), or the wishes (parsed; the job starts).
+async fn dialogue_message(
+    bot: TelegramBot,
+    gateway: Gateway,
+    message: Message,
+    dialogue: Dialogue,
+) -> HandlerResult {
+    let (chat, lang) = (
+        message.chat.id,
+        lang_of(&gateway, message.from.as_ref()).await,
+    );
+    let Some(user) = message.from.as_ref() else {
+        return Ok(());
+    };
+    let reply = |text: String| {
+        bot.send_message(chat, text)
+            .reply_parameters(ReplyParameters::new(message.id))
+    };
+    let Some(text) = message.text() else {
+        bot_api::call(reply(i18n::add_text_send_text(lang))).await?;
+        return Ok(());
+    };
+    match dialogue.stage.clone() {
+        Stage::Text => {
+            let text = text.trim();
+            let chars = text.chars().count();
+            if !has_visible_text(text) {
+                bot_api::call(reply(i18n::add_text_empty(lang))).await?;
+            } else if chars > ADD_TEXT_MAX_CHARS {
+                bot_api::call(reply(i18n::add_text_too_long(
+                    lang,
+                    chars,
+                    ADD_TEXT_MAX_CHARS,
+                )))
+                .await?;
+            } else {
+                let skip = InlineKeyboardButton::callback(i18n::skip_button(lang), SKIP_WISHES);
+                let prompt = bot_api::call(
+                    reply(i18n::add_text_ask_wishes(lang))
+                        .reply_markup(InlineKeyboardMarkup::new([[skip]])),
+                )
+                .await?;
+                let next = Dialogue {
+                    stage: Stage::Wishes {
+                        text: text.to_string(),
+                    },
+                    prompt_message_id: prompt.id.0,
+                    ..dialogue
+                };
+                gateway.save_dialogue(chat, user.id.0, &next).await?;
+            }
+        }
+        Stage::Wishes { text: words } => {
+            let wishes = text_wishes::parse(text);
+            tracing::info!(?wishes, "add-text wishes parsed");
+            let start = add_text_start(chat, user.id.0, &dialogue, wishes.apply(&words), lang);
+            match gateway.claim_start(&start).await {
+                Ok(Started::New) => {
+                    gateway.end_dialogue(chat, user.id.0).await;
+                    let _ = gateway.start_claimed(start).await;
+                }
+                Ok(Started::AlreadyStarted { state }) => {
+                    bot_api::call(reply(i18n::already_started(lang, state))).await?;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not claim a job start");
+                    bot_api::call(reply(i18n::try_later(lang))).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The job that ends an add-text dialogue: the image of the dialogue with `params`, its status shown in
+/// the dialogue's last question (whose Skip button goes away with the first edit).
+fn add_text_start(
+    chat: ChatId,
+    user_id: u64,
+    dialogue: &Dialogue,
+    params: AddText,
+    lang: Lang,
+) -> JobStart {
+    JobStart {
+        operation: Operation::add_text(params),
+        media: dialogue.media(),
+        chat_id: chat,
+        user_id: user_id as i64,
+        source_message: MessageId(dialogue.image_message_id),
+        status: StatusMessage::Edit(MessageId(dialogue.prompt_message_id)),
+        lang,
+    }
+}
+
+/// "Add text" under an offer: a dialogue starts (in the bucket, so any replica continues it) and the
+/// bot asks for the text, replying to the picture.
+async fn open_add_text(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -> HandlerResult {
+    let lang = lang_of(&gateway, Some(&query.from)).await;
+    let Some(MaybeInaccessibleMessage::Regular(offer)) = query.message.as_ref() else {
+        answer(&bot, &query, None).await;
+        return Ok(());
+    };
+    let source = offer
+        .reply_to_message()
+        .and_then(|s| image_of(s).map(|(_, media)| (s.id, media)));
+    let Some((source, media)) = source else {
+        answer(&bot, &query, Some(i18n::send_again(lang))).await;
+        return Ok(());
+    };
+    let chat = offer.chat.id;
+    let dialogue = Dialogue::new(source, &media, lang);
+    if let Err(error) = gateway
+        .save_dialogue(chat, query.from.id.0, &dialogue)
+        .await
+    {
+        tracing::warn!(%error, "could not start a dialogue");
+        // In the chat, not only as a toast, which vanishes after a moment.
+        answer(&bot, &query, None).await;
+        bot_api::call(
+            bot.send_message(chat, i18n::try_later(lang))
+                .reply_parameters(ReplyParameters::new(source)),
+        )
+        .await?;
+        return Ok(());
+    }
+    answer(&bot, &query, None).await;
+    bot_api::call(
+        bot.send_message(chat, i18n::add_text_ask_text(lang, ADD_TEXT_MAX_CHARS))
+            .reply_parameters(ReplyParameters::new(source))
+            .reply_markup(ForceReply::new().selective()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Skip under the wishes question: the default look. Only the current dialogue's button counts.
+async fn skip_wishes(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -> HandlerResult {
+    let lang = lang_of(&gateway, Some(&query.from)).await;
+    let Some(MaybeInaccessibleMessage::Regular(prompt)) = query.message.as_ref() else {
+        answer(&bot, &query, None).await;
+        return Ok(());
+    };
+    let chat = prompt.chat.id;
+    let dialogue = match gateway.dialogue(chat, query.from.id.0).await {
+        Ok(dialogue) => dialogue,
+        Err(error) => {
+            tracing::warn!(%error, "could not read the dialogue state");
+            answer(&bot, &query, Some(i18n::try_later(lang))).await;
+            return Ok(());
+        }
+    };
+    let Some((dialogue, text)) = dialogue.and_then(|d| match &d.stage {
+        Stage::Wishes { text } if d.prompt_message_id == prompt.id.0 => {
+            let text = text.clone();
+            Some((d, text))
+        }
+        _ => None,
+    }) else {
+        // An old question (the dialogue ended or expired): the picture must be sent again.
+        answer(&bot, &query, Some(i18n::send_again(lang))).await;
+        return Ok(());
+    };
+    let start = add_text_start(
+        chat,
+        query.from.id.0,
+        &dialogue,
+        AddText::with_text(&text),
+        lang,
+    );
+    match gateway.claim_start(&start).await {
+        Ok(Started::New) => {
+            answer(&bot, &query, None).await;
+            gateway.end_dialogue(chat, query.from.id.0).await;
+            let _ = gateway.start_claimed(start).await;
+        }
+        Ok(Started::AlreadyStarted { state }) => {
+            answer(&bot, &query, Some(i18n::already_started(lang, state))).await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not claim a job start");
+            answer(&bot, &query, Some(i18n::try_later(lang))).await;
+        }
+    }
     Ok(())
 }
 
@@ -473,7 +888,22 @@ async fn callback_update(
     gateway: Gateway,
     query: CallbackQuery,
 ) -> HandlerResult {
-    let lang = lang_of(Some(&query.from));
+    if let Some(choice) = query
+        .data
+        .as_deref()
+        .and_then(|d| d.strip_prefix(LANGUAGE_PREFIX))
+    {
+        let choice = choice.to_string();
+        return language_button(bot, gateway, query, &choice).await;
+    }
+    let lang = lang_of(&gateway, Some(&query.from)).await;
+    match query.data.as_deref() {
+        Some(data) if catalog::opens_dialogue(data).is_some() => {
+            return open_add_text(bot, gateway, query).await;
+        }
+        Some(SKIP_WISHES) => return skip_wishes(bot, gateway, query).await,
+        _ => {}
+    }
     let operation = query
         .data
         .as_deref()
@@ -535,6 +965,64 @@ async fn callback_update(
             tracing::warn!(%error, "could not claim a job start");
             answer(&bot, &query, Some(i18n::try_later(lang))).await;
         }
+    }
+    Ok(())
+}
+
+/// Callback data prefix of the /language buttons: `lang:ru`, `lang:en`, `lang:speech=auto`,
+/// `lang:speech=same`.
+const LANGUAGE_PREFIX: &str = "lang:";
+
+/// The /language buttons: the two interface languages, and the other setting of the spoken language.
+fn language_keyboard(choice: LanguageChoice) -> InlineKeyboardMarkup {
+    let speech = if choice.detect_speech {
+        "speech=same"
+    } else {
+        "speech=auto"
+    };
+    InlineKeyboardMarkup::new([
+        vec![
+            InlineKeyboardButton::callback("🇷🇺 Русский", format!("{LANGUAGE_PREFIX}ru")),
+            InlineKeyboardButton::callback("🇬🇧 English", format!("{LANGUAGE_PREFIX}en")),
+        ],
+        vec![InlineKeyboardButton::callback(
+            i18n::language_speech_button(choice),
+            format!("{LANGUAGE_PREFIX}{speech}"),
+        )],
+    ])
+}
+
+/// A /language button: stores the new choice and turns the menu into its confirmation, in the new
+/// language, with the buttons kept for a further change.
+async fn language_button(
+    bot: TelegramBot,
+    gateway: Gateway,
+    query: CallbackQuery,
+    data: &str,
+) -> HandlerResult {
+    let mut choice = gateway.language_of(&query.from).await;
+    match data {
+        "ru" => choice.lang = Lang::Ru,
+        "en" => choice.lang = Lang::En,
+        "speech=auto" => choice.detect_speech = true,
+        "speech=same" => choice.detect_speech = false,
+        _ => {
+            answer(&bot, &query, None).await;
+            return Ok(());
+        }
+    }
+    if let Err(error) = gateway.save_language(query.from.id.0, choice).await {
+        tracing::warn!(%error, "could not save a language choice");
+        answer(&bot, &query, Some(i18n::try_later(choice.lang))).await;
+        return Ok(());
+    }
+    answer(&bot, &query, None).await;
+    if let Some(MaybeInaccessibleMessage::Regular(menu)) = query.message.as_ref() {
+        bot_api::call(
+            bot.edit_message_text(menu.chat.id, menu.id, i18n::language_saved(choice))
+                .reply_markup(language_keyboard(choice)),
+        )
+        .await?;
     }
     Ok(())
 }

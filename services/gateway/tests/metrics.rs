@@ -62,7 +62,16 @@ async fn readyz_follows_billing_and_bot_api_calls_are_counted() {
     let sent_before = requests(&before, "SendMessage", "ok");
     let reply = system.ask(USER, "en", "/balance").await;
     assert!(reply.contains("30"), "{reply}");
-    let (_, after) = get(addr, "/metrics").await;
+    // The sandbox shows the message before the gateway's client has read the response and counted
+    // it, so wait for the count to move; then it must have moved by exactly one.
+    let end = Instant::now() + Duration::from_secs(5);
+    let after = loop {
+        let (_, after) = get(addr, "/metrics").await;
+        if requests(&after, "SendMessage", "ok") > sent_before || Instant::now() >= end {
+            break after;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
         requests(&after, "SendMessage", "ok") - sent_before,
         1.0,

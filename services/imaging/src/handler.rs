@@ -10,20 +10,26 @@ use mediabot_proto::jobs::v1::operation::Params;
 use mediabot_proto::jobs::v1::{ImageResult, JobRequest, job_completed};
 use tokio_util::sync::CancellationToken;
 
+use std::sync::Arc;
+
+use crate::fonts::Fonts;
+use crate::ops::add_text;
 use crate::ops::compress::{self, Target};
+use crate::ops::convert;
 use crate::ops::upscale::{self, Factor};
 use crate::pipeline::{ImageError, Limits, Output};
 
-/// Runs imaging's operations within `limits`.
+/// Runs imaging's operations within `limits`, drawing text with `fonts`.
 #[derive(Debug, Clone)]
 pub struct ImagingHandler {
     limits: Limits,
+    fonts: Arc<Fonts>,
 }
 
 impl ImagingHandler {
-    /// A handler that refuses inputs and results beyond `limits`.
-    pub fn new(limits: Limits) -> Self {
-        Self { limits }
+    /// A handler that refuses inputs and results beyond `limits` and draws `image.add_text` with `fonts`.
+    pub fn new(limits: Limits, fonts: Arc<Fonts>) -> Self {
+        Self { limits, fonts }
     }
 }
 
@@ -53,6 +59,18 @@ impl JobHandler for ImagingHandler {
                 let target =
                     Target::try_from(p.target_kb).map_err(|e| JobError::Internal(e.to_string()))?;
                 Box::new(move || compress::compress(&input, target, &limits))
+            }
+            Some(Params::Convert(p)) => {
+                let target = convert::Target::try_from(p.target)
+                    .map_err(|e| JobError::Internal(e.to_string()))?;
+                Box::new(move || convert::convert(&input, target, &limits))
+            }
+            Some(Params::AddText(p)) => {
+                // SubmitJob validated the parameters; a job that still fails here is a bug.
+                let spec =
+                    add_text::Spec::try_from(&p).map_err(|e| JobError::Internal(e.to_string()))?;
+                let fonts = Arc::clone(&self.fonts);
+                Box::new(move || add_text::add_text(&input, &spec, &fonts, &limits))
             }
             other => {
                 return Err(JobError::Internal(format!(

@@ -4,14 +4,21 @@
 //! the gateway consume. This crate adds only the image work:
 //!
 //! - [`handler`]: the [`JobHandler`](job_pipeline::JobHandler), dispatching on the job's operation;
-//! - [`ops`]: one module per operation (`image.upscale` ×2 / ×4);
+//! - [`ops`]: one module per operation (`image.upscale` ×2 / ×4, `image.compress`, `image.convert`,
+//!   `image.add_text`);
+//! - [`fonts`]: the fonts `image.add_text` draws with, loaded once from `--font-dir`;
 //! - [`pipeline`]: the pure image stages (EXIF orientation, Lanczos3 with fast_image_resize, libjpeg-turbo);
+//! - [`color`]: ICC profiles → sRGB and CMYK → RGB (moxcms), for every decoded input;
+//! - [`heif`]: HEIF/HEIC and AVIF decoding with libheif;
 //! - [`error`]: image errors → job outcomes.
 //!
 //! [`Application::build`] is what both `main` and the integration tests start.
 
+pub mod color;
 pub mod error;
+pub mod fonts;
 pub mod handler;
+pub mod heif;
 pub mod ops;
 pub mod pipeline;
 
@@ -71,6 +78,15 @@ pub struct Config {
     /// every run died (killed, out of memory) is reported FAILED (WORKER_LOST) and not run again.
     #[arg(long, env = "IMAGING_MAX_DELIVER", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..))]
     pub max_deliver: i64,
+    /// Directory of font files (.ttf/.otf/.ttc, searched recursively) for `image.add_text`: Latin and
+    /// Cyrillic from fonts-dejavu-core, colour emoji from fonts-noto-color-emoji. Start-up fails if it
+    /// holds no font.
+    #[arg(
+        long = "font-dir",
+        env = "IMAGING_FONT_DIR",
+        default_value = "/usr/share/fonts"
+    )]
+    pub font_dir: std::path::PathBuf,
     /// NATS connection.
     #[command(flatten)]
     pub nats: NatsArgs,
@@ -121,6 +137,9 @@ pub enum Error {
     /// The metrics port.
     #[error(transparent)]
     Metrics(#[from] service_runtime::metrics::Error),
+    /// No fonts for `image.add_text`.
+    #[error(transparent)]
+    Fonts(#[from] fonts::FontError),
 }
 
 /// The running service: listener bound, NATS set up, consumer created.
@@ -137,11 +156,14 @@ impl Application {
     /// gRPC listener and the metrics port (port 0 picks a free port; read them with
     /// [`grpc_addr`](Self::grpc_addr) and [`metrics_addr`](Self::metrics_addr)).
     pub async fn build(config: Config) -> Result<Self, Error> {
+        // First, so a machine without fonts is refused before it takes jobs. Reading the font headers
+        // takes milliseconds, once, so it runs on this thread.
+        let fonts = fonts::Fonts::load(&config.font_dir)?;
         let client = jetstream::connect(&config.nats.nats_url, "imaging").await?;
         let pipeline = Pipeline::setup(client).await?;
         let worker = Worker::new(
             pipeline.clone(),
-            ImagingHandler::new(config.limits()),
+            ImagingHandler::new(config.limits(), fonts),
             config.worker_config(),
         )
         .await?;

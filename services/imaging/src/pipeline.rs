@@ -4,8 +4,14 @@
 //! runs an operation on a blocking thread; the bench binary times the stages one by one.
 //!
 //! Codecs: JPEG is decoded and encoded with libjpeg-turbo (`turbojpeg`), PNG, WebP, GIF (first frame), BMP
-//! and TIFF are decoded with `image`; resampling is `fast_image_resize` (SIMD convolution). Measured on this
-//! project's machines, plain `image` is 4–9× slower for both steps (see /work/shared/STACK.md).
+//! and TIFF are decoded with `image`, HEIF/HEIC and AVIF with libheif ([`crate::heif`]); resampling is
+//! `fast_image_resize` (SIMD convolution). Measured on this project's machines, plain `image` is 4–9×
+//! slower for both steps (docs/architecture.md). WebP is written by `image` (lossless) or libwebp
+//! (lossy, through the `webp` crate).
+//!
+//! Colour: every decoded image is sRGB. An embedded ICC profile (JPEG APP2, PNG iCCP, WebP ICCP, TIFF,
+//! HEIF `colr`) is applied with moxcms, and CMYK JPEGs (Adobe's inverted ones too) become RGB
+//! ([`crate::color`]). Encoders write no profile, and an untagged image is read as sRGB.
 //!
 //! Output format ([`output_format`]): a JPEG stays JPEG (quality [`JPEG_QUALITY`], 4:2:0); everything else —
 //! PNG (with its alpha), WebP, GIF (its first frame), BMP, TIFF — becomes PNG, lossless. PNG is written with
@@ -26,6 +32,9 @@ use image::codecs::png::{CompressionType, PngEncoder};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader};
 use mediabot_proto::jobs::v1::FailureReason;
+
+use crate::color::{self, Conversion};
+use crate::heif::{self, HeifDecodeError};
 
 /// JPEG quality of an upscale's result (libjpeg scale 1–100): high, since the user pays for the pixels.
 pub const JPEG_QUALITY: i32 = 95;
@@ -79,8 +88,11 @@ pub enum ImageError {
     /// Zero bytes.
     #[error("the input is empty")]
     Empty,
-    /// A file format this service does not read (HEIF, PDF, AVIF, ...), named when recognised.
-    #[error("{0} is not a supported input format (JPEG, PNG, WebP, GIF, BMP, TIFF are)")]
+    /// A file format this service does not read (PDF, a HEIF of a codec libheif lacks, ...), named when
+    /// recognised.
+    #[error(
+        "{0} is not a supported input format (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIF/HEIC, AVIF are)"
+    )]
     UnsupportedFormat(String),
     /// The data is not a valid image of the format it claims to be (corrupt or truncated).
     #[error("corrupt or truncated {format}: {detail}")]
@@ -116,6 +128,18 @@ pub enum ImageError {
         /// The limit.
         max: u64,
     },
+    /// The image is larger than the output format can hold (WebP: 16383 pixels a side; JPEG: 65500).
+    #[error("{format} holds at most {max_side} pixels a side; the image is {width}x{height}")]
+    TooLargeForFormat {
+        /// Output format.
+        format: &'static str,
+        /// Image width, pixels.
+        width: u32,
+        /// Image height, pixels.
+        height: u32,
+        /// The format's limit, pixels.
+        max_side: u32,
+    },
     /// The encoded result is larger than [`Limits::max_output_bytes`].
     #[error("the result is {size} bytes; at most {max} bytes can be delivered")]
     OutputTooLarge {
@@ -149,6 +173,7 @@ impl ImageError {
             ImageError::TooManyPixels { .. }
             | ImageError::TooManyOutputPixels { .. }
             | ImageError::OutputTooLarge { .. }
+            | ImageError::TooLargeForFormat { .. }
             | ImageError::DecoderLimit(_) => FailureReason::TooLarge,
             ImageError::Resize(_) | ImageError::Encode { .. } => FailureReason::Internal,
         }
@@ -162,7 +187,16 @@ pub enum OutputFormat {
     Jpeg(i32),
     /// `image/png`, fast deflate.
     Png,
+    /// `image/webp`, lossless (VP8L, written by `image`), keeping alpha.
+    WebPLossless,
+    /// `image/webp`, lossy (VP8 with lossy alpha, libwebp) at the given quality (0–100).
+    WebPLossy(u8),
 }
+
+/// WebP's largest width or height, pixels (the bitstream has 14 bits for each).
+pub const WEBP_MAX_SIDE: u32 = 16383;
+/// JPEG's largest width or height that libjpeg-turbo writes, pixels.
+pub const JPEG_MAX_SIDE: u32 = 65500;
 
 impl OutputFormat {
     /// The MIME type.
@@ -170,6 +204,7 @@ impl OutputFormat {
         match self {
             OutputFormat::Jpeg(_) => "image/jpeg",
             OutputFormat::Png => "image/png",
+            OutputFormat::WebPLossless | OutputFormat::WebPLossy(_) => "image/webp",
         }
     }
 }
@@ -179,7 +214,7 @@ impl OutputFormat {
 pub struct Output {
     /// The encoded image.
     pub bytes: Vec<u8>,
-    /// `image/jpeg` or `image/png`.
+    /// `image/jpeg`, `image/png` or `image/webp`.
     pub mime_type: &'static str,
     /// Width, pixels.
     pub width: u32,
@@ -189,7 +224,8 @@ pub struct Output {
     pub send_as_document: bool,
     /// A JPEG preview at most [`PREVIEW_MAX_SIDE`] pixels a side (empty when none was made).
     pub preview_jpeg: Vec<u8>,
-    /// The input's format name (`JPEG`, `PNG`, `WebP`, `GIF`, `BMP`, `TIFF`).
+    /// The input's format name ([`InputFormat::name`]: `JPEG`, `PNG`, `WebP`, `GIF`, `BMP`, `TIFF`,
+    /// `HEIC`, `HEIF`, `AVIF`).
     pub input_format: &'static str,
     /// Frames of the input when it was animated (only the first was used); 1 for a still image.
     pub input_frames: u32,
@@ -214,13 +250,68 @@ impl std::fmt::Debug for Output {
     }
 }
 
+/// A format [`decode`] reads, sniffed from the first bytes of a file (any declared type is ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// JPEG (JFIF/EXIF), RGB, grey or CMYK.
+    Jpeg,
+    /// PNG and APNG (first frame).
+    Png,
+    /// WebP, lossy or lossless, still or animated (first frame).
+    WebP,
+    /// GIF (first frame).
+    Gif,
+    /// BMP.
+    Bmp,
+    /// TIFF.
+    Tiff,
+    /// HEIF with HEVC-coded images (the `heic`/`heix`/`hevc`... brands): iPhone photos.
+    Heic,
+    /// Any other HEIF (`mif1`/`msf1` without an HEVC or AV1 brand).
+    Heif,
+    /// AVIF: HEIF with AV1-coded images.
+    Avif,
+}
+
+impl InputFormat {
+    /// The name users and logs see: `JPEG`, `PNG`, `WebP`, `GIF`, `BMP`, `TIFF`, `HEIC`, `HEIF`, `AVIF`.
+    pub fn name(self) -> &'static str {
+        match self {
+            InputFormat::Jpeg => "JPEG",
+            InputFormat::Png => "PNG",
+            InputFormat::WebP => "WebP",
+            InputFormat::Gif => "GIF",
+            InputFormat::Bmp => "BMP",
+            InputFormat::Tiff => "TIFF",
+            InputFormat::Heic => "HEIC",
+            InputFormat::Heif => "HEIF",
+            InputFormat::Avif => "AVIF",
+        }
+    }
+
+    /// The `image` crate's format, for the formats it decodes (not HEIF/AVIF, which libheif decodes).
+    fn image_format(self) -> Option<ImageFormat> {
+        Some(match self {
+            InputFormat::Jpeg => ImageFormat::Jpeg,
+            InputFormat::Png => ImageFormat::Png,
+            InputFormat::WebP => ImageFormat::WebP,
+            InputFormat::Gif => ImageFormat::Gif,
+            InputFormat::Bmp => ImageFormat::Bmp,
+            InputFormat::Tiff => ImageFormat::Tiff,
+            InputFormat::Heic | InputFormat::Heif | InputFormat::Avif => return None,
+        })
+    }
+}
+
 /// A decoded input, before orientation.
 #[derive(Debug, Clone)]
 pub struct Decoded {
-    /// Pixels as stored, 8 bits per channel: L8, La8, Rgb8 or Rgba8.
+    /// Pixels, 8 bits per channel: L8, La8, Rgb8 or Rgba8, in sRGB (see [`color`](Self::color)).
     pub image: DynamicImage,
     /// The sniffed input format.
-    pub format: ImageFormat,
+    pub format: InputFormat,
+    /// What was done to the colours: converted from the embedded ICC profile to sRGB, or nothing.
+    pub color: Conversion,
     /// The EXIF orientation to apply (`NoTransforms` when absent or unreadable).
     pub orientation: Orientation,
     /// Frames in the file: more than 1 for an animated GIF, APNG or WebP, of which only the first was
@@ -231,7 +322,7 @@ pub struct Decoded {
 impl Decoded {
     /// The input format's name for users and logs (`JPEG`, `PNG`, ...).
     pub fn format_name(&self) -> &'static str {
-        format_name(self.format)
+        self.format.name()
     }
 }
 
@@ -348,9 +439,10 @@ pub fn must_send_as_document(size_bytes: usize, width: u32, height: u32) -> bool
 
 /// Sniffs the format, checks the header's pixel count against `limits` — the input's, and the result's
 /// for an operation that multiplies each side by `scale` (1 for one that keeps the size) — reads the EXIF
-/// orientation and decodes to 8-bit pixels. JPEG goes through libjpeg-turbo, the other formats through
-/// `image`. Errors: `Empty`/`Corrupt`, `UnsupportedFormat`, `TooManyPixels`/`TooManyOutputPixels`/
-/// `DecoderLimit` (TOO_LARGE).
+/// orientation, decodes to 8-bit pixels and converts them to sRGB ([`crate::color`]). JPEG goes through
+/// libjpeg-turbo, HEIF/HEIC/AVIF through libheif, the other formats through `image`. Errors:
+/// `Empty`/`Corrupt`, `UnsupportedFormat`, `TooManyPixels`/`TooManyOutputPixels`/`DecoderLimit`
+/// (TOO_LARGE).
 pub fn decode(input: &[u8], limits: &Limits, scale: u32) -> Result<Decoded, ImageError> {
     let format = sniff(input)?;
     let check = PixelCheck {
@@ -358,9 +450,46 @@ pub fn decode(input: &[u8], limits: &Limits, scale: u32) -> Result<Decoded, Imag
         scale: u64::from(scale.max(1)),
     };
     match format {
-        ImageFormat::Jpeg => decode_jpeg(input, &check),
-        _ => decode_with_image(input, format, &check),
+        InputFormat::Jpeg => decode_jpeg(input, &check),
+        InputFormat::Heic | InputFormat::Heif | InputFormat::Avif => {
+            decode_heif(input, format, &check)
+        }
+        other => match other.image_format() {
+            Some(image_format) => decode_with_image(input, other, image_format, &check),
+            None => Err(ImageError::UnsupportedFormat(other.name().to_string())),
+        },
     }
+}
+
+/// HEIF/HEIC/AVIF: the container's size is checked before libheif decodes a pixel.
+fn decode_heif(
+    input: &[u8],
+    format: InputFormat,
+    check: &PixelCheck<'_>,
+) -> Result<Decoded, ImageError> {
+    let name = format.name();
+    let decoded =
+        heif::decode(input, |width, height| check.check(width, height))?.map_err(|error| {
+            match error {
+                HeifDecodeError::Corrupt(detail) => ImageError::Corrupt {
+                    format: name,
+                    detail,
+                },
+                HeifDecodeError::Unsupported(detail) => {
+                    ImageError::UnsupportedFormat(format!("this {name} ({detail})"))
+                }
+                HeifDecodeError::OutOfMemory(detail) => ImageError::DecoderLimit(detail),
+            }
+        })?;
+    let (image, color) = color::to_srgb(decoded.image, decoded.icc.as_deref());
+    Ok(Decoded {
+        image,
+        format,
+        color,
+        // libheif has applied the file's rotation and mirroring already.
+        orientation: Orientation::NoTransforms,
+        frames: 1,
+    })
 }
 
 /// What [`decode`] checks a header's size against.
@@ -369,11 +498,16 @@ struct PixelCheck<'a> {
     scale: u64,
 }
 
-/// The format an upscale is written in: JPEG in → JPEG at [`JPEG_QUALITY`]; anything else (PNG with or
-/// without alpha, WebP, GIF, BMP, TIFF) → PNG, lossless, keeping alpha.
+/// The format an upscale is written in: JPEG in → JPEG at [`JPEG_QUALITY`]; HEIC/HEIF/AVIF without
+/// alpha (photos) → JPEG too; anything else (PNG with or without alpha, WebP, GIF, BMP, TIFF, a HEIF
+/// with alpha) → PNG, lossless, keeping alpha.
 pub fn output_format(decoded: &Decoded) -> OutputFormat {
     match decoded.format {
-        ImageFormat::Jpeg if !decoded.image.color().has_alpha() => OutputFormat::Jpeg(JPEG_QUALITY),
+        InputFormat::Jpeg | InputFormat::Heic | InputFormat::Heif | InputFormat::Avif
+            if !decoded.image.color().has_alpha() =>
+        {
+            OutputFormat::Jpeg(JPEG_QUALITY)
+        }
         _ => OutputFormat::Png,
     }
 }
@@ -447,22 +581,26 @@ pub fn encode(image: &DynamicImage, format: OutputFormat) -> Result<Vec<u8>, Ima
     match format {
         OutputFormat::Jpeg(quality) => encode_jpeg(image, quality),
         OutputFormat::Png => encode_png(image),
+        OutputFormat::WebPLossless => encode_webp_lossless(image),
+        OutputFormat::WebPLossy(quality) => encode_webp_lossy(image, quality),
     }
 }
 
-fn sniff(input: &[u8]) -> Result<ImageFormat, ImageError> {
+fn sniff(input: &[u8]) -> Result<InputFormat, ImageError> {
     if input.is_empty() {
         return Err(ImageError::Empty);
     }
+    // Before `image`'s guess, which takes an AVIF for a format of its own that this build cannot decode.
+    if let Some(format) = sniff_heif(input) {
+        return Ok(format);
+    }
     match image::guess_format(input) {
-        Ok(
-            format @ (ImageFormat::Jpeg
-            | ImageFormat::Png
-            | ImageFormat::WebP
-            | ImageFormat::Gif
-            | ImageFormat::Bmp
-            | ImageFormat::Tiff),
-        ) => Ok(format),
+        Ok(ImageFormat::Jpeg) => Ok(InputFormat::Jpeg),
+        Ok(ImageFormat::Png) => Ok(InputFormat::Png),
+        Ok(ImageFormat::WebP) => Ok(InputFormat::WebP),
+        Ok(ImageFormat::Gif) => Ok(InputFormat::Gif),
+        Ok(ImageFormat::Bmp) => Ok(InputFormat::Bmp),
+        Ok(ImageFormat::Tiff) => Ok(InputFormat::Tiff),
         Ok(other) => Err(ImageError::UnsupportedFormat(format!("{other:?}"))),
         Err(_) => Err(ImageError::UnsupportedFormat(
             name_unreadable_format(input).to_string(),
@@ -470,30 +608,40 @@ fn sniff(input: &[u8]) -> Result<ImageFormat, ImageError> {
     }
 }
 
-/// Names common files that are not images we read, for the log and the operator; the user is told
-/// "unsupported format" either way.
-fn name_unreadable_format(input: &[u8]) -> &'static str {
-    let brand = input.get(4..12);
-    match brand {
-        Some(b"ftypheic" | b"ftypheix" | b"ftypheim" | b"ftypheis" | b"ftypmif1" | b"ftypmsf1") => {
-            "HEIF"
-        }
-        Some(b"ftypavif" | b"ftypavis") => "AVIF",
-        Some(brand) if brand.starts_with(b"ftyp") => "an ISO media file (MP4/MOV/HEIF family)",
-        _ if input.starts_with(b"%PDF") => "PDF",
-        _ => "an unrecognised file",
+/// A HEIF family file from its `ftyp` box: AVIF when any brand is `avif`/`avis`, HEIC when any is an
+/// HEVC one, HEIF for the plain image brands (`mif1`, `msf1`); `None` for anything else (MP4, MOV, ...).
+fn sniff_heif(input: &[u8]) -> Option<InputFormat> {
+    if input.get(4..8) != Some(b"ftyp") {
+        return None;
+    }
+    let size = input
+        .get(0..4)
+        .and_then(|n| n.try_into().ok())
+        .map(u32::from_be_bytes)? as usize;
+    // The major brand (8..12), the minor version (12..16), then the compatible brands.
+    let end = size.clamp(16, 16 + 4 * 64).min(input.len());
+    let brands: Vec<&[u8]> = std::iter::once(input.get(8..12)?)
+        .chain(input.get(16..end).unwrap_or_default().chunks_exact(4))
+        .collect();
+    let any = |wanted: &[&[u8; 4]]| brands.iter().any(|b| wanted.iter().any(|w| *b == &w[..]));
+    if any(&[b"avif", b"avis"]) {
+        Some(InputFormat::Avif)
+    } else if any(&[b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"]) {
+        Some(InputFormat::Heic)
+    } else if any(&[b"mif1", b"msf1"]) {
+        Some(InputFormat::Heif)
+    } else {
+        None
     }
 }
 
-fn format_name(format: ImageFormat) -> &'static str {
-    match format {
-        ImageFormat::Jpeg => "JPEG",
-        ImageFormat::Png => "PNG",
-        ImageFormat::WebP => "WebP",
-        ImageFormat::Gif => "GIF",
-        ImageFormat::Bmp => "BMP",
-        ImageFormat::Tiff => "TIFF",
-        _ => "image",
+/// Names common files that are not images we read, for the log and the operator; the user is told
+/// "unsupported format" either way.
+fn name_unreadable_format(input: &[u8]) -> &'static str {
+    match input.get(4..8) {
+        Some(b"ftyp") => "an ISO media file (MP4/MOV)",
+        _ if input.starts_with(b"%PDF") => "PDF",
+        _ => "an unrecognised file",
     }
 }
 
@@ -545,15 +693,17 @@ fn decode_jpeg(input: &[u8], check: &PixelCheck<'_>) -> Result<Decoded, ImageErr
         u32::try_from(header.height).unwrap_or(u32::MAX),
     );
     check.check(width, height)?;
-    if matches!(
+    let markers = jpeg_markers(input);
+    let cmyk = matches!(
         header.colorspace,
         turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
-    ) {
-        // TurboJPEG cannot convert CMYK to RGB; these (print-oriented, rare in chats) go through `image`.
-        return decode_with_image(input, ImageFormat::Jpeg, check);
-    }
+    );
     let grey = header.colorspace == turbojpeg::Colorspace::Gray;
-    let pixel_format = if grey {
+    // TurboJPEG does not convert CMYK to RGB: it hands the inks over (YCCK already turned into CMYK),
+    // and `color::cmyk_to_rgb` does the rest.
+    let pixel_format = if cmyk {
+        turbojpeg::PixelFormat::CMYK
+    } else if grey {
         turbojpeg::PixelFormat::GRAY
     } else {
         turbojpeg::PixelFormat::RGB
@@ -575,21 +725,88 @@ fn decode_jpeg(input: &[u8], check: &PixelCheck<'_>) -> Result<Decoded, ImageErr
     {
         return Err(corrupt(error));
     }
-    let image = if grey {
-        image::GrayImage::from_raw(width, height, pixels).map(DynamicImage::ImageLuma8)
-    } else {
-        image::RgbImage::from_raw(width, height, pixels).map(DynamicImage::ImageRgb8)
-    };
-    let image = image.ok_or_else(|| ImageError::Corrupt {
+    let mismatch = || ImageError::Corrupt {
         format: "JPEG",
         detail: "decoded buffer does not match the header size".into(),
-    })?;
+    };
+    let icc = markers.icc.as_deref();
+    let (image, color) = if cmyk {
+        let (rgb, color) =
+            color::cmyk_to_rgb(pixels, width, height, markers.adobe, icc).ok_or_else(mismatch)?;
+        (DynamicImage::ImageRgb8(rgb), color)
+    } else {
+        let image = if grey {
+            image::GrayImage::from_raw(width, height, pixels).map(DynamicImage::ImageLuma8)
+        } else {
+            image::RgbImage::from_raw(width, height, pixels).map(DynamicImage::ImageRgb8)
+        };
+        color::to_srgb(image.ok_or_else(mismatch)?, icc)
+    };
     Ok(Decoded {
         image,
-        format: ImageFormat::Jpeg,
+        format: InputFormat::Jpeg,
+        color,
         orientation: jpeg_orientation(input),
         frames: 1,
     })
+}
+
+/// What a JPEG's segments before the scan say about its colours.
+#[derive(Debug, Default)]
+struct JpegMarkers {
+    /// The ICC profile, reassembled from its `ICC_PROFILE` APP2 chunks in sequence order.
+    icc: Option<Vec<u8>>,
+    /// An `Adobe` APP14 segment: CMYK values are stored inverted.
+    adobe: bool,
+}
+
+/// Walks the segments from SOI to the first SOS (each: `FF xx`, a big-endian length that counts itself,
+/// the payload) and collects the ICC chunks and the Adobe flag. A malformed walk stops where it breaks:
+/// the decoder judges the file, this only reads metadata.
+fn jpeg_markers(input: &[u8]) -> JpegMarkers {
+    let mut markers = JpegMarkers::default();
+    let mut chunks: Vec<(u8, &[u8])> = Vec::new();
+    let mut at = 2; // after SOI
+    while let (Some(&0xFF), Some(&kind)) = (input.get(at), input.get(at + 1)) {
+        if kind == 0xFF {
+            at += 1; // fill byte
+            continue;
+        }
+        if kind == 0xDA || kind == 0xD9 {
+            break; // start of scan / end of image
+        }
+        if (0xD0..=0xD7).contains(&kind) || kind == 0x01 {
+            at += 2; // markers without a length
+            continue;
+        }
+        let Some(length) = input
+            .get(at + 2..at + 4)
+            .map(|n| usize::from(u16::from_be_bytes([n[0], n[1]])))
+        else {
+            break;
+        };
+        let Some(payload) = input.get(at + 4..at + 2 + length.max(2)) else {
+            break;
+        };
+        match kind {
+            0xE2 if payload.starts_with(b"ICC_PROFILE\0") && payload.len() > 14 => {
+                chunks.push((payload[12], &payload[14..]));
+            }
+            0xEE if payload.starts_with(b"Adobe") => markers.adobe = true,
+            _ => {}
+        }
+        at += 2 + length.max(2);
+    }
+    if !chunks.is_empty() {
+        chunks.sort_by_key(|(sequence, _)| *sequence);
+        markers.icc = Some(
+            chunks
+                .into_iter()
+                .flat_map(|(_, data)| data.to_vec())
+                .collect(),
+        );
+    }
+    markers
 }
 
 /// libjpeg's JWRN_EXTRANEOUS_DATA ("Corrupt JPEG data: N extraneous bytes before marker 0xXX"): garbage
@@ -613,10 +830,11 @@ fn jpeg_orientation(input: &[u8]) -> Orientation {
 
 fn decode_with_image(
     input: &[u8],
+    input_format: InputFormat,
     format: ImageFormat,
     check: &PixelCheck<'_>,
 ) -> Result<Decoded, ImageError> {
-    let name = format_name(format);
+    let name = input_format.name();
     let map = |e: image::ImageError| match e {
         image::ImageError::Unsupported(u) => {
             ImageError::UnsupportedFormat(format!("this {name} variant ({u})"))
@@ -646,10 +864,14 @@ fn decode_with_image(
     );
     decoder.set_limits(image_limits).map_err(map)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    // A profile that cannot be read is no reason to refuse the pixels.
+    let icc = decoder.icc_profile().ok().flatten();
     let image = DynamicImage::from_decoder(decoder).map_err(map)?;
+    let (image, color) = color::to_srgb(to_8_bit(image), icc.as_deref());
     Ok(Decoded {
-        image: to_8_bit(image),
-        format,
+        image,
+        format: input_format,
+        color,
         orientation,
         frames: count_frames(input, format),
     })
@@ -778,6 +1000,7 @@ pub fn encode_jpeg(image: &DynamicImage, quality: i32) -> Result<Vec<u8>, ImageE
             )
         }
     };
+    fits_format(image, "JPEG", JPEG_MAX_SIDE)?;
     let width = usize::try_from(image.width())
         .map_err(|_| error(turbojpeg::Error::IntegerOverflow("width")))?;
     let height = usize::try_from(image.height())
@@ -795,6 +1018,101 @@ pub fn encode_jpeg(image: &DynamicImage, quality: i32) -> Result<Vec<u8>, ImageE
         format: pixel_format,
     };
     compressor.compress_to_vec(source).map_err(error)
+}
+
+/// Checks `image` against a format's largest side (`TooLargeForFormat`).
+fn fits_format(
+    image: &DynamicImage,
+    format: &'static str,
+    max_side: u32,
+) -> Result<(), ImageError> {
+    if image.width() > max_side || image.height() > max_side {
+        return Err(ImageError::TooLargeForFormat {
+            format,
+            width: image.width(),
+            height: image.height(),
+            max_side,
+        });
+    }
+    Ok(())
+}
+
+/// Lossless WebP (VP8L) with `image`'s encoder; grey becomes RGB(A), alpha is kept. Errors:
+/// `TooLargeForFormat` beyond [`WEBP_MAX_SIDE`], `Encode`.
+fn encode_webp_lossless(image: &DynamicImage) -> Result<Vec<u8>, ImageError> {
+    fits_format(image, "WebP", WEBP_MAX_SIDE)?;
+    let error = |e: image::ImageError| ImageError::Encode {
+        format: "WebP",
+        detail: e.to_string(),
+    };
+    let mut bytes = Vec::new();
+    let encoder = image::codecs::webp::WebPEncoder::new_lossless(&mut bytes);
+    match image {
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => encoder
+            .write_image(
+                image.as_bytes(),
+                image.width(),
+                image.height(),
+                image.color().into(),
+            )
+            .map_err(error)?,
+        other if other.color().has_alpha() => {
+            let rgba = other.to_rgba8();
+            encoder
+                .write_image(
+                    rgba.as_raw(),
+                    rgba.width(),
+                    rgba.height(),
+                    image::ExtendedColorType::Rgba8,
+                )
+                .map_err(error)?
+        }
+        other => {
+            let rgb = other.to_rgb8();
+            encoder
+                .write_image(
+                    rgb.as_raw(),
+                    rgb.width(),
+                    rgb.height(),
+                    image::ExtendedColorType::Rgb8,
+                )
+                .map_err(error)?
+        }
+    }
+    Ok(bytes)
+}
+
+/// Lossy WebP with libwebp at `quality` (0–100), alpha kept (lossy-compressed). Errors:
+/// `TooLargeForFormat` beyond [`WEBP_MAX_SIDE`], `Encode`.
+fn encode_webp_lossy(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, ImageError> {
+    fits_format(image, "WebP", WEBP_MAX_SIDE)?;
+    let (width, height) = (image.width(), image.height());
+    let alpha = image.color().has_alpha();
+    let converted;
+    let pixels: &[u8] = match image {
+        DynamicImage::ImageRgb8(rgb) => rgb.as_raw(),
+        DynamicImage::ImageRgba8(rgba) => rgba.as_raw(),
+        other if alpha => {
+            converted = other.to_rgba8().into_raw();
+            &converted
+        }
+        other => {
+            converted = other.to_rgb8().into_raw();
+            &converted
+        }
+    };
+    let encoder = if alpha {
+        webp::Encoder::from_rgba(pixels, width, height)
+    } else {
+        webp::Encoder::from_rgb(pixels, width, height)
+    };
+    encoder
+        .encode_simple(false, f32::from(quality.min(100)))
+        .map(|memory| memory.to_vec())
+        .map_err(|e| ImageError::Encode {
+            format: "WebP",
+            detail: format!("{e:?}"),
+        })
 }
 
 fn encode_png(image: &DynamicImage) -> Result<Vec<u8>, ImageError> {
@@ -832,13 +1150,63 @@ mod tests {
     }
 
     #[test]
-    fn names_heif_and_pdf() {
-        assert!(
-            matches!(sniff(b"\0\0\0\x18ftypheic\0\0"), Err(ImageError::UnsupportedFormat(f)) if f == "HEIF")
+    fn sniffs_the_heif_family_and_names_pdf() {
+        let ftyp = |major: &[u8; 4], compatible: &[&[u8; 4]]| {
+            let size = 16 + 4 * compatible.len() as u32;
+            let mut bytes = size.to_be_bytes().to_vec();
+            bytes.extend_from_slice(b"ftyp");
+            bytes.extend_from_slice(major);
+            bytes.extend_from_slice(&[0; 4]);
+            compatible.iter().for_each(|b| bytes.extend_from_slice(*b));
+            bytes
+        };
+        assert_eq!(
+            sniff(&ftyp(b"heic", &[b"mif1"])).ok(),
+            Some(InputFormat::Heic)
         );
+        assert_eq!(
+            sniff(&ftyp(b"mif1", &[b"mif1", b"heic"])).ok(),
+            Some(InputFormat::Heic)
+        );
+        assert_eq!(
+            sniff(&ftyp(b"mif1", &[b"avif", b"miaf"])).ok(),
+            Some(InputFormat::Avif)
+        );
+        assert_eq!(sniff(&ftyp(b"avif", &[])).ok(), Some(InputFormat::Avif));
+        assert_eq!(sniff(&ftyp(b"msf1", &[])).ok(), Some(InputFormat::Heif));
+        assert!(matches!(
+            sniff(&ftyp(b"isom", &[b"mp41"])),
+            Err(ImageError::UnsupportedFormat(_))
+        ));
         assert!(
             matches!(sniff(b"%PDF-1.7\n"), Err(ImageError::UnsupportedFormat(f)) if f == "PDF")
         );
         assert!(matches!(sniff(b""), Err(ImageError::Empty)));
+    }
+
+    #[test]
+    fn jpeg_markers_reassemble_the_icc_profile_and_see_adobe() {
+        let segment = |kind: u8, payload: &[u8]| {
+            let mut s = vec![0xFF, kind];
+            s.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+            s.extend_from_slice(payload);
+            s
+        };
+        let icc_chunk = |n: u8, data: &[u8]| {
+            let mut p = b"ICC_PROFILE\0".to_vec();
+            p.extend_from_slice(&[n, 2]);
+            p.extend_from_slice(data);
+            p
+        };
+        let mut jpeg = vec![0xFF, 0xD8];
+        jpeg.extend(segment(0xE2, &icc_chunk(2, b"world")));
+        jpeg.extend(segment(0xEE, b"Adobe\0\x64\0\0\0\0\x02"));
+        jpeg.extend(segment(0xE2, &icc_chunk(1, b"hello ")));
+        jpeg.extend([0xFF, 0xDA, 0, 2]);
+        let markers = jpeg_markers(&jpeg);
+        assert_eq!(markers.icc.as_deref(), Some(&b"hello world"[..]));
+        assert!(markers.adobe);
+        let plain = jpeg_markers(&[0xFF, 0xD8, 0xFF, 0xDA]);
+        assert!(plain.icc.is_none() && !plain.adobe);
     }
 }

@@ -72,6 +72,7 @@ impl From<AudioError> for JobError {
             AudioError::Corrupt(_) => FailureReason::CorruptInput,
             AudioError::Unsupported(_) => FailureReason::UnsupportedFormat,
             AudioError::TooLong { .. } => FailureReason::TooLarge,
+            AudioError::NoAudioTrack { .. } => FailureReason::NoSpeech,
         };
         JobError::input(reason, error.to_string())
     }

@@ -42,7 +42,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::grpc::SpeechService;
 use crate::handler::SpeechHandler;
-use crate::model::{Model, ModelError};
+use crate::model::{Model, ModelError, ModelOptions};
 use crate::transcriber::Transcriber;
 
 /// The `speech` command line: the service (no subcommand, configured by [`Config`]) or one of the tools.
@@ -91,14 +91,20 @@ pub struct Config {
     /// reports NOT_SERVING and refuses transcriptions.
     #[arg(long, env = "WHISPER_MODEL")]
     pub model: Option<PathBuf>,
+    /// Flash attention in whisper.cpp (`true`/`false`): about a third less memory, but slower on the
+    /// CPUs measured (docs/architecture.md).
+    #[arg(long, env = "WHISPER_FLASH_ATTENTION", default_value_t = false, action = clap::ArgAction::Set)]
+    pub flash_attention: bool,
     /// Transcriptions run at once (default: the number of CPU cores).
     #[arg(long, env = "SPEECH_WORKERS")]
     pub workers: Option<usize>,
     /// whisper.cpp threads per transcription.
     #[arg(long, env = "SPEECH_THREADS_PER_JOB", default_value_t = 1)]
     pub threads_per_job: usize,
-    /// Longest audio accepted, seconds.
-    #[arg(long, env = "SPEECH_MAX_AUDIO_SECS", default_value_t = 600)]
+    /// Longest audio accepted, seconds (default 60 min); longer audio fails as TOO_LARGE once decoded.
+    /// Keep it equal to the gateway's `--max-audio-secs`, which refuses longer recordings before
+    /// anything is charged.
+    #[arg(long, env = "SPEECH_MAX_AUDIO_SECS", default_value_t = 3600)]
     pub max_audio_secs: u64,
     /// Largest input file in bytes, checked before it is read (Telegram's getFile stops at 20 MB).
     #[arg(long, env = "SPEECH_MAX_INPUT_BYTES", default_value_t = WorkerConfig::default().max_input_bytes)]
@@ -182,11 +188,16 @@ impl Application {
         let model = match &config.model {
             Some(path) => {
                 let path = path.clone();
-                let model = tokio::task::spawn_blocking(move || Model::load(&path)).await??;
+                let options = ModelOptions {
+                    flash_attention: config.flash_attention,
+                };
+                let model =
+                    tokio::task::spawn_blocking(move || Model::load_with(&path, options)).await??;
                 tracing::info!(
                     path = %model.path().display(),
                     load_ms = model.load_time().as_millis(),
                     multilingual = model.is_multilingual(),
+                    flash_attention = config.flash_attention,
                     "whisper model loaded"
                 );
                 let file = model

@@ -45,12 +45,28 @@ impl std::fmt::Debug for Model {
     }
 }
 
+/// How whisper.cpp runs a loaded model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModelOptions {
+    /// Flash attention in the encoder and decoder (whisper.cpp's `flash_attn`; whisper.cpp's own default
+    /// is on, whisper-rs 0.16's off). Off by default here: on this project's 2-core machine it made a
+    /// transcription 9 % slower (base, jfk, one thread: 20.4 s against 18.7 s; pywhispercpp 13.5 s), while
+    /// the peak RSS fell from 505 to 328 MiB (`speech-bench --flash-attention true|false`). Cannot be
+    /// combined with DTW token timestamps, which the service does not use.
+    pub flash_attention: bool,
+}
+
 impl Model {
+    /// [`Model::load_with`] with the default [`ModelOptions`] (flash attention off).
+    pub fn load(path: &Path) -> Result<Self, ModelError> {
+        Self::load_with(path, ModelOptions::default())
+    }
+
     /// Loads a whisper.cpp ggml model file (e.g. `ggml-base.bin`). Blocking: reads the whole file
     /// (75 MB for base, 466 MB for small); call it from a blocking thread.
     ///
     /// whisper.cpp's own log lines are routed to `tracing` (target `whisper_rs`).
-    pub fn load(path: &Path) -> Result<Self, ModelError> {
+    pub fn load_with(path: &Path, options: ModelOptions) -> Result<Self, ModelError> {
         install_whisper_logging();
         // whisper.cpp prints a C-level error and returns null for a missing file; checking first gives
         // the operator a proper message.
@@ -59,8 +75,10 @@ impl Model {
             source,
         })?;
         let started = Instant::now();
-        let context = WhisperContext::new_with_params(path, WhisperContextParameters::default())
-            .map_err(|source| ModelError::Load {
+        let mut params = WhisperContextParameters::default();
+        params.flash_attn(options.flash_attention);
+        let context =
+            WhisperContext::new_with_params(path, params).map_err(|source| ModelError::Load {
                 path: path.to_path_buf(),
                 source,
             })?;

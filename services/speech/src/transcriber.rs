@@ -14,7 +14,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mediabot_proto::jobs::v1::Transcript;
+use mediabot_proto::jobs::v1::{Segment, Transcript};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use whisper_rs::{FullParams, SamplingStrategy, WhisperState};
@@ -52,6 +52,17 @@ pub enum Task {
     Translate,
 }
 
+/// How whisper decodes, beyond the language and the task: OpenAI's `prompt` and `temperature`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decoding {
+    /// whisper's initial prompt: text taken as coming before the audio (names, spellings, style); empty
+    /// for none. NUL characters are dropped (whisper.cpp takes a C string).
+    pub prompt: String,
+    /// Temperature of the first pass, 0 to 1 (clamped); 0 decodes greedily, and whisper.cpp raises it by
+    /// itself (`temperature_inc`) when a pass fails its entropy or log-probability checks.
+    pub temperature: f32,
+}
+
 /// Below this RMS level (about -60 dBFS) the audio is taken as silence without running whisper.
 pub const SILENCE_RMS: f32 = 0.001;
 
@@ -60,6 +71,9 @@ pub const SILENCE_RMS: f32 = 0.001;
 pub struct Transcription {
     /// The segments' text joined and trimmed (in English for [`Task::Translate`]); never empty.
     pub text: String,
+    /// whisper's segments with their times, in order and not overlapping, sound markers left out; their
+    /// texts joined make [`text`](Self::text).
+    pub segments: Vec<Segment>,
     /// The spoken language: the requested language's code, or the detected one when the request said
     /// "auto"; empty if unknown.
     pub language: String,
@@ -79,6 +93,7 @@ impl Transcription {
             language: self.language,
             audio_duration_ms: u64::try_from(self.audio_duration.as_millis()).unwrap_or(u64::MAX),
             translated: self.translated,
+            segments: self.segments,
         }
     }
 }
@@ -142,6 +157,20 @@ impl Transcriber {
         progress: Option<mpsc::UnboundedSender<u32>>,
         abort: CancellationToken,
     ) -> Result<Transcription, TranscribeError> {
+        self.transcribe_with(pcm, language, task, Decoding::default(), progress, abort)
+            .await
+    }
+
+    /// [`transcribe`](Self::transcribe) with a prompt and a temperature ([`Decoding`]).
+    pub async fn transcribe_with(
+        &self,
+        pcm: Pcm,
+        language: Language,
+        task: Task,
+        decoding: Decoding,
+        progress: Option<mpsc::UnboundedSender<u32>>,
+        abort: CancellationToken,
+    ) -> Result<Transcription, TranscribeError> {
         if pcm.samples.is_empty() {
             return Err(TranscribeError::NoAudio);
         }
@@ -159,7 +188,7 @@ impl Transcriber {
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let _entered = span.enter();
-            inner.run(&pcm, &language, task, progress, abort)
+            inner.run(&pcm, &language, task, &decoding, progress, abort)
         })
         .await
         .map_err(|e| TranscribeError::Thread(e.to_string()))?
@@ -172,6 +201,7 @@ impl Inner {
         pcm: &Pcm,
         language: &Language,
         task: Task,
+        decoding: &Decoding,
         progress: Option<mpsc::UnboundedSender<u32>>,
         abort: CancellationToken,
     ) -> Result<Transcription, TranscribeError> {
@@ -193,10 +223,19 @@ impl Inner {
             Language::Code(code) => params.set_language(Some(code.as_str())),
         }
         params.set_translate(task == Task::Translate);
+        let prompt = decoding.prompt.replace('\0', "");
+        if !prompt.trim().is_empty() {
+            // whisper-rs keeps this C string for good (about the prompt's size per job that has one).
+            params.set_initial_prompt(&prompt);
+        }
+        if decoding.temperature > 0.0 {
+            params.set_temperature(decoding.temperature.clamp(0.0, 1.0));
+        }
         // OpenAI's reference decoder suppresses these too (its `suppress_tokens="-1"`): without it whisper
         // answers music or noise with "♪" or "(music)" instead of nothing.
         params.set_suppress_nst(true);
-        params.set_no_timestamps(true);
+        // Timestamps on: each segment gets its start and end (subtitles are made from them).
+        params.set_no_timestamps(false);
         params.set_print_special(false);
         params.set_print_progress(false);
         params.set_print_realtime(false);
@@ -233,18 +272,29 @@ impl Inner {
             return Err(TranscribeError::Aborted);
         }
         outcome?;
+        let audio_ms = u64::try_from(pcm.duration.as_millis()).unwrap_or(u64::MAX);
         let mut text = String::new();
+        let mut segments = Vec::new();
         for segment in state.as_iter() {
             // Lossy: a token boundary may split a UTF-8 character; a replacement char beats losing the text.
             let piece = segment.to_str_lossy()?;
             if !is_sound_marker(&piece) {
                 text.push_str(&piece);
+                segments.push(Segment {
+                    start_ms: centiseconds_to_ms(segment.start_timestamp()),
+                    end_ms: centiseconds_to_ms(segment.end_timestamp()),
+                    text: piece.trim().to_string(),
+                });
             }
         }
+        let segments = tidy_segments(segments, audio_ms);
         // The state goes back to the pool whatever the outcome from here on.
         let text = text.trim().to_string();
         let language = match language {
             Language::Code(code) => code.clone(),
+            // An English-only model detects nothing: whisper.cpp decodes English, and the state's
+            // language id is not a detection (tiny.en reported Albanian for jfk.wav).
+            Language::Auto if !self.model.is_multilingual() => "en".to_string(),
             Language::Auto => whisper_rs::get_lang_str(state.full_lang_id_from_state())
                 .unwrap_or_default()
                 .to_string(),
@@ -260,12 +310,40 @@ impl Inner {
         }
         Ok(Transcription {
             text,
+            segments,
             language,
             translated: task == Task::Translate,
             audio_duration: pcm.duration,
             processing_time: started.elapsed(),
         })
     }
+}
+
+/// A whisper timestamp (centiseconds, never negative in practice) in milliseconds.
+fn centiseconds_to_ms(centiseconds: i64) -> u64 {
+    u64::try_from(centiseconds).unwrap_or(0).saturating_mul(10)
+}
+
+/// Makes whisper's segments safe to render as subtitles: times within `0..=audio_ms`, each segment
+/// starting no earlier than the previous one ended and ending no earlier than it starts. whisper.cpp's
+/// times are usually in order already; at a 30 s window boundary a segment's end can run past the next
+/// start, or the last one past the end of the audio.
+pub fn tidy_segments(segments: Vec<Segment>, audio_ms: u64) -> Vec<Segment> {
+    let mut previous_end = 0;
+    segments
+        .into_iter()
+        .filter(|segment| !segment.text.is_empty())
+        .map(|mut segment| {
+            segment.start_ms = segment
+                .start_ms
+                .clamp(previous_end, audio_ms.max(previous_end));
+            segment.end_ms = segment
+                .end_ms
+                .clamp(segment.start_ms, audio_ms.max(segment.start_ms));
+            previous_end = segment.end_ms;
+            segment
+        })
+        .collect()
 }
 
 /// Whether a segment is only a description of a sound, not speech: `[BLANK_AUDIO]`, `(music)`,

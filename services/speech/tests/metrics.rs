@@ -63,6 +63,7 @@ async fn model_load_time_and_a_failed_transcription_are_exported() {
                 status_message_id: 0,
                 reply_to_message_id: 0,
                 language_code: "en".into(),
+                ..Default::default()
             }),
             submitted_at_unix_ms: 0,
         })

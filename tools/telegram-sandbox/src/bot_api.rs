@@ -1049,7 +1049,19 @@ pub async fn media_object(
             media["mime_type"] = json!(mime_type);
         }
         MediaKind::VideoNote => {
-            media["length"] = json!(p.i64("length")?.unwrap_or(240));
+            // A video note is square: `length` is its side (Telegram's clients record 384 or 400 px).
+            let length = match p.i64("length")? {
+                Some(length) => length,
+                None => {
+                    let data = file.bytes.clone();
+                    tokio::task::spawn_blocking(move || media::video_size(&data))
+                        .await
+                        .ok()
+                        .flatten()
+                        .map_or(240, |(w, h)| i64::from(w.min(h)))
+                }
+            };
+            media["length"] = json!(length);
             media["duration"] = json!(duration);
         }
         MediaKind::Photo => {}

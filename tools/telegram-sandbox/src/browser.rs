@@ -364,8 +364,8 @@ impl ChatPage<'_> {
         Ok(())
     }
 
-    /// Attaches the file at `path` as `kind` (`photo`, `document`, `audio` or `voice`), types `caption` (may
-    /// be empty) and sends it.
+    /// Attaches the file at `path` as `kind` (`photo`, `document`, `audio`, `voice`, `video` or
+    /// `video_note`), types `caption` (may be empty) and sends it.
     pub async fn send_file(&self, kind: &str, path: &Path, caption: &str) -> Result<()> {
         let path = path.canonicalize().map_err(|source| BrowserError::File {
             path: path.to_path_buf(),

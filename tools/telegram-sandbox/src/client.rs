@@ -237,6 +237,7 @@ pub struct NewMessage {
     from: Option<User>,
     content: Content,
     reply_to_message_id: Option<i64>,
+    duration_secs: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -256,6 +257,7 @@ impl NewMessage {
             from: None,
             content: Content::Text(text.into()),
             reply_to_message_id: None,
+            duration_secs: None,
         }
     }
 
@@ -269,6 +271,7 @@ impl NewMessage {
                 caption: None,
             },
             reply_to_message_id: None,
+            duration_secs: None,
         }
     }
 
@@ -277,6 +280,14 @@ impl NewMessage {
         if let Content::File { caption, .. } = &mut self.content {
             *caption = Some(text.into());
         }
+        self
+    }
+
+    /// The duration the message reports for a voice note, audio, video or video note, seconds, instead of
+    /// the one read from the file: what a client that lies or a file whose length cannot be read gives
+    /// (the control API's `duration` field). Ignored for a text.
+    pub fn duration(mut self, secs: u32) -> Self {
+        self.duration_secs = Some(secs);
         self
     }
 
@@ -486,6 +497,9 @@ impl SandboxClient {
                 if let Some(id) = message.reply_to_message_id {
                     form = form.text("reply_to_message_id", id.to_string());
                 }
+                if let Some(secs) = message.duration_secs {
+                    form = form.text("duration", secs.to_string());
+                }
                 form = form.part(kind.field(), file.into_part().await?);
                 self.http.post(url).multipart(form)
             }
@@ -694,6 +708,17 @@ impl ChatUser {
     /// Sends a music file; its duration is read from the file.
     pub async fn send_audio(&self, file: impl Into<InputFile>) -> Result<Message> {
         self.send(NewMessage::file(MediaKind::Audio, file)).await
+    }
+
+    /// Sends a video (MP4, ...); its duration, width and height are read from the file.
+    pub async fn send_video(&self, file: impl Into<InputFile>) -> Result<Message> {
+        self.send(NewMessage::file(MediaKind::Video, file)).await
+    }
+
+    /// Sends a round video note (a square MP4); its duration and `length` (the side) are read from the file.
+    pub async fn send_video_note(&self, file: impl Into<InputFile>) -> Result<Message> {
+        self.send(NewMessage::file(MediaKind::VideoNote, file))
+            .await
     }
 
     /// Presses the inline button with `callback_data` of the bot's message `message_id`; answers with the

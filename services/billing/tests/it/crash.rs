@@ -27,11 +27,7 @@ const CLIENTS: i64 = 8;
 
 /// The billing binary on `db`, listening on a free port.
 async fn start_billing(db: &TestDb) -> (Child, BillingClient<Channel>) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = nats_test_server::ports::free_port().unwrap();
     let logs = if std::env::var_os("TEST_LOG").is_some() {
         Stdio::inherit
     } else {

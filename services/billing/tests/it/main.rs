@@ -15,6 +15,7 @@
 mod helpers;
 
 mod accounts;
+mod api_keys;
 mod check;
 mod cli;
 mod concurrency;

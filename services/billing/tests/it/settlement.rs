@@ -17,11 +17,14 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use crate::accounts::health_status;
 use crate::helpers::{
     Backend, Options, TestApp, assert_ledger_consistent, eventually, job_id, spawn_app_with,
-    upscale_2x,
+    transcribe, upscale_2x,
 };
 use crate::on_both_backends;
 
-on_both_backends!(outcomes_settle_holds_once);
+on_both_backends!(
+    outcomes_settle_holds_once,
+    delivery_captures_the_transcribed_minutes
+);
 
 pub(crate) const ACCOUNT: i64 = 42;
 pub(crate) const WAIT: Duration = Duration::from_secs(30);
@@ -49,6 +52,7 @@ pub(crate) fn delivered(job_id: &str) -> JobDelivered {
         operation: Some(Operation::upscale(2)),
         context: context(),
         delivered_at_unix_ms: service_runtime::now_unix_ms(),
+        audio_duration_ms: 0,
     }
 }
 
@@ -144,6 +148,7 @@ async fn outcomes_settle_holds_once(backend: Backend) {
         state: JobState::Running as i32,
         percent: 50,
         context: context(),
+        remaining_ms: 0,
     };
     publish(
         &pipeline,
@@ -352,4 +357,76 @@ async fn settlement_retries_while_the_database_is_down() {
     wait_until_consumed(&pipeline).await;
     assert_ledger_consistent(&app).await;
     app.stop().await;
+}
+
+/// Hold for the maximum, capture the actual: a transcription held for 5 minutes (an audio file without
+/// a duration, or a message claiming more) captures the price of the 92 s transcribed (2 started
+/// minutes); one whose audio turned out longer than held captures the hold and no more; a delivered
+/// event without a length captures the whole hold.
+async fn delivery_captures_the_transcribed_minutes(backend: Backend) {
+    let app = spawn_app_with(Options {
+        nats: true,
+        ..Options::new(backend)
+    })
+    .await;
+    let pipeline = events(&app.nats.as_ref().unwrap().url()).await;
+    let (shorter, longer, unknown) = (job_id(), job_id(), job_id());
+    app.reserve_audio(&shorter, ACCOUNT, transcribe(), 300_000)
+        .await
+        .unwrap();
+    app.reserve_audio(&longer, ACCOUNT, transcribe(), 60_000)
+        .await
+        .unwrap();
+    app.reserve_audio(&unknown, ACCOUNT, transcribe(), 120_000)
+        .await
+        .unwrap();
+    // 5 + 1 + 2 minutes at 300.
+    wait_for_balance(&app, 3000, 2400).await;
+
+    let delivered_after = |job: &str, audio_duration_ms: u64| JobDelivered {
+        operation: Some(transcribe()),
+        audio_duration_ms,
+        ..delivered(job)
+    };
+    publish(
+        &pipeline,
+        subjects::DELIVERED,
+        &shorter,
+        "delivered",
+        &delivered_after(&shorter, 92_000),
+    )
+    .await;
+    // 5 − 2 minutes released, 2 captured.
+    wait_for_balance(&app, 2400, 900).await;
+    publish(
+        &pipeline,
+        subjects::DELIVERED,
+        &longer,
+        "delivered",
+        &delivered_after(&longer, 150_000),
+    )
+    .await;
+    // 3 minutes transcribed, 1 held: the hold is taken, no more.
+    wait_for_balance(&app, 2100, 600).await;
+    publish(
+        &pipeline,
+        subjects::DELIVERED,
+        &unknown,
+        "delivered",
+        &delivered_after(&unknown, 0),
+    )
+    .await;
+    wait_for_balance(&app, 1500, 0).await;
+    // A repeat settles nothing twice.
+    publish(
+        &pipeline,
+        subjects::DELIVERED,
+        &shorter,
+        "delivered-again",
+        &delivered_after(&shorter, 92_000),
+    )
+    .await;
+    wait_until_consumed(&pipeline).await;
+    wait_for_balance(&app, 1500, 0).await;
+    assert_ledger_consistent(&app).await;
 }

@@ -81,3 +81,41 @@ async fn add_balance_history_and_balance() {
         "{history}"
     );
 }
+
+/// `/apikey` gives a key (in the user's language) that billing resolves to the user's account; a second
+/// `/apikey` replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn apikey_gives_a_key_of_the_users_account() {
+    use mediabot_proto::billing::v1::ResolveApiKeyRequest;
+
+    let system = start().await;
+    let key_of = |reply: &str| {
+        reply
+            .split_whitespace()
+            .find(|w| w.starts_with("mb_") && w.len() == 67)
+            .unwrap_or_else(|| panic!("no key in {reply}"))
+            .to_string()
+    };
+    let first = system.ask(USER, "en", "/apikey").await;
+    assert!(first.contains("OpenAI-compatible"), "{first}");
+    assert!(first.contains("/v1/audio/transcriptions"), "{first}");
+    let first = key_of(&first);
+    let resolve = |key: String| {
+        let mut billing = system.billing.clone();
+        async move {
+            billing
+                .resolve_api_key(ResolveApiKeyRequest { api_key: key })
+                .await
+                .map(|r| r.into_inner().account_id)
+                .map_err(|s| s.code())
+        }
+    };
+    assert_eq!(resolve(first.clone()).await, Ok(USER));
+    let second = system.ask(USER, "ru", "/apikey").await;
+    assert!(
+        second.contains("Прежний ключ больше не действует"),
+        "{second}"
+    );
+    assert_eq!(resolve(key_of(&second)).await, Ok(USER));
+    assert_eq!(resolve(first).await, Err(tonic::Code::NotFound));
+}

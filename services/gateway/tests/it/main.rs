@@ -10,5 +10,8 @@
 )]
 
 mod billing_commands;
+mod dialogues;
+mod languages;
+mod shutdown;
 mod system;
 mod webhook;

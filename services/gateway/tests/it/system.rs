@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use mediabot_proto::billing::v1::GetBalanceRequest;
 use mediabot_proto::billing::v1::billing_client::BillingClient;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
-use telegram_sandbox::client::{ChatUser, SandboxClient};
+use telegram_sandbox::client::{ChatUser, Message, SandboxClient};
 use tokio_util::sync::CancellationToken;
 
 pub const TOKEN: &str = "4242424242:gateway-test-token-abcdefghij";
@@ -53,11 +53,7 @@ pub fn bin(name: &str) -> PathBuf {
 /// Starts billing on SQLite in a temporary directory and waits until it answers.
 pub async fn start_billing(nats_url: &str) -> BillingProcess {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = nats_test_server::ports::free_port().unwrap();
     let log = std::fs::File::create(dir.path().join("billing.log")).unwrap();
     let child = Command::new(bin("billing"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -107,6 +103,12 @@ pub struct System {
     /// The billing process (kill it to take billing down).
     #[allow(dead_code, reason = "killed by the metrics test binary")]
     pub billing_process: BillingProcess,
+    /// Cancelling it stops the sandbox: the Bot API becomes unreachable.
+    #[allow(dead_code, reason = "used by the shutdown test only")]
+    pub sandbox_stop: CancellationToken,
+    /// The gateway's `run`; it ends after [`System::stop_gateway`].
+    #[allow(dead_code, reason = "used by the shutdown test only")]
+    pub gateway_task: tokio::task::JoinHandle<Result<(), gateway::Error>>,
     _sandbox: telegram_sandbox::Sandbox,
     _nats: nats_test_server::NatsServer,
 }
@@ -127,6 +129,17 @@ pub async fn start() -> System {
 /// Starts the system; with `webhook` (a free port) the gateway receives updates by webhook on
 /// `http://127.0.0.1:{port}/telegram` instead of long polling.
 pub async fn start_with(webhook: Option<u16>) -> System {
+    start_inner(webhook, false).await
+}
+
+/// Starts the system with the gateway's stop requested before its `run` begins (a SIGTERM during
+/// start-up).
+#[allow(dead_code, reason = "used by the shutdown test only")]
+pub async fn start_stopped() -> System {
+    start_inner(None, true).await
+}
+
+async fn start_inner(webhook: Option<u16>, stopped_before_run: bool) -> System {
     service_runtime::telemetry::init_for_tests();
     let shutdown = CancellationToken::new();
     let telemetry = TelemetryArgs {
@@ -148,6 +161,7 @@ pub async fn start_with(webhook: Option<u16>) -> System {
         billing_url: billing.url.clone(),
         imaging_url: "http://127.0.0.1:1".into(),
         speech_url: "http://127.0.0.1:1".into(),
+        documents_url: "http://127.0.0.1:1".into(),
         max_file_bytes: 20 * 1024 * 1024,
         max_audio_secs: 600,
         admin_ids: ADMIN.to_string().parse().unwrap(),
@@ -159,6 +173,9 @@ pub async fn start_with(webhook: Option<u16>) -> System {
             .parse()
             .unwrap(),
         webhook_secret: webhook.map(|_| WEBHOOK_SECRET.parse().unwrap()),
+        api_listen: Some("127.0.0.1:0".parse().unwrap()),
+        api_public_url: None,
+        api_sync_wait_secs: 60,
         nats: NatsArgs {
             nats_url: nats.url(),
         },
@@ -167,8 +184,13 @@ pub async fn start_with(webhook: Option<u16>) -> System {
     .await
     .unwrap();
     let metrics_addr = gateway.metrics_addr();
-    tokio::spawn(gateway.run(shutdown.clone()));
+    if stopped_before_run {
+        shutdown.cancel();
+    }
+    let gateway_task = tokio::spawn(gateway.run(shutdown.clone()));
     System {
+        sandbox_stop: sandbox.shutdown_token(),
+        gateway_task,
         sandbox: SandboxClient::new(sandbox.base_url()),
         billing: BillingClient::connect(billing.url.clone()).await.unwrap(),
         metrics_addr,
@@ -224,4 +246,21 @@ impl System {
             .into_inner()
             .balance_minor
     }
+}
+
+/// A real phone photo from the shared fixtures.
+#[allow(dead_code, reason = "not every test binary sends photos")]
+pub fn photo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/images/canon-40d.jpg")
+}
+
+/// `user` sends `text`; returns the bot's first message after it (typed, unlike [`System::ask`]).
+#[allow(dead_code, reason = "not every test binary uses it")]
+pub async fn ask_message(user: &ChatUser, text: &str) -> Message {
+    let sent = user.send_text(text).await.unwrap();
+    user.wait_bot_message(text, Duration::from_secs(20), |m| {
+        m.message_id > sent.message_id
+    })
+    .await
+    .unwrap()
 }

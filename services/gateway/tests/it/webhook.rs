@@ -8,11 +8,7 @@ use crate::system::{USER, WEBHOOK_SECRET, start_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn updates_arrive_by_webhook_and_only_with_the_secret() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = nats_test_server::ports::free_port().unwrap();
     let system = start_with(Some(port)).await;
 
     let ru = system.ask(USER, "ru", "/balance").await;

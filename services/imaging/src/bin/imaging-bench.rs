@@ -5,14 +5,19 @@
 //! of the upscale (JPEG q95 4:2:0 — the result an upscale of a JPEG is); the whole upscale; compress to
 //! `--target-kb` (ours: [`compress`](imaging::ops::compress), counting encodes; Pillow: the original bot's
 //! quality ladder 85 → 50 in steps of 5, then downscaling by 0.9 until it fits); WebP → PNG (the photo
-//! converted to lossless WebP first, in memory).
+//! converted to lossless WebP first, in memory; ours: the whole `image.convert` operation); add text (the
+//! photo made a 1280×960 JPEG q90 first; then decode, two lines of Cyrillic and an emoji, large, white on a
+//! black plate at 50 % with blurred edges, at the bottom, JPEG q90; fonts loaded outside the timing on
+//! both sides — Pillow draws the emoji with Noto Color Emoji's bitmap scaled to the text size, as a
+//! Pillow bot has to).
 //!
 //! Times are the median *CPU time of the measuring thread* (ours: `CLOCK_THREAD_CPUTIME_ID`; Pillow:
 //! `time.thread_time()`), so other work on a shared machine does not skew the ratios; wall times are
 //! printed too. Build with `--release`.
 //!
 //! `cargo run --release -p imaging --bin imaging-bench -- [--factor 2|4] [--iterations N] [--target-kb KB]
-//! [--python /path/to/python-with-pillow] [FILE...]` (default files: the iPhone 6 and Nokia 8.3 fixtures).
+//! [--python /path/to/python-with-pillow] [--font-dir /usr/share/fonts] [FILE...]` (default files: the
+//! iPhone 6 and Nokia 8.3 fixtures).
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -23,9 +28,16 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use cpu_time::ThreadTime;
 use image::ImageFormat;
+use imaging::fonts::Fonts;
+use imaging::ops::add_text::{self, Spec};
 use imaging::ops::compress::{self, Target};
+use imaging::ops::convert;
 use imaging::ops::upscale::{self, Factor};
 use imaging::pipeline::{self, Limits, OutputFormat};
+use mediabot_proto::jobs::v1::{AddText, TextPlate, TextSize};
+
+/// The add-text stage's text: two lines of Cyrillic, the second ending in an emoji.
+const BENCH_TEXT: &str = "Привет из Москвы!\nХорошего дня 🎉";
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -37,8 +49,41 @@ const FIXTURES: &str = concat!(
 const PILLOW_SCRIPT: &str = r#"
 import io, sys, time, statistics
 from PIL import Image, ImageOps, __version__
+from PIL import ImageDraw, ImageFont, ImageFilter
 iterations, factor, target = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) * 1000
+text_font_path, emoji_font_path = sys.argv[4], sys.argv[5]
 print(f"version\t{__version__}", flush=True)
+SIZE = 91  # large: 9.5 % of 960
+text_font = ImageFont.truetype(text_font_path, SIZE)
+emoji_font = ImageFont.truetype(emoji_font_path, 109)  # CBDT: the bitmap strike's size only
+LINES, EMOJI = ["Привет из Москвы!", "Хорошего дня "], "\U0001F389"
+
+def add_text(data):
+    im = load(data).convert("RGB")
+    W, H = im.size
+    draw = ImageDraw.Draw(im)
+    widths = [draw.textlength(l, font=text_font) for l in LINES]
+    widths[1] += SIZE
+    line_h = int(SIZE * 1.2); block_h = 2 * line_h
+    bottom = H - H // 10; top = bottom - block_h
+    left = (W - max(widths)) / 2; right = left + max(widths)
+    box = [int(left - 0.4 * SIZE), int(top - 0.2 * SIZE), int(right + 0.4 * SIZE), int(bottom + 0.2 * SIZE)]
+    # The plate: 50 % black, edges blurred, on a crop around it only.
+    pad = 15
+    crop = (max(box[0] - pad, 0), max(box[1] - pad, 0), min(box[2] + pad, W), min(box[3] + pad, H))
+    mask = Image.new("L", (crop[2] - crop[0], crop[3] - crop[1]), 0)
+    ImageDraw.Draw(mask).rectangle([box[0] - crop[0], box[1] - crop[1], box[2] - crop[0], box[3] - crop[1]], fill=128)
+    mask = mask.filter(ImageFilter.GaussianBlur(5))
+    im.paste((0, 0, 0), crop, mask)
+    draw = ImageDraw.Draw(im)
+    for i, line in enumerate(LINES):
+        draw.text(((W - widths[i]) / 2, top + i * line_h), line, font=text_font, fill=(255, 255, 255))
+    e = Image.new("RGBA", (140, 130), (0, 0, 0, 0))
+    ImageDraw.Draw(e).text((0, 0), EMOJI, font=emoji_font, embedded_color=True)
+    e = e.resize((SIZE, int(SIZE * 130 / 140)), Image.LANCZOS)
+    x = int((W - widths[1]) / 2 + widths[1] - SIZE)
+    im.paste(e, (x, top + line_h), e)
+    out = io.BytesIO(); im.save(out, "JPEG", quality=90); return out.tell()
 
 def timed(name, path, fn, extra=lambda r: ""):
     cpu, wall, result = [], [], None
@@ -63,7 +108,7 @@ def ladder(data):
         out = io.BytesIO(); im.save(out, "JPEG", quality=50); encodes += 1
         if out.tell() <= target: return encodes, out.tell()
 
-for path in sys.argv[4:]:
+for path in sys.argv[6:]:
     data = open(path, "rb").read()
     oriented = ImageOps.exif_transpose(load(data))
     timed("decode", path, lambda: load(data))
@@ -81,6 +126,9 @@ for path in sys.argv[4:]:
     def webp_to_png():
         out = io.BytesIO(); load(webp).save(out, "PNG"); return out.tell()
     timed("webp->png", path, webp_to_png)
+    small = io.BytesIO(); oriented.convert("RGB").resize((1280, 960), Image.LANCZOS).save(small, "JPEG", quality=90)
+    small = small.getvalue()
+    timed("add-text", path, lambda: add_text(small), lambda n: f"{n / 1e3:.0f} kB")
 "#;
 
 #[derive(Parser)]
@@ -98,6 +146,9 @@ struct Args {
     /// A Python with Pillow installed: also time Pillow on the same files.
     #[arg(long)]
     python: Option<PathBuf>,
+    /// Where the fonts are (DejaVu Sans Bold and Noto Color Emoji from the Debian packages).
+    #[arg(long, default_value = "/usr/share/fonts")]
+    font_dir: PathBuf,
     /// Image files (default: the iPhone 6 and Nokia 8.3 fixtures).
     files: Vec<PathBuf>,
 }
@@ -140,16 +191,17 @@ fn time<T>(
 
 type Table = BTreeMap<(String, String), Timing>;
 
-const STAGES: [&str; 6] = [
+const STAGES: [&str; 7] = [
     "decode",
     "lanczos",
     "encode",
     "upscale",
     "compress",
     "webp->png",
+    "add-text",
 ];
 
-fn ours(args: &Args, path: &PathBuf, table: &mut Table) -> anyhow::Result<()> {
+fn ours(args: &Args, path: &PathBuf, table: &mut Table, fonts: &Fonts) -> anyhow::Result<()> {
     let input = std::fs::read(path)?;
     let limits = Limits::default();
     let factor = Factor::try_from(args.factor)?;
@@ -222,15 +274,35 @@ fn ours(args: &Args, path: &PathBuf, table: &mut Table) -> anyhow::Result<()> {
     let mut webp = Vec::new();
     image::DynamicImage::ImageRgb8(oriented.to_rgb8())
         .write_to(&mut Cursor::new(&mut webp), ImageFormat::WebP)?;
+    // The whole `image.convert` operation (decode, orientation, colour check, preview, PNG encode).
+    let timing = time(
+        n,
+        || Ok(convert::convert(&webp, convert::Target::Png, &limits)?),
+        |o| format!("{:.2} MB", o.bytes.len() as f64 / 1e6),
+    )?;
+    table.insert(key("webp->png"), timing);
+    // Add text on a 1280×960 JPEG q90: decode, draw, encode at q90 (Pillow's setting for the comparison;
+    // the operation itself writes q95).
+    let small = pipeline::resize_to(oriented, 1280, 960)?;
+    let small = pipeline::encode_jpeg(&small, 90)?;
+    let spec = Spec::try_from(&AddText {
+        size: TextSize::Large as i32,
+        color_rgb: Some(0xffffff),
+        plate: TextPlate::Black as i32,
+        ..AddText::with_text(BENCH_TEXT)
+    })?;
     let timing = time(
         n,
         || {
-            let decoded = pipeline::decode(&webp, &limits, 1)?;
-            Ok(pipeline::encode(&decoded.image, OutputFormat::Png)?)
+            // Glyphs rasterised afresh each run, as Pillow does (font files stay loaded on both sides).
+            fonts.clear_glyph_caches();
+            let image = pipeline::orient(pipeline::decode(&small, &limits, 1)?);
+            let (image, _) = add_text::render(image, &spec, fonts);
+            Ok(pipeline::encode_jpeg(&image, 90)?)
         },
-        |b| format!("{:.2} MB", b.len() as f64 / 1e6),
+        |b| format!("{:.0} kB", b.len() as f64 / 1e3),
     )?;
-    table.insert(key("webp->png"), timing);
+    table.insert(key("add-text"), timing);
     Ok(())
 }
 
@@ -241,6 +313,8 @@ fn pillow(args: &Args, python: &PathBuf, table: &mut Table) -> anyhow::Result<St
         .arg(args.iterations.to_string())
         .arg(args.factor.to_string())
         .arg(args.target_kb.to_string())
+        .arg(args.font_dir.join("truetype/dejavu/DejaVuSans-Bold.ttf"))
+        .arg(args.font_dir.join("truetype/noto/NotoColorEmoji.ttf"))
         .args(&args.files)
         .output()?;
     if !output.status.success() {
@@ -280,9 +354,15 @@ fn main() -> anyhow::Result<()> {
         ];
     }
     args.iterations = args.iterations.max(1);
+    let fonts = Fonts::load(&args.font_dir)?;
+    // One shaper in the pool with its fonts parsed, as a running service has it.
+    {
+        let spec = Spec::try_from(&AddText::with_text(BENCH_TEXT))?;
+        let _ = add_text::render(image::DynamicImage::new_rgb8(64, 64), &spec, &fonts);
+    }
     let mut ours_table = Table::new();
     for path in &args.files {
-        ours(&args, path, &mut ours_table)?;
+        ours(&args, path, &mut ours_table, &fonts)?;
     }
     let mut pillow_table = Table::new();
     let version = match &args.python {

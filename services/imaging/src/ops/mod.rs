@@ -5,5 +5,7 @@
 //! Adding an operation: its case in `mediabot.jobs.v1.Operation` (and the catalog), a module here, and an
 //! arm in [`ImagingHandler`](crate::handler::ImagingHandler)'s dispatch.
 
+pub mod add_text;
 pub mod compress;
+pub mod convert;
 pub mod upscale;

@@ -79,6 +79,7 @@ pub fn context() -> JobContext {
         status_message_id: 7,
         reply_to_message_id: 6,
         language_code: "ru".into(),
+        ..Default::default()
     }
 }
 

@@ -8,7 +8,10 @@
     reason = "tests fail loudly"
 )]
 
+mod add_text;
 mod api;
+mod convert;
+mod fuzz;
 mod helpers;
 mod pipeline;
 mod results;

@@ -181,9 +181,15 @@ fn broken_inputs_are_refused_by_compression_too() {
             "{name}: {error}"
         );
     }
-    let heif =
-        compress::compress(&fixture("bad/samplefilehub.heif"), target, &limits).expect_err("HEIF");
-    assert_eq!(heif.reason(), FailureReason::UnsupportedFormat);
+    // A HEIC compresses like any photo; cut in half, it is corrupt.
+    let heic = fixture("bad/samplefilehub.heif");
+    let output = compress::compress(&heic, target, &limits).expect("HEIC");
+    assert_eq!(
+        (output.mime_type, output.input_format, output.width),
+        ("image/jpeg", "HEIC", 640)
+    );
+    let cut = compress::compress(&heic[..heic.len() / 2], target, &limits).expect_err("cut HEIC");
+    assert_eq!(cut.reason(), FailureReason::CorruptInput, "{cut}");
 }
 
 #[test]

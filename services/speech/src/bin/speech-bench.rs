@@ -3,7 +3,7 @@
 //!
 //! 1. Latency: the service's path for one job (decode the file to 16 kHz mono, transcribe with the shared
 //!    [`Transcriber`] exactly as the worker does) against whisper.cpp through pywhispercpp (`--python`, a
-//!    Python with `pywhispercpp` installed; same greedy decoding, no timestamps, same thread count), in
+//!    Python with `pywhispercpp` installed; same greedy decoding with timestamps as the worker uses for segments, same thread count), in
 //!    the same run. Median of `--runs`.
 //! 2. Throughput: `--jobs` transcriptions submitted at once to a transcriber with W workers × T threads
 //!    for each W × T in `--layouts`; the first layout is the naive one (one job at a time, all threads).
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use speech::audio::decode_to_16k_mono;
-use speech::model::{Language, Model};
+use speech::model::{Language, Model, ModelOptions};
 use speech::transcriber::{Task, Transcriber};
 use tokio_util::sync::CancellationToken;
 
@@ -36,7 +36,7 @@ with wave.open(audio_path) as w:
     assert w.getframerate() == 16000 and w.getnchannels() == 1 and w.getsampwidth() == 2, "16 kHz mono 16-bit WAV"
     pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
 model = Model(model_path, n_threads=threads, print_realtime=False, print_progress=False,
-              print_timestamps=False, no_timestamps=True, language=language, suppress_nst=True,
+              print_timestamps=False, no_timestamps=False, language=language, suppress_nst=True,
               redirect_whispercpp_logs_to=None)
 times, text = [], ""
 for _ in range(runs):
@@ -74,6 +74,9 @@ struct Args {
     /// Throughput layouts, workers x threads; the first is the baseline.
     #[arg(long, value_delimiter = ',', default_value = "1x2,2x1")]
     layouts: Vec<String>,
+    /// Flash attention in whisper.cpp (`true`/`false`), as the service's `--flash-attention`.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    flash_attention: bool,
     /// A Python with pywhispercpp installed, for whisper.cpp's own time.
     #[arg(long)]
     python: Option<PathBuf>,
@@ -123,11 +126,15 @@ async fn main() -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.audio).with_context(|| args.audio.display().to_string())?;
     let language = Language::parse(&args.language)?;
     let started = Instant::now();
-    let model = Arc::new(Model::load(&args.model)?);
+    let options = ModelOptions {
+        flash_attention: args.flash_attention,
+    };
+    let model = Arc::new(Model::load_with(&args.model, options)?);
     println!(
-        "model {} loaded in {:.2} s; audio {}; build: {}",
+        "model {} loaded in {:.2} s (flash attention {}); audio {}; build: {}",
         args.model.display(),
         started.elapsed().as_secs_f64(),
+        if args.flash_attention { "on" } else { "off" },
         args.audio.display(),
         if cfg!(debug_assertions) {
             "dev profile"

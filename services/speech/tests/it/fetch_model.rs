@@ -180,11 +180,7 @@ async fn a_file_with_the_wrong_checksum_is_deleted_and_refused() {
 async fn offline_it_fails_at_once_saying_where_to_put_the_file() {
     let dir = tempfile::tempdir().unwrap();
     // A port nothing listens on: the connection is refused, as on a machine without a network route.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = nats_test_server::ports::free_port().unwrap();
     let base = official_model("base").unwrap();
     let started = Instant::now();
     let error = download(base, dir.path(), &format!("http://127.0.0.1:{port}/models"))

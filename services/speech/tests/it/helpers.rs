@@ -138,6 +138,7 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().expect("address"),
             metrics_listen: "127.0.0.1:0".parse().expect("address"),
             model,
+            flash_attention: false,
             workers: Some(2),
             threads_per_job: 1,
             max_audio_secs: 600,

@@ -1,7 +1,8 @@
 //! The real whisper models (OpenAI's weights in whisper.cpp's format; `scripts/test.sh` builds them and
 //! names them in `MEDIABOT_WHISPER_BASE` and `MEDIABOT_WHISPER_TINY_EN`) hear the real recordings: the
 //! exact jfk sentence, a 92 s English recording within a 10 % word error rate, Russian as Cyrillic text
-//! with its words, translation to English, and no transcript at all for silence or music.
+//! with its words, translation to English, and no transcript at all for silence or music; and the same
+//! speech as the sound of videos (an MP4, a video note, Opus in WebM).
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,8 @@ use speech::model::Language;
 use speech::transcriber::{Task, TranscribeError, Transcription};
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{audio_fixture, real_model, real_transcriber, word_error_rate};
+use crate::helpers::{audio_fixture, fixture, real_model, real_transcriber, word_error_rate};
+use crate::video::{JFK_MP4, VIDEO_NOTE_RU, webm_with_opus};
 
 const BASE: &str = "MEDIABOT_WHISPER_BASE";
 const TINY_EN: &str = "MEDIABOT_WHISPER_TINY_EN";
@@ -71,6 +73,49 @@ async fn tiny_en_hears_every_word_of_the_jfk_voice_note() {
 }
 
 #[tokio::test]
+async fn tiny_en_hears_every_word_of_the_jfk_video_and_its_webm_opus_remux() {
+    let videos = [
+        (JFK_MP4, fixture(JFK_MP4)),
+        ("jfk.webm", webm_with_opus(&audio_fixture("jfk-voice.ogg"))),
+    ];
+    for (what, bytes) in videos {
+        let pcm = decode_to_16k_mono(&bytes, Duration::from_secs(600)).unwrap();
+        let transcription = run(TINY_EN, pcm, "en", Task::Transcribe).await.unwrap();
+        assert_eq!(
+            word_error_rate(JFK, &transcription.text),
+            0.0,
+            "{what}: {}",
+            transcription.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn base_writes_the_russian_video_note_in_cyrillic() {
+    let pcm = decode_to_16k_mono(&fixture(VIDEO_NOTE_RU), Duration::from_secs(600)).unwrap();
+    let transcription = run(BASE, pcm, "ru", Task::Transcribe).await.unwrap();
+    assert_eq!(transcription.language, "ru");
+    assert_cyrillic_with_keywords(VIDEO_NOTE_RU, &transcription.text);
+}
+
+/// Russian text: nine letters in ten Cyrillic, and the words of `ru-voice.txt` that whisper base hears.
+fn assert_cyrillic_with_keywords(what: &str, text: &str) {
+    let text = text.to_lowercase();
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    let cyrillic = text
+        .chars()
+        .filter(|c| ('\u{0400}'..='\u{04FF}').contains(c))
+        .count();
+    assert!(
+        cyrillic * 10 >= letters * 9 && letters > 20,
+        "{what}: not Cyrillic: {text}"
+    );
+    for keyword in ["привет", "сегодня", "погода"] {
+        assert!(text.contains(keyword), "{what}: no {keyword:?} in {text}");
+    }
+}
+
+#[tokio::test]
 async fn base_transcribes_92_seconds_of_english_within_10_percent_word_error_rate() {
     let pcm = decode("long-en.wav");
     assert!(pcm.duration > Duration::from_secs(90), "{:?}", pcm.duration);
@@ -88,19 +133,7 @@ async fn base_writes_russian_in_cyrillic_when_asked_for_russian() {
             .await
             .unwrap();
         assert_eq!(transcription.language, "ru");
-        let text = transcription.text.to_lowercase();
-        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-        let cyrillic = text
-            .chars()
-            .filter(|c| ('\u{0400}'..='\u{04FF}').contains(c))
-            .count();
-        assert!(
-            cyrillic * 10 >= letters * 9 && letters > 20,
-            "{name}: not Cyrillic: {text}"
-        );
-        for keyword in ["привет", "сегодня", "погода"] {
-            assert!(text.contains(keyword), "{name}: no {keyword:?} in {text}");
-        }
+        assert_cyrillic_with_keywords(name, &transcription.text);
     }
 }
 

@@ -27,6 +27,7 @@ fn context() -> JobContext {
         status_message_id: 3,
         reply_to_message_id: 2,
         language_code: "en".into(),
+        ..Default::default()
     }
 }
 
@@ -189,7 +190,8 @@ async fn bad_audio_fails_the_job_with_its_reason() {
 }
 
 /// Each kind of bad input fails its job with a reason the gateway can explain (and billing releases the
-/// hold on any failure): zero length, not audio, a truncated voice note, silence, too long, too big.
+/// hold on any failure): zero length, not audio, a truncated voice note, silence, a video without sound, a
+/// video cut off, too long, too big.
 #[tokio::test]
 async fn bad_inputs_fail_their_jobs_with_clear_reasons() {
     let app = TestApp::spawn_with(Some(tiny_model_path()), |config| {
@@ -218,6 +220,23 @@ async fn bad_inputs_fail_their_jobs_with_clear_reasons() {
         (
             "11 s over a 5 s limit",
             audio_fixture("jfk.mp3"),
+            FailureReason::TooLarge,
+        ),
+        (
+            "a video recorded without sound",
+            crate::video::without_sound_track(&crate::helpers::fixture(
+                crate::video::VIDEO_NOTE_RU,
+            )),
+            FailureReason::NoSpeech,
+        ),
+        (
+            "a video note cut off before its index",
+            crate::helpers::fixture(crate::video::VIDEO_NOTE_RU)[..50_000].to_vec(),
+            FailureReason::CorruptInput,
+        ),
+        (
+            "an 11 s video over a 5 s limit",
+            crate::helpers::fixture(crate::video::JFK_MP4),
             FailureReason::TooLarge,
         ),
         (
@@ -423,6 +442,7 @@ async fn a_redelivered_job_that_already_completed_is_not_run_again() {
             language: "en".into(),
             audio_duration_ms: 1234,
             translated: false,
+            segments: Vec::new(),
         })),
         processing_ms: 1,
         completed_at_unix_ms: 1,
@@ -457,5 +477,42 @@ async fn a_redelivered_job_that_already_completed_is_not_run_again() {
             .await
             .is_none()
     );
+    app.stop().await;
+}
+
+/// A job may ask for less than the service's limit (the HTTP API does, for the length its hold covers):
+/// longer audio fails as TOO_LARGE; a prompt and a temperature within range are accepted.
+#[tokio::test]
+async fn a_jobs_own_audio_limit_is_honoured() {
+    use mediabot_proto::jobs::v1::operation::Params;
+
+    let app = TestApp::spawn(Some(tiny_model_path())).await;
+    let job_id = mediabot_proto::JobId::random().to_string();
+    put_input(&app.pipeline, &job_id, &audio_fixture("jfk.wav")).await;
+    let mut request = submit_request(&job_id);
+    if let Some(Params::Transcribe(p)) = request.operation.as_mut().and_then(|o| o.params.as_mut())
+    {
+        p.max_audio_ms = 5_000;
+        p.prompt = "President Kennedy".into();
+        p.temperature = 0.2;
+    }
+    let mut client = app.jobs().await;
+    client.submit_job(request).await.expect("submit");
+    let failed: JobFailed = poll_until(Duration::from_secs(30), "JobFailed", || {
+        last_event(&app.pipeline, subjects::FAILED, &job_id)
+    })
+    .await;
+    assert_eq!(failed.reason, FailureReason::TooLarge as i32, "{failed:?}");
+
+    // Out-of-range parameters are refused at submit.
+    let job_id = mediabot_proto::JobId::random().to_string();
+    put_input(&app.pipeline, &job_id, &audio_fixture("jfk.wav")).await;
+    let mut request = submit_request(&job_id);
+    if let Some(Params::Transcribe(p)) = request.operation.as_mut().and_then(|o| o.params.as_mut())
+    {
+        p.temperature = 1.5;
+    }
+    let refused = client.submit_job(request).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
     app.stop().await;
 }

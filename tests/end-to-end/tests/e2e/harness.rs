@@ -3,7 +3,6 @@
 //! written against raw JSON; new tests can use the typed ones ([`System::sandbox`], [`User::chat`],
 //! [`User::wait_for_bot_message`]).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -49,12 +48,10 @@ fn bin(name: &str) -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A loopback port for a server the test starts, from below the ephemeral range (see
+/// [`nats_test_server::ports`]).
+pub fn free_port() -> u16 {
+    nats_test_server::ports::free_port().unwrap()
 }
 
 struct Process {
@@ -82,6 +79,7 @@ pub struct System {
     pub billing_url: String,
     pub imaging_url: String,
     pub speech_url: String,
+    pub documents_url: String,
     _nats: nats_test_server::NatsServer,
     _dir: tempfile::TempDir,
 }
@@ -150,8 +148,13 @@ impl System {
                 path
             }
         };
-        let (sandbox, billing, imaging, speech) =
-            (free_port(), free_port(), free_port(), free_port());
+        let (sandbox, billing, imaging, speech, documents) = (
+            free_port(),
+            free_port(),
+            free_port(),
+            free_port(),
+            free_port(),
+        );
         let sandbox_url = format!("http://127.0.0.1:{sandbox}");
         let mut system = System {
             processes: Vec::new(),
@@ -160,6 +163,7 @@ impl System {
             billing_url: format!("http://127.0.0.1:{billing}"),
             imaging_url: format!("http://127.0.0.1:{imaging}"),
             speech_url: format!("http://127.0.0.1:{speech}"),
+            documents_url: format!("http://127.0.0.1:{documents}"),
             _nats: nats,
             _dir: dir,
         };
@@ -217,9 +221,17 @@ impl System {
             &["--listen", &speech_listen],
             &[&env_common[..], &speech_env, &options.env_of("speech")].concat(),
         );
+        let documents_listen = format!("127.0.0.1:{documents}");
+        system.spawn(
+            "documents",
+            &logs,
+            &["--listen", &documents_listen],
+            &[&env_common[..], &options.env_of("documents")].concat(),
+        );
         let mut ready = vec![
             (system.billing_url.clone(), "mediabot.billing.v1.Billing"),
             (system.imaging_url.clone(), "mediabot.jobs.v1.Jobs"),
+            (system.documents_url.clone(), "mediabot.jobs.v1.Jobs"),
         ];
         // Without a model speech's job queue stays NOT_SERVING by design; its process-wide status ("") still
         // says it is up.
@@ -234,10 +246,11 @@ impl System {
         for (url, service) in ready {
             system.wait_serving(&url, service).await;
         }
-        let (b, i, s, api) = (
+        let (b, i, s, d, api) = (
             system.billing_url.clone(),
             system.imaging_url.clone(),
             system.speech_url.clone(),
+            system.documents_url.clone(),
             system.sandbox_url.clone(),
         );
         system.spawn(
@@ -252,6 +265,7 @@ impl System {
                     ("BILLING_URL", &b),
                     ("IMAGING_URL", &i),
                     ("SPEECH_URL", &s),
+                    ("DOCUMENTS_URL", &d),
                 ],
                 &options.env_of("gateway"),
             ]
@@ -350,6 +364,7 @@ impl System {
             "billing" => (self.billing_url.clone(), "mediabot.billing.v1.Billing"),
             "imaging" => (self.imaging_url.clone(), "mediabot.jobs.v1.Jobs"),
             "speech" => (self.speech_url.clone(), "mediabot.jobs.v1.Jobs"),
+            "documents" => (self.documents_url.clone(), "mediabot.jobs.v1.Jobs"),
             other => panic!("{other} has no gRPC health service"),
         };
         self.wait_serving(&url, service).await;
@@ -407,14 +422,31 @@ impl System {
         }
     }
 
-    /// The last lines of every process's log.
+    /// The last lines of every process's log, the gateway's first (it is where a user's update goes
+    /// first, and CI shows the start and the end of a long failure), without whisper.cpp's model-loading
+    /// lines.
     pub fn logs(&self) -> String {
         let mut out = String::new();
-        for p in &self.processes {
+        let mut processes: Vec<&Process> = self.processes.iter().collect();
+        processes.sort_by_key(|p| p.name != "gateway");
+        for p in processes {
             let text = std::fs::read_to_string(&p.log).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = lines[lines.len().saturating_sub(25)..].join("\n");
-            out.push_str(&format!("----- {} ({})\n{tail}\n", p.name, p.log.display()));
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.contains("whisper_logging_hook"))
+                .collect();
+            let start = lines.len().saturating_sub(25);
+            // Warnings and errors from before the tail too: they are usually the cause.
+            let earlier = causes(&lines[..start]);
+            let earlier = earlier[earlier.len().saturating_sub(20)..].join("\n");
+            let tail = lines[start..].join("\n");
+            out.push_str(&format!("----- {} ({})\n", p.name, p.log.display()));
+            if !earlier.is_empty() {
+                out.push_str(&format!(
+                    "(warnings and errors before the tail)\n{earlier}\n(tail)\n"
+                ));
+            }
+            out.push_str(&format!("{tail}\n"));
         }
         out
     }
@@ -441,6 +473,17 @@ impl System {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// billing's price list (`ListPrices`), as the gateway sees it.
+    pub async fn prices(&self) -> Vec<mediabot_proto::billing::v1::Price> {
+        self.billing()
+            .await
+            .list_prices(mediabot_proto::billing::v1::ListPricesRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .prices
     }
 
     pub async fn billing(&self) -> BillingClient<tonic::transport::Channel> {
@@ -613,10 +656,15 @@ impl User {
             system.assert_alive();
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                // A line per message and the logs (the gateway's first) before the full history, which is
+                // long: CI shows the start and the end of a long failure.
+                let summary: Vec<String> = watch.messages().map(summary_of).collect();
                 panic!(
-                    "no bot message {what}: {}\n{}",
+                    "no bot message {what} after {timeout:?} in chat {}\nmessages:\n{}\n{}\n{}",
+                    self.chat.chat_id(),
+                    summary.join("\n"),
+                    system.logs(),
                     watch.timeout(what, timeout),
-                    system.logs()
                 );
             }
             // Wakes as soon as the chat changes; at most a second between liveness checks.
@@ -634,6 +682,52 @@ impl User {
             .unwrap_or_else(|e| panic!("downloading {file_id}: {e}"))
             .to_vec()
     }
+}
+
+/// The lines of `lines` that say what went wrong: warnings, errors, panics, and the "Caused by:" chain
+/// that follows an `Error:` line (a process that exits with an error prints a backtrace after it, which
+/// pushes it out of a log's tail).
+fn causes<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut in_chain = false;
+    for &line in lines {
+        if in_chain && !line.trim().is_empty() && !line.starts_with("Stack backtrace") {
+            out.push(line);
+            continue;
+        }
+        in_chain = line.starts_with("Caused by") || line.starts_with("Error:");
+        if in_chain
+            || ["WARN", "ERROR", "panicked"]
+                .iter()
+                .any(|marker| line.contains(marker))
+        {
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// One line about a chat message: id, side, what it replies to, its text's start, its buttons and file.
+fn summary_of(message: &Message) -> String {
+    let json = json_of(message);
+    let text: String = text_of(&json).chars().take(80).collect();
+    let buttons: Vec<&str> = json["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| row.as_array())
+        .flatten()
+        .filter_map(|b| b["callback_data"].as_str())
+        .collect();
+    let file = ["photo", "document", "voice", "audio", "video", "video_note"]
+        .into_iter()
+        .find(|kind| json.get(*kind).is_some());
+    format!(
+        "#{} {} reply_to={:?} {text:?} buttons={buttons:?} file={file:?}",
+        message.message_id,
+        if message.is_from_bot() { "bot" } else { "user" },
+        message.reply_to_message_id(),
+    )
 }
 
 pub fn text_of(message: &Value) -> String {

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use image::{DynamicImage, ImageFormat, Rgba, RgbaImage};
-use mediabot_proto::billing::v1::ListPricesRequest;
 use mediabot_proto::catalog::price_of;
 use mediabot_proto::jobs::v1::Operation;
 use telegram_sandbox::client::Message;
@@ -64,14 +63,7 @@ fn caption(message: &Message) -> String {
 async fn results_are_files_in_the_right_format_and_compression_fits_the_target() {
     let mut system = System::start(Options::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let prices = system
-        .billing()
-        .await
-        .list_prices(ListPricesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .prices;
+    let prices = system.prices().await;
     let price = |op: &Operation| price_of(&prices, op, 0).unwrap().0;
 
     // English: the Nokia photo (2.19 MB) is offered compression to 1 and 2 MB only; 1 MB fits.

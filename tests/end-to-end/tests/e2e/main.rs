@@ -1,4 +1,4 @@
-//! End-to-end: the real binaries (telegram-sandbox, billing, imaging, speech, gateway) and a real
+//! End-to-end: the real binaries (telegram-sandbox, billing, imaging, speech, documents, gateway) and a real
 //! nats-server, driven through the sandbox's control API as a Telegram user would.
 //!
 //! The binaries must be built first (`cargo build --workspace --bins`; `scripts/test.sh` does it).
@@ -9,12 +9,18 @@
     reason = "test harness: any failure here is a test failure"
 )]
 
+mod add_text;
 mod browser;
+mod documents;
 mod harness;
+mod image_convert;
 mod image_results;
+mod long_audio;
 mod money_follows_delivery;
+mod openai_api;
 mod resilience;
 mod speech_languages;
 mod tracing;
 mod unhappy_paths;
+mod video_speech;
 mod walking_skeleton;

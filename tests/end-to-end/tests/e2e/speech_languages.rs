@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use mediabot_proto::billing::v1::ListPricesRequest;
 use mediabot_proto::catalog::price_of;
 use mediabot_proto::jobs::v1::Operation;
 
@@ -21,14 +20,7 @@ async fn a_russian_voice_note_is_answered_in_russian_and_translated_on_request()
     })
     .await;
     let user = system.user(7301, "ru");
-    let prices = system
-        .billing()
-        .await
-        .list_prices(ListPricesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .prices;
+    let prices = system.prices().await;
     // ru-voice.ogg is 11 s: one started minute each.
     let transcribe_price = price_of(&prices, &Operation::transcribe("ru"), 11_000)
         .unwrap()

@@ -678,7 +678,7 @@
     attachment = file ? { kind, file } : null;
     $("attachment").hidden = !attachment;
     if (attachment) {
-      const label = { photo: "Photo", document: "File", audio: "Audio", voice: "Voice note" }[kind] || kind;
+      const label = { photo: "Photo", document: "File", audio: "Audio", voice: "Voice note", video: "Video", video_note: "Video message" }[kind] || kind;
       $("attachment-label").textContent = label + ": " + file.name + " (" + humanSize(file.size) + ") — the text becomes its caption";
       $("text").placeholder = "Caption (optional)";
     } else {

@@ -1,5 +1,6 @@
 //! A real teloxide 0.17 Dispatcher against the sandbox, in long-polling and in webhook mode: commands, text,
-//! photo with caption, voice, a document over 20 MB refused by getFile, an inline button with its answer and
+//! photo with caption, voice, a video and a round video note (their fields as teloxide parses them, and the
+//! file downloaded), a document over 20 MB refused by getFile, an inline button with its answer and
 //! edit ("not modified" on the second edit), an injected 429 honoured, a message over 4096 characters refused.
 //! The bot reports what happened by replying in the chat; the tests read the chat through the control API.
 
@@ -93,6 +94,37 @@ async fn on_message(bot: Bot, msg: Message) -> HandlerResult {
             format!("voice {} s, {} bytes", voice.duration.seconds(), file.size),
         )
         .await?;
+    } else if let Some(video) = msg.video() {
+        let file = bot.get_file(video.file.id.clone()).await?;
+        let mut bytes = Vec::new();
+        bot.download_file(&file.path, &mut bytes).await?;
+        let mime = video.mime_type.as_ref().map(|m| m.to_string());
+        bot.send_message(
+            chat,
+            format!(
+                "video {}x{} {} s {}, {} bytes",
+                video.width,
+                video.height,
+                video.duration.seconds(),
+                mime.unwrap_or_default(),
+                bytes.len()
+            ),
+        )
+        .await?;
+    } else if let Some(note) = msg.video_note() {
+        let file = bot.get_file(note.file.id.clone()).await?;
+        let mut bytes = Vec::new();
+        bot.download_file(&file.path, &mut bytes).await?;
+        bot.send_message(
+            chat,
+            format!(
+                "video note {} px {} s, {} bytes",
+                note.length,
+                note.duration.seconds(),
+                bytes.len()
+            ),
+        )
+        .await?;
     } else if let Some(document) = msg.document() {
         let reply = match bot.get_file(document.file.id.clone()).await {
             Ok(file) => format!("document {} bytes", file.size),
@@ -149,6 +181,75 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Videos and video notes as the Bot API delivers them: teloxide parses `video` (width, height, duration,
+/// MIME type) and `video_note` (length, duration), and downloads the file through getFile.
+#[tokio::test]
+async fn polling_video_and_video_note() {
+    let app = TestApp::spawn().await;
+    let _bot = Running(start_polling(&app));
+    let ann = app.user(USER);
+
+    let mp4 = fixture("video/jfk-640x360-25fps.mp4");
+    let sent = ann
+        .send_video(InputFile::bytes(mp4.clone(), "jfk.mp4"))
+        .await
+        .unwrap();
+    let video = sent.video.as_ref().unwrap();
+    // The first track's length (the picture's), rounded: 11 or 12 s.
+    assert!((11..=12).contains(&video.duration), "{}", video.duration);
+    assert_eq!(video.extra["width"], 640);
+    assert_eq!(video.extra["height"], 360);
+    assert_eq!(video.extra["mime_type"], "video/mp4");
+    assert_eq!(video.extra["file_name"], "jfk.mp4");
+    assert!(video.file_id.starts_with("BAAC"), "{}", video.file_id);
+    ann.wait_bot_text(
+        &format!(
+            "video 640x360 {} s video/mp4, {} bytes",
+            video.duration,
+            mp4.len()
+        ),
+        DEADLINE,
+    )
+    .await
+    .unwrap();
+
+    let round = fixture("video/video-note-ru-384.mp4");
+    let sent = ann
+        .send_video_note(InputFile::bytes(round.clone(), "note.mp4"))
+        .await
+        .unwrap();
+    let note = sent.video_note.as_ref().unwrap();
+    assert!((11..=12).contains(&note.duration), "{}", note.duration);
+    assert_eq!(note.extra["length"], 384);
+    assert!(note.file_id.starts_with("DQAC"), "{}", note.file_id);
+    ann.wait_bot_text(
+        &format!(
+            "video note 384 px {} s, {} bytes",
+            note.duration,
+            round.len()
+        ),
+        DEADLINE,
+    )
+    .await
+    .unwrap();
+
+    // The sender's duration wins over the file's, as with the Bot API's `duration` parameter.
+    let sent = ann
+        .send(
+            NewMessage::file(
+                MediaKind::VideoNote,
+                InputFile::bytes(round.clone(), "note.mp4"),
+            )
+            .duration(700),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.video_note.as_ref().unwrap().duration, 700);
+    ann.wait_bot_text("video note 384 px 700 s", DEADLINE)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

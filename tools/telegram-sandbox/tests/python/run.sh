@@ -19,7 +19,10 @@ if ! cmp -s "$requirements" "$venv/.installed-requirements"; then
     cp "$requirements" "$venv/.installed-requirements"
 fi
 
-cargo build --quiet --manifest-path "$repo/Cargo.toml" -p telegram-sandbox --bin telegram-sandbox
+# SANDBOX_PREBUILT=1: use the binary already in the target dir (scripts/test.sh builds it with the workspace).
+if [ -z "${SANDBOX_PREBUILT:-}" ]; then
+    cargo build --quiet --manifest-path "$repo/Cargo.toml" -p telegram-sandbox --bin telegram-sandbox
+fi
 
 work="$(mktemp -d)"
 token="123456789:AAH_sandbox_python_test_token_0123"

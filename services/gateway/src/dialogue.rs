@@ -1,0 +1,173 @@
+//! Dialogues that collect an operation's parameters over several messages before its job starts: today
+//! `image.add_text` (image → "Add text" → the text → wishes or Skip).
+//!
+//! The state lives in the NATS key-value bucket [`DIALOGUES_BUCKET`], not in the gateway's memory, so the
+//! next message of a dialogue may reach another replica, or a restarted gateway, and still continue it.
+//! The key is the chat and the user (`<chat_id>.<user_id>`): in a group each member has a dialogue of
+//! their own. Entries expire after [`DIALOGUE_TTL`] (the bucket's `max_age`); a new photo, file, voice
+//! note or command ends a pending dialogue at once.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use teloxide::types::{ChatId, FileId, MessageId};
+
+use crate::i18n::Lang;
+use crate::jobs::MediaRef;
+use crate::{Error, Gateway};
+
+/// Key-value bucket of pending dialogues (key: `<chat_id>.<user_id>`, value: a [`Dialogue`] as JSON).
+pub const DIALOGUES_BUCKET: &str = "gateway-dialogues";
+/// How long a dialogue waits for the user's next message.
+pub const DIALOGUE_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// What the dialogue waits for next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum Stage {
+    /// The text to draw.
+    Text,
+    /// The wishes (or a press of Skip) for this text.
+    Wishes {
+        /// The text, already checked.
+        text: String,
+    },
+}
+
+/// A pending `image.add_text` dialogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dialogue {
+    /// What comes next.
+    #[serde(flatten)]
+    pub stage: Stage,
+    /// The user's message holding the image (the job's input; the result replies to it).
+    pub image_message_id: i32,
+    /// The image, as the message described it.
+    pub file_id: String,
+    /// Its size, bytes.
+    pub size_bytes: u64,
+    /// Its MIME type, if known.
+    pub mime_type: Option<String>,
+    /// Its file name, for documents.
+    pub file_name: Option<String>,
+    /// The bot's latest question (its Skip button must be this message's).
+    pub prompt_message_id: i32,
+    /// Reply language code (`ru`, `en`).
+    pub lang: String,
+}
+
+impl Dialogue {
+    /// A dialogue about to ask for the text of the image in `image_message_id`.
+    pub fn new(image_message_id: MessageId, media: &MediaRef, lang: Lang) -> Self {
+        Dialogue {
+            stage: Stage::Text,
+            image_message_id: image_message_id.0,
+            file_id: media.file_id.0.clone(),
+            size_bytes: media.size_bytes,
+            mime_type: media.mime_type.clone(),
+            file_name: media.file_name.clone(),
+            prompt_message_id: 0,
+            lang: lang.code().to_string(),
+        }
+    }
+
+    /// The image as a job input.
+    pub fn media(&self) -> MediaRef {
+        MediaRef {
+            file_id: FileId(self.file_id.clone()),
+            size_bytes: self.size_bytes,
+            mime_type: self.mime_type.clone(),
+            file_name: self.file_name.clone(),
+            duration_secs: None,
+        }
+    }
+
+    /// The reply language.
+    pub fn lang(&self) -> Lang {
+        Lang::from_code(Some(&self.lang))
+    }
+}
+
+/// The bucket key of a chat member's dialogue.
+pub fn key(chat: ChatId, user_id: u64) -> String {
+    format!("{}.{user_id}", chat.0)
+}
+
+impl Gateway {
+    /// The pending dialogue of `user_id` in `chat`, if any. Unreadable entries (from a newer or older
+    /// gateway) count as none.
+    pub async fn dialogue(&self, chat: ChatId, user_id: u64) -> Result<Option<Dialogue>, Error> {
+        let entry = self
+            .dialogues
+            .get(key(chat, user_id))
+            .await
+            .map_err(|e| Error::KeyValue(e.to_string()))?;
+        Ok(
+            entry.and_then(|bytes| match serde_json::from_slice(&bytes) {
+                Ok(dialogue) => Some(dialogue),
+                Err(error) => {
+                    tracing::warn!(%error, "unreadable dialogue state; starting afresh");
+                    None
+                }
+            }),
+        )
+    }
+
+    /// Stores (or replaces) the dialogue of `user_id` in `chat`; it expires after [`DIALOGUE_TTL`].
+    pub async fn save_dialogue(
+        &self,
+        chat: ChatId,
+        user_id: u64,
+        dialogue: &Dialogue,
+    ) -> Result<(), Error> {
+        let value = serde_json::to_vec(dialogue).map_err(|e| Error::KeyValue(e.to_string()))?;
+        self.dialogues
+            .put(key(chat, user_id), value.into())
+            .await
+            .map_err(|e| Error::KeyValue(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Ends the dialogue of `user_id` in `chat`, if there is one; true when there was one (or the state
+    /// could not be read). Best effort: a failure is logged, and the entry expires by itself.
+    pub async fn end_dialogue(&self, chat: ChatId, user_id: u64) -> bool {
+        // A cheap read first, so the common case (no dialogue) writes nothing. A deleted entry reads as
+        // none.
+        match self.dialogues.get(key(chat, user_id)).await {
+            Ok(None) => false,
+            Ok(Some(_)) | Err(_) => {
+                if let Err(error) = self.dialogues.delete(key(chat, user_id)).await {
+                    tracing::warn!(%error, "could not end a dialogue; it expires by itself");
+                }
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialogues_round_trip_as_json() {
+        let media = MediaRef {
+            file_id: FileId("AgAD-1".into()),
+            size_bytes: 1234,
+            mime_type: Some("image/jpeg".into()),
+            file_name: None,
+            duration_secs: None,
+        };
+        let mut dialogue = Dialogue::new(MessageId(7), &media, Lang::Ru);
+        dialogue.stage = Stage::Wishes {
+            text: "Привет 👋".into(),
+        };
+        let json = serde_json::to_string(&dialogue).unwrap();
+        assert!(json.contains(r#""stage":"wishes""#), "{json}");
+        let back: Dialogue = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, dialogue);
+        assert_eq!(back.media().file_id, media.file_id);
+        assert_eq!(back.lang(), Lang::Ru);
+        assert_eq!(key(ChatId(-1005), 42), "-1005.42");
+    }
+}
