@@ -1,6 +1,7 @@
 //! Everything the bot says to users, in Russian and English. The language is the user's /language choice
 //! ([`crate::languages`]), else their Telegram `language_code` ([`Lang::from_code`]).
 
+use mediabot_proto::Service;
 use mediabot_proto::billing::v1::{EntryKind, Operation as LedgerEntry};
 use mediabot_proto::jobs::v1::{ExtractedText, FailureReason, ImageResult, JobState, Operation};
 use time::macros::{format_description, offset};
@@ -209,7 +210,7 @@ pub fn help(lang: Lang, limit_mb: u64) -> String {
                      текст распознаю по кнопке «Текст с фото».\n\
                      Файлы до {limit_mb} МБ. Если что-то не получится, деньги не списываются.\n\n\
                      /start — начало, /balance — баланс, /history — операции, /apikey — ключ для HTTP API, \
-                     /cancel — отменить то, о чём я спрашиваю, /language — язык, /help — эта справка."
+                     /cancel — отменить то, о чём я спрашиваю, /language — язык, /ping — работает ли бот, /help — эта справка."
         ),
         Lang::En => format!(
             "Send a photo or an image file (JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF) and I will \
@@ -223,7 +224,7 @@ pub fn help(lang: Lang, limit_mb: u64) -> String {
                      in a photo, press \"Text from photo\".\n\
                      Files up to {limit_mb} MB. If something fails, you are not charged.\n\n\
                      /start to begin, /balance for your balance, /history for your operations, /apikey for an HTTP API key, \
-                     /cancel to cancel what I am asking for, /language for the language, /help for this text."
+                     /cancel to cancel what I am asking for, /language for the language, /ping to check the bot works, /help for this text."
         ),
     }
 }
@@ -288,6 +289,59 @@ pub fn cancelled(lang: Lang, ended: bool) -> String {
         }
         (Lang::En, false) => "Nothing to cancel: I am not waiting for anything from you.".into(),
     }
+}
+
+/// Reply to /ping: one line per part of the system (working, not set up, or not answering, with the
+/// round-trip time), and what a part that does not answer means for the user.
+pub fn ping(lang: Lang, checks: &[crate::ping::Check]) -> String {
+    use crate::ping::{Answer, Part};
+    let ms = match lang {
+        Lang::Ru => "мс",
+        Lang::En => "ms",
+    };
+    let mut lines = vec![match lang {
+        Lang::Ru => "🏓 Понг! Бот на связи.".to_string(),
+        Lang::En => "🏓 Pong! The bot is up.".to_string(),
+    }];
+    for check in checks {
+        let name = match (lang, check.part) {
+            (Lang::Ru, Part::Nats) => "Очередь заданий (NATS)",
+            (Lang::En, Part::Nats) => "Job queue (NATS)",
+            (Lang::Ru, Part::Billing) => "Баланс и оплата",
+            (Lang::En, Part::Billing) => "Balance and payments",
+            (Lang::Ru, Part::Worker(Service::Imaging)) => "Картинки",
+            (Lang::En, Part::Worker(Service::Imaging)) => "Images",
+            (Lang::Ru, Part::Worker(Service::Speech)) => "Расшифровка речи",
+            (Lang::En, Part::Worker(Service::Speech)) => "Speech to text",
+            (Lang::Ru, Part::Worker(Service::Documents)) => "Текст из документов",
+            (Lang::En, Part::Worker(Service::Documents)) => "Text from documents",
+        };
+        lines.push(match (lang, check.answer) {
+            (_, Answer::Up { ms: t }) => format!("✅ {name} — {t} {ms}"),
+            (Lang::Ru, Answer::NotSetUp { ms: t }) => {
+                format!("⚠️ {name} — не настроено здесь ({t} {ms})")
+            }
+            (Lang::En, Answer::NotSetUp { ms: t }) => {
+                format!("⚠️ {name} — not set up here ({t} {ms})")
+            }
+            (Lang::Ru, Answer::Down) => format!("❌ {name} — не отвечает"),
+            (Lang::En, Answer::Down) => format!("❌ {name} — not answering"),
+        });
+    }
+    if checks.iter().any(|c| !c.answer.is_up()) {
+        lines.push(match lang {
+            Lang::Ru => {
+                "Что зависит от ❌ и ⚠️, пока не сработает: бот скажет об этом и ничего не спишет."
+                    .to_string()
+            }
+            Lang::En => {
+                "What depends on ❌ or ⚠️ will not work for now: the bot will say so and charge \
+                         nothing."
+                    .to_string()
+            }
+        });
+    }
+    lines.join("\n")
 }
 
 /// Reply to /apikey: the key, how to call the API with it, and that it replaced an older one.

@@ -28,6 +28,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod languages;
 pub mod operations;
+pub mod ping;
 pub mod subtitles;
 pub mod telegram;
 pub mod text_wishes;

@@ -54,6 +54,8 @@ pub enum Command {
     /// A key for the HTTP API (OpenAI-compatible transcription), paid from this balance; replaces the
     /// previous key. Private chats only.
     Apikey,
+    /// Whether the bot and the services behind it answer, and how fast.
+    Ping,
     /// Ends what the bot is asking for (the add-text dialogue); any other command ends it too.
     Cancel,
     /// The interface language (Russian, English) and the spoken language of recordings (the same, or
@@ -93,6 +95,7 @@ pub async fn register_commands(bot: &TelegramBot) {
                 ("help", "How it works"),
                 ("apikey", "Key for the HTTP API"),
                 ("cancel", "Cancel what the bot is asking for"),
+                ("ping", "Is the bot working?"),
                 ("language", "Language / Язык"),
             ],
         ),
@@ -105,6 +108,7 @@ pub async fn register_commands(bot: &TelegramBot) {
                 ("help", "Как это работает"),
                 ("apikey", "Ключ для HTTP API"),
                 ("cancel", "Отменить то, о чём спрашивает бот"),
+                ("ping", "Работает ли бот?"),
                 ("language", "Язык / Language"),
             ],
         ),
@@ -330,6 +334,7 @@ async fn on_command(
     let text = match command {
         Command::Help => i18n::help(lang, gateway.limits.max_file_bytes >> 20),
         Command::Cancel => i18n::cancelled(lang, ended),
+        Command::Ping => i18n::ping(lang, &crate::ping::ping(&gateway).await),
         Command::Language => {
             let choice = gateway.language_of(user).await;
             bot_api::call(

@@ -12,6 +12,7 @@
 mod billing_commands;
 mod dialogues;
 mod languages;
+mod ping;
 mod shutdown;
 mod system;
 mod webhook;

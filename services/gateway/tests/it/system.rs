@@ -24,7 +24,7 @@ pub struct BillingProcess {
 
 impl BillingProcess {
     /// Kills billing and waits for it to exit.
-    #[allow(dead_code, reason = "used by the metrics test binary")]
+    #[allow(dead_code, reason = "used by the metrics and ping tests")]
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -101,7 +101,7 @@ pub struct System {
     pub metrics_addr: std::net::SocketAddr,
     shutdown: CancellationToken,
     /// The billing process (kill it to take billing down).
-    #[allow(dead_code, reason = "killed by the metrics test binary")]
+    #[allow(dead_code, reason = "killed by the metrics and ping tests")]
     pub billing_process: BillingProcess,
     /// Cancelling it stops the sandbox: the Bot API becomes unreachable.
     #[allow(dead_code, reason = "used by the shutdown test only")]
