@@ -222,6 +222,12 @@ async fn get_updates(shared: &Arc<Shared>, token: &str, p: &Params) -> Result<Va
         })
         .await
         .unwrap_or_default();
+    tracing::debug!(
+        ?offset,
+        timeout,
+        returned = ?updates.iter().map(|u| u["update_id"].as_i64()).collect::<Vec<_>>(),
+        "getUpdates answered"
+    );
     Ok(Value::Array(updates))
 }
 

@@ -340,22 +340,16 @@ pub async fn history(
     };
     let wait = std::time::Duration::from_secs_f64(wait.min(MAX_WAIT_SECS as f64));
     let deadline = tokio::time::Instant::now() + wait;
-    let entries = shared
+    // The entries and the cursor under one lock: a cursor read afterwards could pass an entry added in
+    // between, which the next call (after that cursor) would then never return.
+    let (entries, cursor) = shared
         .wait_for(deadline, |state| {
             let chat = state.bots.get(&token)?.chats.get(&chat_id)?;
             let entries = chat.history_after(after);
-            (!entries.is_empty()).then_some(entries)
+            (!entries.is_empty()).then(|| (entries, chat.counter.max(after)))
         })
         .await
-        .unwrap_or_default();
-    let cursor = {
-        let state = shared.lock();
-        state
-            .bots
-            .get(&token)
-            .and_then(|bot| bot.chats.get(&chat_id))
-            .map_or(after, |chat| chat.counter.max(after))
-    };
+        .unwrap_or((Vec::new(), after));
     Ok(Json(
         json!({ "chat_id": chat_id, "cursor": cursor, "entries": entries }),
     ))

@@ -465,6 +465,12 @@ impl Bot {
             self.recent.pop_front();
         }
         self.updates.push_back(update);
+        tracing::debug!(
+            update_id,
+            kind,
+            queued = self.updates.len(),
+            "update queued"
+        );
     }
 
     /// Delivers the latest update about chat `chat_id` (a message in it, or a button pressed in it) once

@@ -48,6 +48,10 @@ fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// The gateway's log filter: debug for the gateway's own steps (teloxide's debug is mostly its throttle's
+/// idle loop, which would fill the tail a failure shows).
+const GATEWAY_LOG: &str = "info,gateway=debug";
+
 /// A loopback port for a server the test starts, from below the ephemeral range (see
 /// [`nats_test_server::ports`]).
 pub fn free_port() -> u16 {
@@ -174,7 +178,8 @@ impl System {
             "telegram-sandbox",
             &logs,
             &["--listen", &sandbox_listen, "--token", TOKEN],
-            &[],
+            // Debug: each Bot API call, each update queued and what each getUpdates answered.
+            &[("RUST_LOG", "info,telegram_sandbox=debug")],
         );
         let db = format!(
             "sqlite://{}?mode=rwc",
@@ -266,6 +271,7 @@ impl System {
                     ("IMAGING_URL", &i),
                     ("SPEECH_URL", &s),
                     ("DOCUMENTS_URL", &d),
+                    ("RUST_LOG", GATEWAY_LOG),
                 ],
                 &options.env_of("gateway"),
             ]
