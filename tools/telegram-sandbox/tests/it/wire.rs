@@ -997,3 +997,69 @@ async fn group_chats_and_webhook_retries_with_secret() {
     assert_eq!(app.ok("getWebhookInfo", json!({})).await["url"], "");
     server.abort();
 }
+
+/// A reader that follows the history's cursor sees every message the bot sends meanwhile: the entries and
+/// the cursor come from one lock (read under two, a message stored in between was behind the cursor and
+/// never returned). Four senders keep writing while the reader reads. Flood control is off here: this is
+/// about the history under concurrent writes, and 2,000 sends at flood control's one a second would take
+/// half an hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_following_the_cursor_sees_every_message_sent_meanwhile() {
+    const SENDERS: usize = 4;
+    const SENDS: usize = 500;
+    let app = TestApp::spawn_with(Config {
+        token: Some(TOKEN.to_owned()),
+        flood_control: false,
+        ..Config::for_tests()
+    })
+    .await;
+    app.client
+        .user(USER, "Ann", "en")
+        .send_text("hi")
+        .await
+        .unwrap();
+    let senders = (0..SENDERS).map(|sender| {
+        let app = &app;
+        async move {
+            for i in 0..SENDS {
+                let text = format!("{sender}.{i}");
+                let (status, _) = app
+                    .api("sendMessage", json!({ "chat_id": USER, "text": text }))
+                    .await;
+                assert_eq!(status, StatusCode::OK);
+            }
+        }
+    });
+    let reader = async {
+        let (mut cursor, mut seen) = (0, std::collections::HashSet::new());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while seen.len() < SENDERS * SENDS && Instant::now() < deadline {
+            let url = app.url(&format!(
+                "/sandbox/chats/{USER}/messages?after={cursor}&wait=0.2"
+            ));
+            let answer: Value = app
+                .http
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            for entry in answer["entries"].as_array().unwrap() {
+                if entry["kind"] == "message" && entry["message"]["from"]["is_bot"] == true {
+                    seen.insert(entry["message"]["message_id"].as_i64().unwrap());
+                }
+            }
+            cursor = answer["cursor"].as_i64().unwrap();
+        }
+        seen
+    };
+    let ((), seen) = tokio::join!(
+        async {
+            futures::future::join_all(senders).await;
+        },
+        reader
+    );
+    assert_eq!(seen.len(), SENDERS * SENDS, "messages the reader never got");
+}
