@@ -200,6 +200,29 @@ pub struct WorkerConfig {
     pub max_input_bytes: u64,
 }
 
+impl WorkerConfig {
+    /// A worker service's configuration from its flags: `workers` jobs at once (`None` or 0: the available
+    /// cores), `ack_wait_secs` (at least 1), `max_deliver` runs, inputs up to `max_input_bytes`.
+    pub fn from_flags(
+        workers: Option<usize>,
+        ack_wait_secs: u64,
+        max_deliver: i64,
+        max_input_bytes: u64,
+    ) -> Self {
+        let concurrency = workers.filter(|&n| n > 0).unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        Self {
+            concurrency,
+            ack_wait: Duration::from_secs(ack_wait_secs.max(1)),
+            max_deliver,
+            max_input_bytes,
+        }
+    }
+}
+
 impl Default for WorkerConfig {
     /// 1 job at once, 30 s ack wait, 5 runs, 64 MiB inputs.
     fn default() -> Self {

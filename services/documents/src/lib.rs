@@ -27,7 +27,6 @@ pub mod stats;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use job_pipeline::jetstream::{self, Pipeline};
 use job_pipeline::{JobQueue, Worker, WorkerConfig};
@@ -106,15 +105,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// The worker concurrency: `--workers`, else the available cores.
-    pub fn worker_count(&self) -> usize {
-        self.workers.filter(|&n| n > 0).unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-    }
-
     /// The extraction limits.
     pub fn limits(&self) -> Limits {
         Limits {
@@ -129,12 +119,12 @@ impl Config {
 
     /// How the job worker runs.
     pub fn worker_config(&self) -> WorkerConfig {
-        WorkerConfig {
-            concurrency: self.worker_count(),
-            ack_wait: Duration::from_secs(self.ack_wait_secs.max(1)),
-            max_deliver: self.max_deliver,
-            max_input_bytes: self.max_input_bytes,
-        }
+        WorkerConfig::from_flags(
+            self.workers,
+            self.ack_wait_secs,
+            self.max_deliver,
+            self.max_input_bytes,
+        )
     }
 }
 

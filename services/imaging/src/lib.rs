@@ -23,7 +23,6 @@ pub mod ops;
 pub mod pipeline;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use job_pipeline::jetstream::{self, Pipeline};
 use job_pipeline::{JobQueue, Worker, WorkerConfig};
@@ -96,15 +95,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// The worker concurrency: `--workers`, else the available cores.
-    pub fn worker_count(&self) -> usize {
-        self.workers.filter(|&n| n > 0).unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-    }
-
     /// The image limits.
     pub fn limits(&self) -> Limits {
         Limits {
@@ -116,12 +106,12 @@ impl Config {
 
     /// How the job worker runs.
     pub fn worker_config(&self) -> WorkerConfig {
-        WorkerConfig {
-            concurrency: self.worker_count(),
-            ack_wait: Duration::from_secs(self.ack_wait_secs.max(1)),
-            max_deliver: self.max_deliver,
-            max_input_bytes: self.max_input_bytes,
-        }
+        WorkerConfig::from_flags(
+            self.workers,
+            self.ack_wait_secs,
+            self.max_deliver,
+            self.max_input_bytes,
+        )
     }
 }
 

@@ -139,12 +139,12 @@ impl Config {
 
     /// How the job worker runs.
     pub fn worker_config(&self) -> WorkerConfig {
-        WorkerConfig {
-            concurrency: self.effective_workers(),
-            ack_wait: Duration::from_secs(self.ack_wait_secs.max(1)),
-            max_deliver: self.max_deliver,
-            max_input_bytes: self.max_input_bytes,
-        }
+        WorkerConfig::from_flags(
+            Some(self.effective_workers()),
+            self.ack_wait_secs,
+            self.max_deliver,
+            self.max_input_bytes,
+        )
     }
 }
 
