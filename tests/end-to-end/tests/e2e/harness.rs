@@ -612,6 +612,30 @@ impl User {
         json_of(&found)
     }
 
+    /// Waits (up to 180 s) for the transcript replying to the recording `message_id` of the Russian
+    /// `ru-voice` fixture, and checks that it is Russian: "Язык: русский" and the words привет and погода.
+    /// Returns it.
+    pub async fn wait_for_russian_transcript(
+        &self,
+        system: &mut System,
+        message_id: i64,
+        what: &str,
+    ) -> Value {
+        let transcript = self
+            .wait_for_bot(system, message_id, Duration::from_secs(180), what, |m| {
+                m["reply_to_message"]["message_id"].as_i64() == Some(message_id)
+                    && text_of(m).contains("Баланс:")
+            })
+            .await;
+        let text = text_of(&transcript);
+        assert!(text.contains("Язык: русский"), "{text}");
+        let lower = text.to_lowercase();
+        for keyword in ["привет", "погода"] {
+            assert!(lower.contains(keyword), "no {keyword:?} in {text}");
+        }
+        transcript
+    }
+
     /// Sends the file at `path` as `kind` ("document", "photo", …) and waits for the bot's offer replying
     /// to it; returns the user's message id and the offer.
     pub async fn send_for_offer(

@@ -34,23 +34,9 @@ async fn a_russian_voice_note_is_answered_in_russian_and_translated_on_request()
         .await;
     let voice_id = voice["message_id"].as_i64().unwrap();
     let transcript = user
-        .wait_for_bot(
-            &mut system,
-            voice_id,
-            Duration::from_secs(180),
-            "with the Russian transcript",
-            |m| {
-                m["reply_to_message"]["message_id"].as_i64() == Some(voice_id)
-                    && text_of(m).contains("Баланс:")
-            },
-        )
+        .wait_for_russian_transcript(&mut system, voice_id, "with the Russian transcript")
         .await;
     let text = text_of(&transcript);
-    assert!(text.contains("Язык: русский"), "{text}");
-    let lower = text.to_lowercase();
-    for keyword in ["привет", "погода"] {
-        assert!(lower.contains(keyword), "no {keyword:?} in {text}");
-    }
     let button = transcript["reply_markup"]["inline_keyboard"][0][0].clone();
     assert!(
         button["text"]

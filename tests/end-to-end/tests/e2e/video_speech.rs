@@ -40,24 +40,12 @@ async fn video_notes_and_videos_are_transcribed_and_bad_videos_cost_nothing() {
         .await;
     assert_eq!(note["video_note"]["length"], 384);
     let note_id = note["message_id"].as_i64().unwrap();
-    let transcript = olga
-        .wait_for_bot(
-            &mut system,
-            note_id,
-            Duration::from_secs(180),
-            "with the video note's Russian transcript",
-            |m| {
-                m["reply_to_message"]["message_id"].as_i64() == Some(note_id)
-                    && text_of(m).contains("Баланс:")
-            },
-        )
-        .await;
-    let text = text_of(&transcript);
-    assert!(text.contains("Язык: русский"), "{text}");
-    let lower = text.to_lowercase();
-    for keyword in ["привет", "погода"] {
-        assert!(lower.contains(keyword), "no {keyword:?} in {text}");
-    }
+    olga.wait_for_russian_transcript(
+        &mut system,
+        note_id,
+        "with the video note's Russian transcript",
+    )
+    .await;
     system
         .wait_for_balance(7401, WELCOME_CREDIT - price_ru)
         .await;
