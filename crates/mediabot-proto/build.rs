@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         "mediabot/jobs/v1/jobs.proto",
         "mediabot/billing/v1/billing.proto",
         "mediabot/speech/v1/speech.proto",
+        "mediabot/imaging/v1/imaging.proto",
     ]
     .map(|f| proto_root.join(f));
     let descriptor_path = PathBuf::from(env::var("OUT_DIR")?).join("mediabot_descriptor.bin");

@@ -37,3 +37,12 @@ pub mod speech {
         tonic::include_proto!("mediabot.speech.v1");
     }
 }
+
+/// What an image file is (`mediabot.imaging.*`): the facts the bot tells a user about a picture.
+pub mod imaging {
+    /// `mediabot.imaging.v1`
+    #[allow(missing_docs, clippy::all)]
+    pub mod v1 {
+        tonic::include_proto!("mediabot.imaging.v1");
+    }
+}

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use mediabot_proto::Service;
 use mediabot_proto::billing::v1::billing_client::BillingClient;
 use mediabot_proto::billing::v1::{Hold, ListPricesRequest, Price, ReserveRequest};
+use mediabot_proto::imaging::v1::imaging_client::ImagingClient;
+use mediabot_proto::imaging::v1::{DescribeRequest, ImageFacts};
 use mediabot_proto::jobs::v1::jobs_client::JobsClient;
 use service_runtime::telemetry::{TraceContextInterceptor, TracedChannel};
 use tokio::sync::Mutex;
@@ -26,6 +28,10 @@ use crate::Error;
 pub const BILLING_HEALTH_SERVICE: &str = "mediabot.billing.v1.Billing";
 /// The name under which a worker service reports whether it takes jobs now (speech: a model is loaded).
 pub const JOBS_HEALTH_SERVICE: &str = "mediabot.jobs.v1.Jobs";
+/// The most `describe_image` sends: imaging's `Describe` takes at most 24 MiB inline.
+pub const MAX_DESCRIBE_BYTES: usize = 24 << 20;
+/// How long imaging may take to describe an image (it reads headers: milliseconds).
+pub const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a fetched price list is used before it is fetched again.
 pub const PRICES_TTL: Duration = Duration::from_secs(30);
 
@@ -50,6 +56,8 @@ pub struct Backends {
     pub billing: BillingClient<TracedChannel>,
     billing_health: HealthClient<Channel>,
     workers: BTreeMap<Service, Worker>,
+    /// imaging's own service (`Describe`), on the imaging worker's channel; `None` without imaging.
+    imaging: Option<ImagingClient<TracedChannel>>,
     prices: Arc<Mutex<CachedPrices>>,
 }
 
@@ -67,8 +75,15 @@ impl Backends {
     /// (`http://host:port`). Errors: [`Error::BackendUrl`] for a malformed URL.
     pub fn connect(billing: &str, workers: &[(Service, &str)]) -> Result<Self, Error> {
         let mut map = BTreeMap::new();
+        let mut imaging = None;
         for (service, url) in workers {
             let channel = channel(url)?;
+            if *service == Service::Imaging {
+                imaging = Some(
+                    ImagingClient::with_interceptor(channel.clone(), TraceContextInterceptor)
+                        .max_encoding_message_size(MAX_DESCRIBE_BYTES + (64 << 10)),
+                );
+            }
             map.insert(
                 *service,
                 Worker {
@@ -82,6 +97,7 @@ impl Backends {
             billing: BillingClient::with_interceptor(billing.clone(), TraceContextInterceptor),
             billing_health: HealthClient::new(billing),
             workers: map,
+            imaging,
             prices: Arc::new(Mutex::new(None)),
         })
     }
@@ -92,6 +108,26 @@ impl Backends {
             .get(&service)
             .map(|w| w.jobs.clone())
             .ok_or(Error::NoBackend(service))
+    }
+
+    /// What an image file is, from imaging's `Describe` (headers and metadata only). Errors:
+    /// [`Error::NoBackend`] without imaging; [`Error::Backend`] with imaging's status (INVALID_ARGUMENT:
+    /// not an image imaging reads; UNAVAILABLE: imaging is down).
+    pub async fn describe_image(&self, image: Vec<u8>) -> Result<ImageFacts, Error> {
+        let mut client = self
+            .imaging
+            .clone()
+            .ok_or(Error::NoBackend(Service::Imaging))?;
+        let mut request = tonic::Request::new(DescribeRequest { image });
+        request.set_timeout(DESCRIBE_TIMEOUT);
+        Ok(client
+            .describe(request)
+            .await
+            .map_err(|status| Error::Backend {
+                service: Service::Imaging.name(),
+                status,
+            })?
+            .into_inner())
     }
 
     /// Whether `service` takes jobs now, from its health service; `Err` when it cannot be reached.

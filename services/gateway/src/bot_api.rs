@@ -11,14 +11,16 @@
 //!   (429), `api_error` (Telegram refused: blocked, chat not found, ...), `network_error` or `error`
 //!   (anything else: an answer teloxide could not parse, an I/O error on a download);
 //! - `mediabot_telegram_request_seconds{method}`: time of each attempt, including the time spent in the
-//!   throttle's queue.
+//!   throttle's queue;
+//! - `mediabot_telegram_polling_errors_total{kind}`: failed getUpdates of the long-polling listener
+//!   ([`polling_failed`]), `kind` = `conflict` (409: another process polls the same bot) or `error`.
 //!
 //! [`TelegramBot`]: crate::TelegramBot
 
 use std::time::{Duration, Instant};
 
-use teloxide::RequestError;
 use teloxide::requests::{Output, Payload, Request};
+use teloxide::{ApiError, RequestError};
 
 /// How many times a request answered 429 is sent again before the 429 is returned to the caller.
 pub const MAX_RATE_LIMITED_RESENDS: u32 = 10;
@@ -71,4 +73,26 @@ where
             result => return result,
         }
     }
+}
+
+/// What the polling listener does with a failed getUpdates (teloxide retries it with backoff): counts it
+/// in `mediabot_telegram_polling_errors_total` by kind, and logs it. A 409 "terminated by other getUpdates
+/// request" means another process polls this bot's updates (a second replica in long-polling mode, or a
+/// gateway that outlived its stop): the two would take turns at the updates, so it is logged as an error
+/// saying what to do.
+pub async fn polling_failed(error: RequestError) {
+    let kind = match &error {
+        RequestError::Api(ApiError::TerminatedByOtherGetUpdates) => {
+            tracing::error!(
+                "another process is polling this bot's updates (Telegram answered 409): run exactly one \
+                 gateway in long-polling mode, or switch every replica to webhook mode (--webhook-url)"
+            );
+            "conflict"
+        }
+        other => {
+            tracing::warn!(error = %other, "getUpdates failed; retrying");
+            "error"
+        }
+    };
+    metrics::counter!("mediabot_telegram_polling_errors_total", "kind" => kind).increment(1);
 }

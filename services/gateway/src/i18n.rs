@@ -3,6 +3,7 @@
 
 use mediabot_proto::Service;
 use mediabot_proto::billing::v1::{EntryKind, Operation as LedgerEntry};
+use mediabot_proto::imaging::v1::{ColorModel, ImageFacts};
 use mediabot_proto::jobs::v1::{ExtractedText, FailureReason, ImageResult, JobState, Operation};
 use time::macros::{format_description, offset};
 
@@ -409,6 +410,128 @@ pub fn choose_image_operation(lang: Lang) -> String {
     match lang {
         Lang::Ru => "Что сделать с изображением?".into(),
         Lang::En => "What should I do with this image?".into(),
+    }
+}
+
+/// The Russian plural form of a count: `one` for 1, 21, 31 …, `few` for 2–4, 22–24 …, `many` for the rest
+/// (0, 5–20, 11–14, …): «1 кадр», «3 кадра», «12 кадров».
+pub fn ru_plural(n: u64, one: &'static str, few: &'static str, many: &'static str) -> &'static str {
+    match (n % 10, n % 100) {
+        (1, 11) | (2..=4, 12..=14) => many,
+        (1, _) => one,
+        (2..=4, _) => few,
+        _ => many,
+    }
+}
+
+/// What an image file is, above the operation buttons (from imaging's `Describe`): one line of format,
+/// size as shown, megapixels, colour model and depth, file size; then, where they apply, the camera and
+/// when the picture was taken, the EXIF turn, a GPS position (never passed on), an animation's frames
+/// and an embedded colour profile.
+pub fn image_facts(lang: Lang, facts: &ImageFacts) -> String {
+    let ru = lang == Lang::Ru;
+    let (w, h) = (facts.width_px, facts.height_px);
+    // Megapixels to one decimal; none for an icon-sized picture, which would read "0.0 MP".
+    let megapixels = f64::from(w) * f64::from(h) / 1e6;
+    let megapixels = match (megapixels >= 0.05, ru) {
+        (false, _) => String::new(),
+        (true, true) => format!(" · {} Мп", format!("{megapixels:.1}").replace('.', ",")),
+        (true, false) => format!(" · {megapixels:.1} MP"),
+    };
+    let color = match (ColorModel::try_from(facts.color_model), ru) {
+        (Ok(ColorModel::Grayscale), false) => "greyscale",
+        (Ok(ColorModel::Grayscale), true) => "оттенки серого",
+        (Ok(ColorModel::GrayscaleAlpha), false) => "greyscale + alpha",
+        (Ok(ColorModel::GrayscaleAlpha), true) => "оттенки серого + прозрачность",
+        (Ok(ColorModel::Rgba), false) => "RGB + alpha",
+        (Ok(ColorModel::Rgba), true) => "RGB + прозрачность",
+        (Ok(ColorModel::Palette), false) => "palette",
+        (Ok(ColorModel::Palette), true) => "палитра",
+        (Ok(ColorModel::Cmyk), _) => "CMYK",
+        _ => "RGB",
+    };
+    let bits = u64::from(facts.bits_per_channel);
+    let bits = if ru {
+        format!("{bits} {}", ru_plural(bits, "бит", "бита", "бит"))
+    } else {
+        format!("{bits}-bit")
+    };
+    let mut lines = vec![format!(
+        "🖼 {} · {w}×{h}{megapixels} · {color}, {bits} · {}",
+        facts.format,
+        file_size(lang, facts.size_bytes)
+    )];
+    let (make, model) = (facts.camera_make.trim(), facts.camera_model.trim());
+    // "Canon" + "Canon EOS 40D" is said once.
+    let camera = if model.to_lowercase().starts_with(&make.to_lowercase()) {
+        model.to_string()
+    } else {
+        format!("{make} {model}").trim().to_string()
+    };
+    let taken = facts.taken_at.get(..16).unwrap_or(&facts.taken_at);
+    match (camera.is_empty(), taken.is_empty(), ru) {
+        (true, true, _) => {}
+        (false, true, _) => lines.push(format!("📷 {camera}")),
+        (true, false, false) => lines.push(format!("📷 Taken {taken}")),
+        (true, false, true) => lines.push(format!("📷 Снято {taken}")),
+        (false, false, false) => lines.push(format!("📷 {camera} · taken {taken}")),
+        (false, false, true) => lines.push(format!("📷 {camera} · снято {taken}")),
+    }
+    if facts.exif_orientation > 1 {
+        lines.push(match lang {
+            Lang::Ru => {
+                "🔄 Повёрнуто по EXIF — результаты будут повёрнуты так же, как вы видите.".into()
+            }
+            Lang::En => "🔄 Turned by its EXIF tag — results come out the way you see it.".into(),
+        });
+    }
+    if facts.has_gps {
+        lines.push(match lang {
+            Lang::Ru => "📍 Внутри есть GPS-координаты — в результатах их не будет.".into(),
+            Lang::En => "📍 It holds a GPS position — results never carry it.".into(),
+        });
+    }
+    if facts.frames > 1 {
+        let frames = u64::from(facts.frames);
+        lines.push(match lang {
+            Lang::Ru => format!(
+                "🎞 Анимация: {frames} {} — обрабатывается первый.",
+                ru_plural(frames, "кадр", "кадра", "кадров")
+            ),
+            Lang::En => format!("🎞 An animation of {frames} frames — the first one is processed."),
+        });
+    }
+    if facts.has_icc_profile {
+        lines.push(match lang {
+            Lang::Ru => "🎨 Встроенный цветовой профиль — результаты в sRGB.".into(),
+            Lang::En => "🎨 An embedded colour profile — results are in sRGB.".into(),
+        });
+    }
+    lines.join("\n")
+}
+
+/// The text above an image's operation buttons: its facts, when imaging described it, then the question.
+pub fn image_offer(lang: Lang, facts: Option<&ImageFacts>) -> String {
+    match facts {
+        Some(facts) => format!(
+            "{}\n\n{}",
+            image_facts(lang, facts),
+            choose_image_operation(lang)
+        ),
+        None => choose_image_operation(lang),
+    }
+}
+
+/// The intake reply, instead of the offer, to an image that imaging's `Describe` refused (corrupt, not an
+/// image, or a format imaging does not read).
+pub fn image_unreadable(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "❌ Не могу прочитать это изображение: файл повреждён или это не картинка \
+                     (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC, AVIF). Ничего не списано."
+            .into(),
+        Lang::En => "❌ I can't read this image: the file is damaged or not a picture \
+                     (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC, AVIF). Nothing was charged."
+            .into(),
     }
 }
 
@@ -1342,5 +1465,95 @@ mod tests {
             vec![4096, 904]
         );
         assert!(split_message("   ", 4096).is_empty());
+    }
+
+    #[test]
+    fn russian_plurals() {
+        let frames = |n| ru_plural(n, "кадр", "кадра", "кадров");
+        for (n, word) in [
+            (1, "кадр"),
+            (2, "кадра"),
+            (4, "кадра"),
+            (5, "кадров"),
+            (11, "кадров"),
+            (12, "кадров"),
+            (14, "кадров"),
+            (21, "кадр"),
+            (22, "кадра"),
+            (100, "кадров"),
+            (101, "кадр"),
+            (111, "кадров"),
+            (0, "кадров"),
+        ] {
+            assert_eq!(frames(n), word, "{n}");
+        }
+    }
+
+    #[test]
+    fn image_facts_in_both_languages() {
+        let phone = ImageFacts {
+            format: "JPEG".into(),
+            width_px: 4608,
+            height_px: 1976,
+            color_model: ColorModel::Rgb as i32,
+            bits_per_channel: 8,
+            size_bytes: 2_190_194,
+            frames: 1,
+            exif_orientation: 1,
+            camera_make: "HMD Global".into(),
+            camera_model: "Nokia 8.3 5G".into(),
+            taken_at: "2022-08-14 14:12:31".into(),
+            has_gps: true,
+            has_icc_profile: false,
+        };
+        assert_eq!(
+            image_facts(Lang::En, &phone),
+            "🖼 JPEG · 4608×1976 · 9.1 MP · RGB, 8-bit · 2.2 MB\n\
+             📷 HMD Global Nokia 8.3 5G · taken 2022-08-14 14:12\n\
+             📍 It holds a GPS position — results never carry it."
+        );
+        assert_eq!(
+            image_facts(Lang::Ru, &phone),
+            "🖼 JPEG · 4608×1976 · 9,1 Мп · RGB, 8 бит · 2,2 МБ\n\
+             📷 HMD Global Nokia 8.3 5G · снято 2022-08-14 14:12\n\
+             📍 Внутри есть GPS-координаты — в результатах их не будет."
+        );
+        let gif = ImageFacts {
+            format: "GIF".into(),
+            width_px: 480,
+            height_px: 270,
+            color_model: ColorModel::Palette as i32,
+            bits_per_channel: 8,
+            size_bytes: 912_000,
+            frames: 23,
+            camera_make: "Canon".into(),
+            camera_model: "Canon EOS 40D".into(),
+            exif_orientation: 6,
+            has_icc_profile: true,
+            ..ImageFacts::default()
+        };
+        assert_eq!(
+            image_facts(Lang::Ru, &gif),
+            "🖼 GIF · 480×270 · 0,1 Мп · палитра, 8 бит · 912 КБ\n\
+             📷 Canon EOS 40D\n\
+             🔄 Повёрнуто по EXIF — результаты будут повёрнуты так же, как вы видите.\n\
+             🎞 Анимация: 23 кадра — обрабатывается первый.\n\
+             🎨 Встроенный цветовой профиль — результаты в sRGB."
+        );
+        let png16 = ImageFacts {
+            format: "PNG".into(),
+            width_px: 30,
+            height_px: 20,
+            color_model: ColorModel::GrayscaleAlpha as i32,
+            bits_per_channel: 16,
+            size_bytes: 700,
+            frames: 1,
+            taken_at: "2001-02-03 04:05:06".into(),
+            ..ImageFacts::default()
+        };
+        assert_eq!(
+            image_facts(Lang::En, &png16),
+            "🖼 PNG · 30×20 · greyscale + alpha, 16-bit · 0.7 KB\n📷 Taken 2001-02-03 04:05"
+        );
     }
 }

@@ -423,7 +423,7 @@ impl Gateway {
         }
     }
 
-    async fn download(&self, file_id: &FileId) -> Result<Vec<u8>, Error> {
+    pub(crate) async fn download(&self, file_id: &FileId) -> Result<Vec<u8>, Error> {
         let file = bot_api::call(self.bot.get_file(file_id.clone())).await?;
         let mut bytes = Vec::with_capacity(file.meta.size as usize);
         self.bot

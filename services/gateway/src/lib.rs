@@ -25,6 +25,7 @@ pub mod delivery;
 pub mod dialogue;
 pub mod error;
 pub mod i18n;
+pub mod intake;
 pub mod jobs;
 pub mod languages;
 pub mod operations;
@@ -461,7 +462,12 @@ impl Application {
             match self.updates {
                 Updates::Polling => {
                     tracing::info!("gateway polling for updates");
-                    dispatcher.dispatch().await;
+                    // teloxide's default listener (it deletes a webhook first), with our error handler.
+                    let polling =
+                        teloxide::update_listeners::polling_default(gateway.bot.clone()).await;
+                    dispatcher
+                        .dispatch_with_listener(polling, Arc::new(bot_api::polling_failed))
+                        .await;
                 }
                 Updates::Webhook {
                     url,

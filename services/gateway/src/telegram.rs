@@ -1,11 +1,12 @@
-//! The update handler tree: commands, photos and image files (offered the operations of the
-//! [`operations`](crate::operations) table by inline keyboard), voice notes, audio, videos and video notes
-//! (their sound transcribed at once in the user's language, see [`operations::speech_language`]), documents
-//! (PDF, DOCX, ODT, plain text: their text read at once), button presses (under an offer, or under a
-//! transcript: Translate to English), and the add-text dialogue (Add text under an offer → the text →
-//! wishes or Skip; its state in NATS KV, [`crate::dialogue`]; the wishes parsed by [`crate::text_wishes`]).
-//! Endpoints only read the update, pick the language and delegate to [`Gateway`] (jobs, dialogues)
-//! or billing (balances, history, admin top-ups).
+//! The update handler tree: commands, photos and image files (told what they are, [`crate::intake`], and
+//! offered the operations of the [`operations`](crate::operations) table by inline keyboard), voice notes,
+//! audio, videos and video notes (their sound transcribed at once in the user's language, see
+//! [`operations::speech_language`]), documents (PDF, DOCX, ODT, plain text: their text read at once),
+//! button presses (under an offer, or under a transcript: Translate to English), and the add-text
+//! dialogue (Add text under an offer → the text → wishes or Skip; its state in NATS KV,
+//! [`crate::dialogue`]; the wishes parsed by [`crate::text_wishes`]). Endpoints only read the update, pick
+//! the language and delegate to [`Gateway`] (jobs, dialogues, intake) or billing (balances, history,
+//! admin top-ups).
 
 use mediabot_proto::billing::v1::{
     GetBalanceRequest, IssueApiKeyRequest, ListOperationsRequest, PriceUnit, TopUpRequest,
@@ -26,6 +27,7 @@ use crate::admin::{self, AddBalance};
 use crate::bot_api;
 use crate::dialogue::{Dialogue, Stage};
 use crate::i18n::{self, Lang};
+use crate::intake::ImageIntake;
 use crate::jobs::{JobStart, MediaRef, Started, StatusMessage};
 use crate::languages::LanguageChoice;
 use crate::operations::{self, Input, Start};
@@ -540,8 +542,20 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
         bot_api::call(bot.send_message(message.chat.id, i18n::try_later(lang))).await?;
         return Ok(());
     }
+    let facts = match gateway.image_intake(&media).await {
+        ImageIntake::Facts(facts) => Some(facts),
+        ImageIntake::Unreadable(_) => {
+            bot_api::call(
+                bot.send_message(message.chat.id, i18n::image_unreadable(lang))
+                    .reply_parameters(ReplyParameters::new(message.id)),
+            )
+            .await?;
+            return Ok(());
+        }
+        ImageIntake::Unknown => None,
+    };
     bot_api::call(
-        bot.send_message(message.chat.id, i18n::choose_image_operation(lang))
+        bot.send_message(message.chat.id, i18n::image_offer(lang, facts.as_ref()))
             .reply_parameters(ReplyParameters::new(message.id))
             .reply_markup(InlineKeyboardMarkup::new(rows)),
     )

@@ -1,5 +1,5 @@
 //! The gateway's metrics port: `/healthz`, `/readyz` (200 with NATS and billing up, 503 once billing is
-//! down) and Bot API calls counted by method and outcome in `/metrics` — the gateway started through
+//! down), Bot API calls counted by method and outcome, and a second poller's 409s, in `/metrics` — the gateway started through
 //! `Application::build` against the sandbox (flood control on), a real nats-server and the real billing
 //! binary. The recorder is process-wide, so these tests have a binary of their own.
 #![allow(
@@ -49,7 +49,7 @@ fn requests(text: &str, method: &str, outcome: &str) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn readyz_follows_billing_and_bot_api_calls_are_counted() {
+async fn readyz_follows_billing_and_bot_api_calls_and_polling_conflicts_are_counted() {
     let mut system = start().await;
     let addr = system.metrics_addr;
     assert_eq!(get(addr, "/healthz").await.0, 200);
@@ -91,6 +91,40 @@ async fn readyz_follows_billing_and_bot_api_calls_are_counted() {
             .is_some_and(|rss| rss > 1_000_000.0),
         "{after}"
     );
+
+    // A second poller of the same bot (as a second replica in long-polling mode would be): Telegram
+    // ends the gateway's long poll with 409, and the gateway counts it as a conflict (and logs what to
+    // do).
+    let conflicts = |text: &str| {
+        find_sample(
+            text,
+            "mediabot_telegram_polling_errors_total",
+            &[("kind", "conflict")],
+        )
+        .unwrap_or(0.0)
+    };
+    let (_, before) = get(addr, "/metrics").await;
+    assert_eq!(conflicts(&before), 0.0, "{before}");
+    // Another instance's getUpdates, without an offset (it confirms nothing).
+    let url = format!("{}/bot{}/getUpdates", system.sandbox_url(), system::TOKEN);
+    let _ = reqwest::Client::new()
+        .post(url)
+        .json(&serde_json::json!({ "timeout": 1 }))
+        .send()
+        .await
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, after) = get(addr, "/metrics").await;
+        if conflicts(&after) >= 1.0 {
+            break;
+        }
+        assert!(Instant::now() < end, "no polling conflict counted: {after}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The gateway polls on and still answers.
+    let reply = system.ask(USER, "en", "/balance").await;
+    assert!(reply.contains("30"), "{reply}");
 
     system.billing_process.kill();
     wait_for_status(addr, "/readyz", 503, Duration::from_secs(15)).await;

@@ -77,6 +77,34 @@ pub fn decode<E>(
     Ok(decode_handle(&handle))
 }
 
+/// What a HEIF/AVIF's container says of its primary image, without decoding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeifHeader {
+    /// Width, pixels, after the file's own transformations (as a viewer shows it).
+    pub width: u32,
+    /// Height, pixels, after the transformations.
+    pub height: u32,
+    /// Whether the image has an alpha channel.
+    pub has_alpha: bool,
+    /// Bits per luma sample (8 for most photos; 10 for HDR iPhone pictures).
+    pub bits_per_channel: u8,
+    /// Whether an ICC profile is stored (`prof`/`rICC`).
+    pub has_icc_profile: bool,
+}
+
+/// Reads the primary image's header from the container. Errors: [`HeifDecodeError`].
+pub fn header(input: &[u8]) -> Result<HeifHeader, HeifDecodeError> {
+    let context = HeifContext::read_from_bytes(input)?;
+    let handle = context.primary_image_handle()?;
+    Ok(HeifHeader {
+        width: handle.width(),
+        height: handle.height(),
+        has_alpha: handle.has_alpha_channel(),
+        bits_per_channel: handle.luma_bits_per_pixel(),
+        has_icc_profile: handle.color_profile_raw().is_some(),
+    })
+}
+
 fn decode_handle(handle: &libheif_rs::ImageHandle) -> Result<HeifImage, HeifDecodeError> {
     let alpha = handle.has_alpha_channel();
     let chroma = if alpha {

@@ -4,6 +4,7 @@
 //! the gateway consume. This crate adds only the image work:
 //!
 //! - [`handler`]: the [`JobHandler`](job_pipeline::JobHandler), dispatching on the job's operation;
+//! - [`grpc`]: the `mediabot.imaging.v1.Imaging` service (`Describe`: the [`facts`] of an image);
 //! - [`ops`]: one module per operation (`image.upscale` ×2 / ×4, `image.compress`, `image.convert`,
 //!   `image.add_text`);
 //! - [`fonts`]: the fonts `image.add_text` draws with, loaded once from `--font-dir`;
@@ -16,7 +17,9 @@
 
 pub mod color;
 pub mod error;
+pub mod facts;
 pub mod fonts;
+pub mod grpc;
 pub mod handler;
 pub mod heif;
 pub mod ops;
@@ -27,6 +30,7 @@ use std::net::SocketAddr;
 use job_pipeline::jetstream::{self, Pipeline};
 use job_pipeline::{JobQueue, Worker, WorkerConfig};
 use mediabot_proto::Service;
+use mediabot_proto::imaging::v1::imaging_server::ImagingServer;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
 use service_runtime::grpc::GrpcServer;
 use service_runtime::metrics::MetricsServer;
@@ -180,7 +184,7 @@ impl Application {
         self.metrics.local_addr()
     }
 
-    /// Serves the Jobs service (with health and reflection) and runs the worker until `shutdown` fires;
+    /// Serves the Imaging and Jobs services (with health and reflection) and runs the worker until `shutdown` fires;
     /// running jobs finish first.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let Self {
@@ -193,11 +197,16 @@ impl Application {
         // A child token, so a failing server can stop this service's worker without cancelling the caller's.
         let shutdown = shutdown.child_token();
         // NATS, the buckets and the consumer were set up in `build`, so the service takes jobs now.
-        let server = job_pipeline::grpc::mount(
-            GrpcServer::new()?,
-            JobQueue::new(pipeline, Service::Imaging),
-        )
-        .await;
+        let server = GrpcServer::new()?
+            .add_service(grpc::ImagingService.into_server())
+            .await;
+        // Describe needs nothing but the bytes it is given: it serves from the start.
+        server
+            .health()
+            .set_serving::<ImagingServer<grpc::ImagingService>>()
+            .await;
+        let server =
+            job_pipeline::grpc::mount(server, JobQueue::new(pipeline, Service::Imaging)).await;
         let working = tokio::spawn(worker.run(shutdown.clone()));
         let metrics = tokio::spawn(metrics.serve(shutdown.clone()));
         let served = server.serve(listener, shutdown.clone()).await;

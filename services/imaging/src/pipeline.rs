@@ -290,7 +290,7 @@ impl InputFormat {
     }
 
     /// The `image` crate's format, for the formats it decodes (not HEIF/AVIF, which libheif decodes).
-    fn image_format(self) -> Option<ImageFormat> {
+    pub(crate) fn image_format(self) -> Option<ImageFormat> {
         Some(match self {
             InputFormat::Jpeg => ImageFormat::Jpeg,
             InputFormat::Png => ImageFormat::Png,
@@ -586,7 +586,7 @@ pub fn encode(image: &DynamicImage, format: OutputFormat) -> Result<Vec<u8>, Ima
     }
 }
 
-fn sniff(input: &[u8]) -> Result<InputFormat, ImageError> {
+pub(crate) fn sniff(input: &[u8]) -> Result<InputFormat, ImageError> {
     if input.is_empty() {
         return Err(ImageError::Empty);
     }
@@ -753,17 +753,17 @@ fn decode_jpeg(input: &[u8], check: &PixelCheck<'_>) -> Result<Decoded, ImageErr
 
 /// What a JPEG's segments before the scan say about its colours.
 #[derive(Debug, Default)]
-struct JpegMarkers {
+pub(crate) struct JpegMarkers {
     /// The ICC profile, reassembled from its `ICC_PROFILE` APP2 chunks in sequence order.
-    icc: Option<Vec<u8>>,
+    pub(crate) icc: Option<Vec<u8>>,
     /// An `Adobe` APP14 segment: CMYK values are stored inverted.
-    adobe: bool,
+    pub(crate) adobe: bool,
 }
 
 /// Walks the segments from SOI to the first SOS (each: `FF xx`, a big-endian length that counts itself,
 /// the payload) and collects the ICC chunks and the Adobe flag. A malformed walk stops where it breaks:
 /// the decoder judges the file, this only reads metadata.
-fn jpeg_markers(input: &[u8]) -> JpegMarkers {
+pub(crate) fn jpeg_markers(input: &[u8]) -> JpegMarkers {
     let mut markers = JpegMarkers::default();
     let mut chunks: Vec<(u8, &[u8])> = Vec::new();
     let mut at = 2; // after SOI
@@ -880,7 +880,7 @@ fn decode_with_image(
 /// Frames of an animated input (GIF, APNG, animated WebP), counted from the container without decoding
 /// the pixels, up to [`MAX_FRAMES_COUNTED`]; 1 for anything else or anything unreadable (the first frame
 /// decoded already, so the count only changes what the user is told).
-fn count_frames(input: &[u8], format: ImageFormat) -> u32 {
+pub(crate) fn count_frames(input: &[u8], format: ImageFormat) -> u32 {
     match format {
         ImageFormat::Gif => {
             let mut options = gif::DecodeOptions::new();

@@ -179,12 +179,19 @@ fn with_bot<T>(
     f(bot)
 }
 
+/// What Telegram answers a long poll that a newer getUpdates of the same bot replaced (with 409).
+pub const TERMINATED_BY_OTHER_GET_UPDATES: &str =
+    "terminated by other getUpdates request; make sure that only one bot instance is running";
+
+/// getUpdates: confirms `offset`, then waits up to `timeout` s (at most 50) for updates. Only one poll per
+/// bot waits at a time, as on Telegram: a newer call ends an older one with 409
+/// ([`TERMINATED_BY_OTHER_GET_UPDATES`]).
 async fn get_updates(shared: &Arc<Shared>, token: &str, p: &Params) -> Result<Value, ApiError> {
     let offset = p.i64("offset")?;
     let limit = p.i64("limit")?.unwrap_or(100).clamp(1, 100) as usize;
     let timeout = p.i64("timeout")?.unwrap_or(0).clamp(0, 50) as u64;
     let allowed = p.json("allowed_updates")?;
-    with_bot(shared, token, |bot| {
+    let poll = with_bot(shared, token, |bot| {
         if bot.webhook.is_some() {
             return Err(ApiError::conflict(
                 "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
@@ -199,14 +206,20 @@ async fn get_updates(shared: &Arc<Shared>, token: &str, p: &Params) -> Result<Va
                 .filter_map(|k| k.as_str().map(str::to_owned))
                 .collect();
         }
-        Ok(())
+        bot.polls += 1;
+        Ok(bot.polls)
     })?;
+    // Wakes a long poll of this bot that is still waiting: it ends with 409 below.
+    shared.notify();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout);
     let updates = shared
         .wait_for(deadline, |state| {
             let bot = state.bots.get_mut(token)?;
+            if bot.polls != poll {
+                return Some(Err(ApiError::conflict(TERMINATED_BY_OTHER_GET_UPDATES)));
+            }
             if !bot.replays.is_empty() {
-                return Some(bot.replays.drain(..).collect());
+                return Some(Ok(bot.replays.drain(..).collect()));
             }
             let allowed = &bot.allowed_updates;
             let updates: Vec<Value> = bot
@@ -218,9 +231,11 @@ async fn get_updates(shared: &Arc<Shared>, token: &str, p: &Params) -> Result<Va
                 .take(limit)
                 .cloned()
                 .collect();
-            (!updates.is_empty()).then_some(updates)
+            (!updates.is_empty()).then_some(Ok(updates))
         })
         .await
+        .transpose()
+        .inspect_err(|_| tracing::info!(poll, "a newer getUpdates ended this one: 409"))?
         .unwrap_or_default();
     tracing::debug!(
         ?offset,

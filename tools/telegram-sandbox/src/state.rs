@@ -402,6 +402,9 @@ pub struct Bot {
     next_update_id: i64,
     /// Update types the bot asked for; empty means the default set.
     pub allowed_updates: Vec<String>,
+    /// getUpdates calls so far: a long poll still waiting when a newer one arrives ends with 409, as
+    /// Telegram ends it ("terminated by other getUpdates request"), so a second bot instance shows.
+    pub polls: u64,
     /// The webhook, when one is set.
     pub webhook: Option<Webhook>,
     /// Commands by scope and language (setMyCommands).
@@ -430,6 +433,7 @@ impl Bot {
             recent: VecDeque::new(),
             next_update_id: 1,
             allowed_updates: Vec::new(),
+            polls: 0,
             webhook: None,
             commands: HashMap::new(),
             chats: HashMap::new(),

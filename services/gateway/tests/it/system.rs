@@ -202,6 +202,12 @@ async fn start_inner(webhook: Option<u16>, stopped_before_run: bool) -> System {
 }
 
 impl System {
+    /// The sandbox's base URL (its Bot API is `{base}/bot<token>/<method>`).
+    #[allow(dead_code, reason = "used by the metrics test binary only")]
+    pub fn sandbox_url(&self) -> String {
+        self._sandbox.base_url()
+    }
+
     /// Stops the gateway (as SIGTERM does); the sandbox, NATS and billing keep running.
     #[allow(dead_code, reason = "used by the webhook test, not the metrics binary")]
     pub fn stop_gateway(&self) {

@@ -11,6 +11,7 @@
 mod add_text;
 mod api;
 mod convert;
+mod facts;
 mod fuzz;
 mod helpers;
 mod pipeline;

@@ -2,7 +2,9 @@
 //! offered → JPEG, → PNG and → WebP (lossy, as for any photo) and comes back as a `.jpg` document with
 //! the caption "HEIC → JPEG, 640×426"; a transparent PNG is offered → JPEG and lossless → WebP (never →
 //! PNG) and keeps its alpha; each is charged the conversion's price once delivered. A cut-off HEIC gets
-//! the "damaged file" message and costs nothing.
+//! the "damaged file" message at once, with no buttons, and costs nothing. Every offer starts with what the file is (format, size,
+//! colour, depth; a phone photo's camera, date and GPS position), and a PDF named `.jpg` is refused before
+//! any button.
 
 use std::time::Duration;
 
@@ -75,6 +77,17 @@ async fn users_convert_images_and_pay_only_for_what_they_get() {
         .send_for_offer(&mut system, "document", &heic, "image/heic")
         .await;
     assert_eq!(conversions(&offer), ["jpeg", "png", "webp_lossy"]);
+    // The offer says what the file is, from imaging's Describe.
+    assert!(
+        offer
+            .text_or_caption()
+            .starts_with("🖼 HEIC · 640×426 · 0.3 MP · RGB, 8-bit · ")
+            && offer
+                .text_or_caption()
+                .ends_with("What should I do with this image?"),
+        "{}",
+        offer.text_or_caption()
+    );
     let (json, bytes) = converted(&mut system, &ann, sent, &offer, &to_jpeg).await;
     assert_eq!(image::guess_format(&bytes).ok(), Some(ImageFormat::Jpeg));
     let image = image::load_from_memory(&bytes).unwrap();
@@ -110,6 +123,13 @@ async fn users_convert_images_and_pay_only_for_what_they_get() {
         .send_for_offer(&mut system, "document", &png_path, "image/png")
         .await;
     assert_eq!(conversions(&offer), ["jpeg", "webp_lossless"]);
+    assert!(
+        offer
+            .text_or_caption()
+            .starts_with("🖼 PNG · 300×200 · 0,1 Мп · RGB + прозрачность, 8 бит · "),
+        "{}",
+        offer.text_or_caption()
+    );
     let (json, bytes) = converted(&mut system, &boris, sent, &offer, &to_webp).await;
     assert_eq!(image::guess_format(&bytes).ok(), Some(ImageFormat::WebP));
     let webp = image::load_from_memory_with_format(&bytes, ImageFormat::WebP).unwrap();
@@ -130,33 +150,69 @@ async fn users_convert_images_and_pay_only_for_what_they_get() {
     let after_webp = WELCOME_CREDIT - price;
     system.wait_for_balance(7302, after_webp).await;
 
-    // Russian: a HEIC cut in half is refused as damaged, and nothing is charged.
+    // Russian: a HEIC cut in half is refused as damaged at once (its container points past the end of
+    // the file): no buttons, nothing charged.
     let broken = dir.path().join("broken.heic");
     let whole = std::fs::read(&heic).unwrap();
     std::fs::write(&broken, &whole[..whole.len() / 2]).unwrap();
-    let (sent, offer) = boris
-        .send_for_offer(&mut system, "document", &broken, "image/heic")
-        .await;
-    boris
-        .press(offer.message_id, &button(&offer, &to_jpeg))
-        .await;
+    let sent = boris.send_file("document", &broken, "image/heic").await;
+    let sent = sent["message_id"].as_i64().unwrap();
     let refusal = boris
         .wait_for_bot_message(
             &mut system,
             sent,
             Duration::from_secs(60),
             "refusing the damaged file",
-            |m| {
-                serde_json::to_value(m).unwrap()["text"]
-                    .as_str()
-                    .is_some_and(|t| t.contains("Деньги не списаны"))
-            },
+            |m| m.reply_to_message_id() == Some(sent),
         )
         .await;
-    let text = serde_json::to_value(&refusal).unwrap()["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(text.contains("повреждён"), "{text}");
+    assert!(
+        refusal.text_or_caption().contains("повреждён")
+            && refusal.text_or_caption().contains("Ничего не списано")
+            && refusal.first_callback_data().is_none(),
+        "{refusal:?}"
+    );
     system.wait_for_balance(7302, after_webp).await;
+
+    // A phone photo sent as a file: its camera, date and GPS position are told, in Russian.
+    let (_, offer) = boris
+        .send_for_offer(
+            &mut system,
+            "document",
+            &fixture("images/nokia-8.3-4608x1976.jpg"),
+            "image/jpeg",
+        )
+        .await;
+    let facts = offer.text_or_caption();
+    for expected in [
+        "🖼 JPEG · 4608×1976 · 9,1 Мп · RGB, 8 бит · 2,2 МБ",
+        "📷 HMD Global Nokia 8.3 5G · снято 2022-08-14 14:12",
+        "📍 Внутри есть GPS-координаты",
+        "Что сделать с изображением?",
+    ] {
+        assert!(facts.contains(expected), "{expected:?} in {facts}");
+    }
+
+    // A PDF named like a picture: refused at once, with no buttons and nothing to pay.
+    let fake = dir.path().join("scan.jpg");
+    std::fs::copy(fixture("docs/report-ru-en.pdf"), &fake).unwrap();
+    let sent = ann.send_file("document", &fake, "image/jpeg").await;
+    let sent = sent["message_id"].as_i64().unwrap();
+    let refusal = ann
+        .wait_for_bot_message(
+            &mut system,
+            sent,
+            Duration::from_secs(60),
+            "refusing a PDF named .jpg",
+            |m| m.reply_to_message_id() == Some(sent),
+        )
+        .await;
+    assert!(
+        refusal
+            .text_or_caption()
+            .starts_with("❌ I can't read this image")
+            && refusal.first_callback_data().is_none(),
+        "{refusal:?}"
+    );
+    system.wait_for_balance(7301, WELCOME_CREDIT - price).await;
 }

@@ -430,6 +430,63 @@ async fn get_updates_offsets_and_long_poll() {
     assert_eq!(app.ok("getUpdates", json!({})).await, json!([]));
 }
 
+/// Two pollers of one bot, as two bot instances would be: the newer getUpdates ends the older long poll
+/// with Telegram's 409, and the newer one gets the updates.
+#[tokio::test]
+async fn a_second_poller_ends_the_first_with_409() {
+    let app = TestApp::spawn().await;
+    let ann = app.user(USER);
+    let first = {
+        let app_url = app.url(&format!("/bot{TOKEN}/getUpdates"));
+        let http = app.http.clone();
+        tokio::spawn(async move {
+            let response = http
+                .post(app_url)
+                .json(&json!({ "timeout": 20 }))
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        })
+    };
+    // The first poll is waiting (nothing to deliver) when the second one comes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let second = {
+        let app_url = app.url(&format!("/bot{TOKEN}/getUpdates"));
+        let http = app.http.clone();
+        tokio::spawn(async move {
+            http.post(app_url)
+                .json(&json!({ "timeout": 20 }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    };
+    let (status, body) = first.await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "ended at once");
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["ok"], false);
+    assert_eq!(
+        body["description"],
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+    );
+    ann.send_text("hello").await.unwrap();
+    let second = second.await.unwrap();
+    assert_eq!(second["result"][0]["message"]["text"], "hello", "{second}");
+    // One poller at a time is fine, however many calls it makes.
+    assert_eq!(
+        app.ok("getUpdates", json!({ "timeout": 0 })).await[0]["message"]["text"],
+        "hello"
+    );
+}
+
 #[tokio::test]
 async fn a_replayed_update_comes_again_with_its_update_id() {
     let app = TestApp::spawn().await;
