@@ -15,9 +15,15 @@
 //! `time.thread_time()`), so other work on a shared machine does not skew the ratios; wall times are
 //! printed too. Build with `--release`.
 //!
+//! libvips (pyvips) runs the same stages but add-text where `--vips-python` is given, single-threaded
+//! (`VIPS_CONCURRENCY=1`), timed as its process's CPU time.
+//!
 //! `cargo run --release -p imaging --bin imaging-bench -- [--factor 2|4] [--iterations N] [--target-kb KB]
-//! [--python /path/to/python-with-pillow] [--font-dir /usr/share/fonts] [FILE...]` (default files: the
-//! iPhone 6 and Nokia 8.3 fixtures).
+//! [--python /path/to/python-with-pillow] [--vips-python /path/to/python-with-pyvips]
+//! [--font-dir /usr/share/fonts] [FILE...]` (default files: the iPhone 6 and Nokia 8.3 fixtures).
+//!
+//! `--peak-rss` measures memory instead: the peak RSS (VmHWM) of one upscale per file, and of a JPEG
+//! conversion and a compression of a 50 MP photo, each in a fresh process of this binary.
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -131,8 +137,60 @@ for path in sys.argv[6:]:
     timed("add-text", path, lambda: add_text(small), lambda n: f"{n / 1e3:.0f} kB")
 "#;
 
+/// pyvips' side of the same stages (libvips through its Python binding), one line per (file, stage) as
+/// Pillow's. libvips computes in worker threads even at `VIPS_CONCURRENCY=1`, so its times are the
+/// process's CPU time (`time.process_time()`), the process doing nothing else. Every stage is forced to
+/// finish (`copy_memory`, `*save_buffer`), since libvips is lazy. No add-text stage: libvips has no colour
+/// emoji text.
+const VIPS_SCRIPT: &str = r#"
+import sys, time, statistics
+import pyvips
+iterations, factor, target = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) * 1000
+pyvips.cache_set_max(0)
+print(f"version\t{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}", flush=True)
+
+def timed(name, path, fn, extra=lambda r: ""):
+    cpu, wall, result = [], [], None
+    for _ in range(iterations):
+        c0, w0 = time.process_time(), time.perf_counter()
+        result = fn()
+        cpu.append(time.process_time() - c0); wall.append(time.perf_counter() - w0)
+    print(f"{path}\t{name}\t{statistics.median(cpu) * 1000:.2f}\t{statistics.median(wall) * 1000:.2f}\t{extra(result)}", flush=True)
+    return result
+
+def load(data):
+    return pyvips.Image.new_from_buffer(data, "").copy_memory()
+
+def ladder(data):
+    im = load(data).autorot()
+    encodes = 0
+    for q in range(85, 49, -5):
+        out = im.jpegsave_buffer(Q=q); encodes += 1
+        if len(out) <= target: return encodes, len(out)
+    while True:
+        im = im.resize(0.9, kernel="lanczos3").copy_memory()
+        out = im.jpegsave_buffer(Q=50); encodes += 1
+        if len(out) <= target: return encodes, len(out)
+
+for path in sys.argv[4:]:
+    data = open(path, "rb").read()
+    oriented = load(data).autorot().copy_memory()
+    timed("decode", path, lambda: load(data))
+    big = timed("lanczos", path, lambda: oriented.resize(factor, kernel="lanczos3").copy_memory())
+    timed("encode", path, lambda: len(big.jpegsave_buffer(Q=95, subsample_mode="on")))
+    def whole():
+        im = pyvips.Image.new_from_buffer(data, "").autorot().resize(factor, kernel="lanczos3")
+        return len(im.jpegsave_buffer(Q=95, subsample_mode="on"))
+    timed("upscale", path, whole)
+    timed("compress", path, lambda: ladder(data), lambda r: f"{r[0]} encodes, {r[1] / 1e6:.2f} MB")
+    webp = oriented.webpsave_buffer(lossless=True, effort=0)
+    timed("webp->png", path, lambda: len(pyvips.Image.new_from_buffer(webp, "").pngsave_buffer()))
+"#;
+
 #[derive(Parser)]
-#[command(about = "Times imaging's stages on real photos against Pillow in the same run")]
+#[command(
+    about = "Times imaging's stages on real photos against Pillow and pyvips in the same run"
+)]
 struct Args {
     /// Upscale factor: 2 or 4.
     #[arg(long, default_value_t = 2)]
@@ -146,6 +204,18 @@ struct Args {
     /// A Python with Pillow installed: also time Pillow on the same files.
     #[arg(long)]
     python: Option<PathBuf>,
+    /// A Python with pyvips installed (may be the same): also time libvips on the same files.
+    #[arg(long)]
+    vips_python: Option<PathBuf>,
+    /// Instead of timing: the peak resident memory (VmHWM) of one operation per file, each in a fresh
+    /// process: the upscale ×`factor` of every file, and a JPEG conversion and a compression of a 50 MP
+    /// photo made from the first file.
+    #[arg(long)]
+    peak_rss: bool,
+    /// Internal: run `OPERATION` (upscale, convert, compress) once on `FILE` and print this process's
+    /// VmHWM in kB (what `--peak-rss` starts).
+    #[arg(long, num_args = 2, value_names = ["OPERATION", "FILE"], hide = true)]
+    rss_child: Option<Vec<String>>,
     /// Where the fonts are (DejaVu Sans Bold and Noto Color Emoji from the Debian packages).
     #[arg(long, default_value = "/usr/share/fonts")]
     font_dir: PathBuf,
@@ -307,7 +377,8 @@ fn ours(args: &Args, path: &PathBuf, table: &mut Table, fonts: &Fonts) -> anyhow
 }
 
 fn pillow(args: &Args, python: &PathBuf, table: &mut Table) -> anyhow::Result<String> {
-    let output = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .arg("-c")
         .arg(PILLOW_SCRIPT)
         .arg(args.iterations.to_string())
@@ -315,11 +386,30 @@ fn pillow(args: &Args, python: &PathBuf, table: &mut Table) -> anyhow::Result<St
         .arg(args.target_kb.to_string())
         .arg(args.font_dir.join("truetype/dejavu/DejaVuSans-Bold.ttf"))
         .arg(args.font_dir.join("truetype/noto/NotoColorEmoji.ttf"))
-        .args(&args.files)
-        .output()?;
+        .args(&args.files);
+    run_python("Pillow", command, table)
+}
+
+fn vips(args: &Args, python: &PathBuf, table: &mut Table) -> anyhow::Result<String> {
+    let mut command = Command::new(python);
+    command
+        .env("VIPS_CONCURRENCY", "1")
+        .arg("-c")
+        .arg(VIPS_SCRIPT)
+        .arg(args.iterations.to_string())
+        .arg(args.factor.to_string())
+        .arg(args.target_kb.to_string())
+        .args(&args.files);
+    run_python("pyvips", command, table)
+}
+
+/// Runs a Python side and reads its lines (`version<TAB>v`, then `file<TAB>stage<TAB>cpu<TAB>wall<TAB>note`)
+/// into `table`; returns the version.
+fn run_python(name: &str, mut command: Command, table: &mut Table) -> anyhow::Result<String> {
+    let output = command.output()?;
     if !output.status.success() {
         anyhow::bail!(
-            "the Pillow run failed: {}\n{}",
+            "the {name} run failed: {}\n{}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
@@ -339,19 +429,123 @@ fn pillow(args: &Args, python: &PathBuf, table: &mut Table) -> anyhow::Result<St
                     },
                 );
             }
-            _ => anyhow::bail!("unexpected line from the Pillow run: {line}"),
+            _ => anyhow::bail!("unexpected line from the {name} run: {line}"),
         }
     }
     Ok(version)
 }
 
+/// The peak resident memory of this process so far (`VmHWM` in /proc/self/status), kB.
+fn peak_rss_kb() -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/self/status"))
+}
+
+/// `--rss-child OPERATION FILE`: one operation, then this process's peak RSS.
+fn rss_child(args: &Args, operation: &str, file: &str) -> anyhow::Result<()> {
+    let input = std::fs::read(file)?;
+    let limits = Limits::default();
+    let before = peak_rss_kb()?;
+    let output = match operation {
+        "upscale" => upscale::upscale(&input, Factor::try_from(args.factor)?, &limits)?,
+        "convert" => convert::convert(&input, convert::Target::Jpeg, &limits)?,
+        "compress" => compress::compress(&input, Target::try_from(args.target_kb)?, &limits)?,
+        other => anyhow::bail!("unknown operation {other}"),
+    };
+    println!(
+        "{}\t{before}\t{}x{}",
+        peak_rss_kb()?,
+        output.width,
+        output.height
+    );
+    Ok(())
+}
+
+/// `--peak-rss`: each operation in a fresh process of this binary, its VmHWM read at the end.
+fn peak_rss(args: &Args) -> anyhow::Result<()> {
+    let first = args
+        .files
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no files"))?;
+    // A 50 MP photo (8660×5774) made from the first file: Lanczos-enlarged, JPEG q90.
+    let fifty = std::env::temp_dir().join(format!("imaging-bench-50mp-{}.jpg", std::process::id()));
+    {
+        let limits = Limits::default();
+        let image = pipeline::orient(pipeline::decode(&std::fs::read(first)?, &limits, 1)?);
+        let big = pipeline::resize_to(image, 8660, 5774)?;
+        std::fs::write(&fifty, pipeline::encode_jpeg(&big, 90)?)?;
+    }
+    let mut cases: Vec<(&str, PathBuf)> =
+        args.files.iter().map(|f| ("upscale", f.clone())).collect();
+    cases.push(("convert", fifty.clone()));
+    cases.push(("compress", fifty.clone()));
+    println!(
+        "imaging-bench --peak-rss: one operation per fresh process, VmHWM (the process at start in brackets)"
+    );
+    println!(
+        "{:<34} {:<10} {:>16} {:>12}  result",
+        "file", "operation", "peak RSS MiB", "input MB"
+    );
+    let exe = std::env::current_exe()?;
+    for (operation, file) in cases {
+        let output = Command::new(&exe)
+            .arg("--factor")
+            .arg(args.factor.to_string())
+            .arg("--target-kb")
+            .arg(args.target_kb.to_string())
+            .arg("--rss-child")
+            .arg(operation)
+            .arg(&file)
+            .output()?;
+        if !output.status.success() {
+            anyhow::bail!(
+                "{operation} of {} failed: {}",
+                file.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let fields: Vec<&str> = stdout.trim().split('\t').collect();
+        let [peak, before, size] = fields.as_slice() else {
+            anyhow::bail!("unexpected child output: {stdout}");
+        };
+        let mib = |kb: &str| kb.parse::<f64>().map(|k| k / 1024.0).unwrap_or(0.0);
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let op = if operation == "upscale" {
+            format!("upscale×{}", args.factor)
+        } else {
+            operation.to_string()
+        };
+        println!(
+            "{name:<34} {op:<10} {:>16} {:>12.1}  {size}",
+            format!("{:.0} ({:.0})", mib(peak), mib(before)),
+            std::fs::metadata(&file)?.len() as f64 / 1e6,
+        );
+    }
+    std::fs::remove_file(&fifty)?;
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
+    if let Some([operation, file]) = args.rss_child.as_deref() {
+        return rss_child(&args, operation, file);
+    }
     if args.files.is_empty() {
         args.files = vec![
             PathBuf::from(FIXTURES).join("iphone6-3264x2448.jpg"),
             PathBuf::from(FIXTURES).join("nokia-8.3-4608x1976.jpg"),
         ];
+    }
+    if args.peak_rss {
+        return peak_rss(&args);
     }
     args.iterations = args.iterations.max(1);
     let fonts = Fonts::load(&args.font_dir)?;
@@ -365,22 +559,30 @@ fn main() -> anyhow::Result<()> {
         ours(&args, path, &mut ours_table, &fonts)?;
     }
     let mut pillow_table = Table::new();
-    let version = match &args.python {
+    let pillow_version = match &args.python {
         Some(python) => Some(pillow(&args, python, &mut pillow_table)?),
         None => None,
     };
+    let mut vips_table = Table::new();
+    let vips_version = match &args.vips_python {
+        Some(python) => Some(vips(&args, python, &mut vips_table)?),
+        None => None,
+    };
     println!(
-        "imaging-bench: x{}, compress to {} kB, {} iterations, median CPU time of one thread (wall in brackets){}",
+        "imaging-bench: x{}, compress to {} kB, {} iterations, median CPU time (wall in brackets){}{}; ratio = theirs / ours",
         args.factor,
         args.target_kb,
         args.iterations,
-        version
-            .map(|v| format!("; Pillow {v} in the same run"))
+        pillow_version
+            .map(|v| format!("; Pillow {v}"))
+            .unwrap_or_default(),
+        vips_version
+            .map(|v| format!("; libvips {v} (pyvips, 1 thread)"))
             .unwrap_or_default()
     );
     println!(
-        "{:<26} {:<10} {:>20} {:>20} {:>7}  notes (ours | Pillow)",
-        "file", "stage", "ours ms", "Pillow ms", "ratio"
+        "{:<26} {:<10} {:>16} {:>16} {:>7} {:>16} {:>7}  notes (ours | Pillow | pyvips)",
+        "file", "stage", "ours ms", "Pillow ms", "ratio", "pyvips ms", "ratio"
     );
     for path in &args.files {
         let file = path.display().to_string();
@@ -391,18 +593,26 @@ fn main() -> anyhow::Result<()> {
         for stage in STAGES {
             let key = (file.clone(), stage.to_string());
             let ours = ours_table.get(&key).cloned().unwrap_or_default();
-            let theirs = pillow_table.get(&key);
-            let ratio = theirs
-                .filter(|_| ours.cpu_ms > 0.0)
-                .map(|t| format!("{:.2}x", t.cpu_ms / ours.cpu_ms))
-                .unwrap_or_else(|| "-".into());
-            let cell = |t: &Timing| format!("{:.1} ({:.1})", t.cpu_ms, t.wall_ms);
+            let cell = |t: Option<&Timing>| {
+                t.map(|t| format!("{:.1} ({:.1})", t.cpu_ms, t.wall_ms))
+                    .unwrap_or_else(|| "-".into())
+            };
+            let ratio = |t: Option<&Timing>| {
+                t.filter(|_| ours.cpu_ms > 0.0)
+                    .map(|t| format!("{:.2}x", t.cpu_ms / ours.cpu_ms))
+                    .unwrap_or_else(|| "-".into())
+            };
+            let (pillow, vips) = (pillow_table.get(&key), vips_table.get(&key));
             println!(
-                "{name:<26} {stage:<10} {:>20} {:>20} {ratio:>7}  {} | {}",
-                cell(&ours),
-                theirs.map(cell).unwrap_or_else(|| "-".into()),
+                "{name:<26} {stage:<10} {:>16} {:>16} {:>7} {:>16} {:>7}  {} | {} | {}",
+                cell(Some(&ours)),
+                cell(pillow),
+                ratio(pillow),
+                cell(vips),
+                ratio(vips),
                 ours.note,
-                theirs.map(|t| t.note.as_str()).unwrap_or("-"),
+                pillow.map_or("-", |t| t.note.as_str()),
+                vips.map_or("-", |t| t.note.as_str()),
             );
         }
     }
