@@ -659,6 +659,26 @@ impl User {
         (sent_id, offer)
     }
 
+    /// Sends a file as `kind` and waits for the bot's first message replying to it (an offer, a result,
+    /// or a refusal), `what` naming it for the failure message. Returns the user's message id and the reply.
+    pub async fn send_for_reply(
+        &self,
+        system: &mut System,
+        kind: &str,
+        path: &Path,
+        mime: &str,
+        what: &str,
+    ) -> (i64, Message) {
+        let sent = self.send_file(kind, path, mime).await;
+        let sent_id = sent["message_id"].as_i64().unwrap();
+        let reply = self
+            .wait_for_bot_message(system, sent_id, Duration::from_secs(60), what, |m| {
+                m.reply_to_message_id() == Some(sent_id)
+            })
+            .await;
+        (sent_id, reply)
+    }
+
     /// Typed [`User::wait_for_bot`]: waits (up to `timeout`) for a bot message, newer than `after`, that
     /// satisfies `matches`, long-polling the chat's history and checking between polls that every process
     /// is alive. Panics with the chat and the logs on timeout.

@@ -155,15 +155,13 @@ async fn users_convert_images_and_pay_only_for_what_they_get() {
     let broken = dir.path().join("broken.heic");
     let whole = std::fs::read(&heic).unwrap();
     std::fs::write(&broken, &whole[..whole.len() / 2]).unwrap();
-    let sent = boris.send_file("document", &broken, "image/heic").await;
-    let sent = sent["message_id"].as_i64().unwrap();
-    let refusal = boris
-        .wait_for_bot_message(
+    let (_, refusal) = boris
+        .send_for_reply(
             &mut system,
-            sent,
-            Duration::from_secs(60),
+            "document",
+            &broken,
+            "image/heic",
             "refusing the damaged file",
-            |m| m.reply_to_message_id() == Some(sent),
         )
         .await;
     assert!(
@@ -196,15 +194,13 @@ async fn users_convert_images_and_pay_only_for_what_they_get() {
     // A PDF named like a picture: refused at once, with no buttons and nothing to pay.
     let fake = dir.path().join("scan.jpg");
     std::fs::copy(fixture("docs/report-ru-en.pdf"), &fake).unwrap();
-    let sent = ann.send_file("document", &fake, "image/jpeg").await;
-    let sent = sent["message_id"].as_i64().unwrap();
-    let refusal = ann
-        .wait_for_bot_message(
+    let (_, refusal) = ann
+        .send_for_reply(
             &mut system,
-            sent,
-            Duration::from_secs(60),
+            "document",
+            &fake,
+            "image/jpeg",
             "refusing a PDF named .jpg",
-            |m| m.reply_to_message_id() == Some(sent),
         )
         .await;
     assert!(

@@ -436,12 +436,13 @@ async fn get_updates_offsets_and_long_poll() {
 async fn a_second_poller_ends_the_first_with_409() {
     let app = TestApp::spawn().await;
     let ann = app.user(USER);
-    let first = {
-        let app_url = app.url(&format!("/bot{TOKEN}/getUpdates"));
+    // A long poll of 20 s in its own task: its status and body.
+    let poll = || {
+        let url = app.url(&format!("/bot{TOKEN}/getUpdates"));
         let http = app.http.clone();
         tokio::spawn(async move {
             let response = http
-                .post(app_url)
+                .post(url)
                 .json(&json!({ "timeout": 20 }))
                 .send()
                 .await
@@ -452,23 +453,11 @@ async fn a_second_poller_ends_the_first_with_409() {
             )
         })
     };
+    let first = poll();
     // The first poll is waiting (nothing to deliver) when the second one comes.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
-    let second = {
-        let app_url = app.url(&format!("/bot{TOKEN}/getUpdates"));
-        let http = app.http.clone();
-        tokio::spawn(async move {
-            http.post(app_url)
-                .json(&json!({ "timeout": 20 }))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
+    let second = poll();
     let (status, body) = first.await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(5), "ended at once");
     assert_eq!(status, 409, "{body}");
@@ -478,7 +467,8 @@ async fn a_second_poller_ends_the_first_with_409() {
         "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
     );
     ann.send_text("hello").await.unwrap();
-    let second = second.await.unwrap();
+    let (status, second) = second.await.unwrap();
+    assert_eq!(status, 200, "{second}");
     assert_eq!(second["result"][0]["message"]["text"], "hello", "{second}");
     // One poller at a time is fine, however many calls it makes.
     assert_eq!(
