@@ -711,9 +711,13 @@ pub fn transcript_in_files(lang: Lang, truncated: bool) -> String {
     }
 }
 
-/// A file size for people: "850 KB", "1.9 MB" ("1,9 МБ" in Russian); decimal units (1 MB = 1000 KB),
-/// as the compression targets are.
+/// A file size for people: "8 B" (under 100 bytes), "850 KB", "1.9 MB" ("1,9 МБ" in Russian); decimal
+/// units (1 MB = 1000 KB), as the compression targets are.
 pub fn file_size(lang: Lang, bytes: u64) -> String {
+    // A few bytes would read "0.0 KB".
+    if bytes < 100 {
+        return format!("{bytes} {}", if lang == Lang::Ru { "Б" } else { "B" });
+    }
     let (value, unit) = if bytes >= 1_000_000 {
         (
             bytes as f64 / 1e6,
@@ -1018,19 +1022,58 @@ pub fn unsupported_message(lang: Lang) -> String {
     }
 }
 
-/// A document of a type the bot does not process.
-pub fn unsupported_file(lang: Lang) -> String {
+/// A document of a type the bot does not process: what it is (its file name as [`safe_file_name`] shows
+/// it, MIME type and size, from the message: nothing is downloaded), that there is no operation for it
+/// yet, and what the bot does take.
+pub fn unsupported_file(
+    lang: Lang,
+    file_name: Option<&str>,
+    mime_type: Option<&str>,
+    size_bytes: u64,
+) -> String {
+    let mut facts = Vec::new();
+    if let Some(name) = file_name.map(safe_file_name).filter(|n| !n.is_empty()) {
+        facts.push(format!("«{name}»"));
+    }
+    if let Some(mime) = mime_type.filter(|m| !m.is_empty()) {
+        facts.push(mime.chars().filter(|c| !c.is_control()).take(80).collect());
+    }
+    if size_bytes > 0 {
+        facts.push(file_size(lang, size_bytes));
+    }
+    let what = if facts.is_empty() {
+        String::new()
+    } else {
+        format!("📄 {}\n", facts.join(" · "))
+    };
     match lang {
-        Lang::Ru => {
-            "Этот тип файла я не обрабатываю. Пришлите изображение (JPEG, PNG, WebP, HEIC), \
-                     аудио или документ (PDF, DOCX, ODT, TXT, MD, CSV)."
-                .into()
-        }
-        Lang::En => {
-            "I can't process this type of file. Send an image (JPEG, PNG, WebP, HEIC), audio or a \
-             document (PDF, DOCX, ODT, TXT, MD, CSV)."
-                .into()
-        }
+        Lang::Ru => format!(
+            "{what}Для такого файла у меня пока нет операций. Пришлите изображение (JPEG, PNG, WebP, \
+             HEIC), аудио, видео или документ (PDF, DOCX, ODT, TXT, MD, CSV)."
+        ),
+        Lang::En => format!(
+            "{what}I have no operation for this type of file yet. Send an image (JPEG, PNG, WebP, \
+             HEIC), audio, a video or a document (PDF, DOCX, ODT, TXT, MD, CSV)."
+        ),
+    }
+}
+
+/// A file name as the bot repeats it: the last path component, without control characters or the
+/// bidirectional overrides that make `invoice\u{202e}fdp.exe` read as `invoiceexe.pdf`, trimmed, at most
+/// 64 characters (longer names end in "…").
+pub fn safe_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect();
+    let clean = clean.trim();
+    if clean.chars().count() > 64 {
+        format!("{}…", clean.chars().take(63).collect::<String>())
+    } else {
+        clean.to_string()
     }
 }
 
@@ -1554,6 +1597,30 @@ mod tests {
         assert_eq!(
             image_facts(Lang::En, &png16),
             "🖼 PNG · 30×20 · greyscale + alpha, 16-bit · 0.7 KB\n📷 Taken 2001-02-03 04:05"
+        );
+    }
+
+    #[test]
+    fn unsupported_files_say_what_they_are_with_a_safe_name() {
+        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_file_name("C:\\Users\\a\\report.zip"), "report.zip");
+        assert_eq!(safe_file_name("invoice\u{202e}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(safe_file_name(" a\tb\n "), "ab");
+        let long = safe_file_name(&"x".repeat(100));
+        assert_eq!((long.chars().count(), long.ends_with('…')), (64, true));
+        assert_eq!(
+            unsupported_file(
+                Lang::En,
+                Some("backup.zip"),
+                Some("application/zip"),
+                1_500_000
+            ),
+            "📄 «backup.zip» · application/zip · 1.5 MB\nI have no operation for this type of file yet. \
+             Send an image (JPEG, PNG, WebP, HEIC), audio, a video or a document (PDF, DOCX, ODT, TXT, MD, CSV)."
+        );
+        assert!(
+            unsupported_file(Lang::Ru, None, None, 0)
+                .starts_with("Для такого файла у меня пока нет операций.")
         );
     }
 }

@@ -672,8 +672,13 @@ async fn on_other(
             }
         }
     }
-    let text = if message.document().is_some() {
-        i18n::unsupported_file(lang)
+    let text = if let Some(document) = message.document() {
+        i18n::unsupported_file(
+            lang,
+            document.file_name.as_deref(),
+            document.mime_type.as_ref().map(|m| m.essence_str()),
+            u64::from(document.file.size),
+        )
     } else {
         i18n::unsupported_message(lang)
     };

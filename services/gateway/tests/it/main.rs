@@ -11,6 +11,7 @@
 
 mod billing_commands;
 mod dialogues;
+mod intake;
 mod languages;
 mod ping;
 mod shutdown;
