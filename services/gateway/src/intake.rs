@@ -21,8 +21,9 @@ pub const FACTS_DEADLINE: Duration = Duration::from_secs(5);
 pub enum ImageIntake {
     /// imaging described it.
     Facts(ImageFacts),
-    /// imaging refused it (INVALID_ARGUMENT): damaged, or not an image it reads. Nothing is offered.
-    Unreadable(String),
+    /// imaging refused it (INVALID_ARGUMENT, its reason logged): damaged, or not an image it reads.
+    /// Nothing is offered.
+    Unreadable,
     /// Not described: too large to download, imaging down or slow, a download failure. Offered as before.
     Unknown,
 }
@@ -47,7 +48,7 @@ impl Gateway {
                 if status.code() == tonic::Code::InvalidArgument =>
             {
                 tracing::info!(reason = status.message(), "imaging cannot read the image");
-                ImageIntake::Unreadable(status.message().to_string())
+                ImageIntake::Unreadable
             }
             Ok(Err(error)) => {
                 tracing::warn!(%error, "the image was not described; offered without its facts");

@@ -544,7 +544,7 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
     }
     let facts = match gateway.image_intake(&media).await {
         ImageIntake::Facts(facts) => Some(facts),
-        ImageIntake::Unreadable(_) => {
+        ImageIntake::Unreadable => {
             bot_api::call(
                 bot.send_message(message.chat.id, i18n::image_unreadable(lang))
                     .reply_parameters(ReplyParameters::new(message.id)),

@@ -14,7 +14,7 @@ use image::metadata::Orientation;
 use image::{ColorType, ImageDecoder, ImageReader};
 use mediabot_proto::imaging::v1::{ColorModel, ImageFacts};
 
-use crate::heif::{self, HeifDecodeError};
+use crate::heif;
 use crate::pipeline::{self, ImageError, InputFormat};
 
 /// The facts of the image file `input`. Errors: `Empty`, `UnsupportedFormat` (not an image format imaging
@@ -124,14 +124,7 @@ fn png_header(input: &[u8]) -> Result<Header, ImageError> {
 }
 
 fn heif_header(input: &[u8], format: InputFormat) -> Result<Header, ImageError> {
-    let header = heif::header(input).map_err(|error| match error {
-        HeifDecodeError::Unsupported(detail) => {
-            ImageError::UnsupportedFormat(format!("this {} ({detail})", format.name()))
-        }
-        HeifDecodeError::Corrupt(detail) | HeifDecodeError::OutOfMemory(detail) => {
-            corrupt(format, detail)
-        }
-    })?;
+    let header = heif::header(input).map_err(|error| pipeline::heif_error(format, error))?;
     Ok(Header {
         width: header.width,
         height: header.height,

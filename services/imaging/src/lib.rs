@@ -184,8 +184,8 @@ impl Application {
         self.metrics.local_addr()
     }
 
-    /// Serves the Imaging and Jobs services (with health and reflection) and runs the worker until `shutdown` fires;
-    /// running jobs finish first.
+    /// Serves the Imaging and Jobs services (with health and reflection) and runs the worker until
+    /// `shutdown` fires; running jobs finish first.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let Self {
             listener,

@@ -467,20 +467,8 @@ fn decode_heif(
     format: InputFormat,
     check: &PixelCheck<'_>,
 ) -> Result<Decoded, ImageError> {
-    let name = format.name();
-    let decoded =
-        heif::decode(input, |width, height| check.check(width, height))?.map_err(|error| {
-            match error {
-                HeifDecodeError::Corrupt(detail) => ImageError::Corrupt {
-                    format: name,
-                    detail,
-                },
-                HeifDecodeError::Unsupported(detail) => {
-                    ImageError::UnsupportedFormat(format!("this {name} ({detail})"))
-                }
-                HeifDecodeError::OutOfMemory(detail) => ImageError::DecoderLimit(detail),
-            }
-        })?;
+    let decoded = heif::decode(input, |width, height| check.check(width, height))?
+        .map_err(|error| heif_error(format, error))?;
     let (image, color) = color::to_srgb(decoded.image, decoded.icc.as_deref());
     Ok(Decoded {
         image,
@@ -490,6 +478,20 @@ fn decode_heif(
         orientation: Orientation::NoTransforms,
         frames: 1,
     })
+}
+
+/// A libheif failure on a file sniffed as `format` (HEIC, HEIF or AVIF), as the image error users are told.
+pub(crate) fn heif_error(format: InputFormat, error: HeifDecodeError) -> ImageError {
+    match error {
+        HeifDecodeError::Corrupt(detail) => ImageError::Corrupt {
+            format: format.name(),
+            detail,
+        },
+        HeifDecodeError::Unsupported(detail) => {
+            ImageError::UnsupportedFormat(format!("this {} ({detail})", format.name()))
+        }
+        HeifDecodeError::OutOfMemory(detail) => ImageError::DecoderLimit(detail),
+    }
 }
 
 /// What [`decode`] checks a header's size against.

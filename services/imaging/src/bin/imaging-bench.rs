@@ -50,10 +50,27 @@ const FIXTURES: &str = concat!(
     "/../../../shared/fixtures/images"
 );
 
+/// The timing helper both Python sides start with: `timed(stage, file, fn)` runs `fn` `iterations` times
+/// and prints `file<TAB>stage<TAB>cpu ms<TAB>wall ms<TAB>note`, the medians, CPU time by `CLOCK` (this
+/// thread's; a side may set its own after this prelude).
+const PYTHON_TIMED: &str = r#"
+import statistics, time
+CLOCK = time.thread_time
+
+def timed(name, path, fn, extra=lambda r: ""):
+    cpu, wall, result = [], [], None
+    for _ in range(iterations):
+        c0, w0 = CLOCK(), time.perf_counter()
+        result = fn()
+        cpu.append(CLOCK() - c0); wall.append(time.perf_counter() - w0)
+    print(f"{path}\t{name}\t{statistics.median(cpu) * 1000:.2f}\t{statistics.median(wall) * 1000:.2f}\t{extra(result)}", flush=True)
+    return result
+"#;
+
 /// Pillow's side: the same stages, one line per (file, stage): `file<TAB>stage<TAB>cpu ms<TAB>wall ms
 /// <TAB>extra`, the median of `iterations` runs.
 const PILLOW_SCRIPT: &str = r#"
-import io, sys, time, statistics
+import io, sys, time
 from PIL import Image, ImageOps, __version__
 from PIL import ImageDraw, ImageFont, ImageFilter
 iterations, factor, target = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) * 1000
@@ -90,15 +107,6 @@ def add_text(data):
     x = int((W - widths[1]) / 2 + widths[1] - SIZE)
     im.paste(e, (x, top + line_h), e)
     out = io.BytesIO(); im.save(out, "JPEG", quality=90); return out.tell()
-
-def timed(name, path, fn, extra=lambda r: ""):
-    cpu, wall, result = [], [], None
-    for _ in range(iterations):
-        c0, w0 = time.thread_time(), time.perf_counter()
-        result = fn()
-        cpu.append(time.thread_time() - c0); wall.append(time.perf_counter() - w0)
-    print(f"{path}\t{name}\t{statistics.median(cpu) * 1000:.2f}\t{statistics.median(wall) * 1000:.2f}\t{extra(result)}", flush=True)
-    return result
 
 def load(data):
     im = Image.open(io.BytesIO(data)); im.load(); return im
@@ -143,20 +151,12 @@ for path in sys.argv[6:]:
 /// finish (`copy_memory`, `*save_buffer`), since libvips is lazy. No add-text stage: libvips has no colour
 /// emoji text.
 const VIPS_SCRIPT: &str = r#"
-import sys, time, statistics
+import sys, time
 import pyvips
+CLOCK = time.process_time
 iterations, factor, target = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) * 1000
 pyvips.cache_set_max(0)
 print(f"version\t{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}", flush=True)
-
-def timed(name, path, fn, extra=lambda r: ""):
-    cpu, wall, result = [], [], None
-    for _ in range(iterations):
-        c0, w0 = time.process_time(), time.perf_counter()
-        result = fn()
-        cpu.append(time.process_time() - c0); wall.append(time.perf_counter() - w0)
-    print(f"{path}\t{name}\t{statistics.median(cpu) * 1000:.2f}\t{statistics.median(wall) * 1000:.2f}\t{extra(result)}", flush=True)
-    return result
 
 def load(data):
     return pyvips.Image.new_from_buffer(data, "").copy_memory()
@@ -398,7 +398,7 @@ fn pillow(args: &Args, python: &PathBuf, table: &mut Table) -> anyhow::Result<St
     let mut command = Command::new(python);
     command
         .arg("-c")
-        .arg(PILLOW_SCRIPT)
+        .arg(format!("{PYTHON_TIMED}{PILLOW_SCRIPT}"))
         .arg(args.iterations.to_string())
         .arg(args.factor.to_string())
         .arg(args.target_kb.to_string())
@@ -413,7 +413,7 @@ fn vips(args: &Args, python: &PathBuf, table: &mut Table) -> anyhow::Result<Stri
     command
         .env("VIPS_CONCURRENCY", "1")
         .arg("-c")
-        .arg(VIPS_SCRIPT)
+        .arg(format!("{PYTHON_TIMED}{VIPS_SCRIPT}"))
         .arg(args.iterations.to_string())
         .arg(args.factor.to_string())
         .arg(args.target_kb.to_string())
