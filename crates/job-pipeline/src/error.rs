@@ -3,7 +3,7 @@
 //!
 //! | error | code |
 //! |---|---|
-//! | job id not a UUID, operation missing/invalid/run by another service, empty `input_key`, no context, chat or user | INVALID_ARGUMENT (+ BadRequest naming the field) |
+//! | job id not a UUID, operation missing/invalid/run by another service, empty `input_key` (set for an operation without input), no context, chat or user | INVALID_ARGUMENT (+ BadRequest naming the field) |
 //! | no input object, unknown or expired job id | NOT_FOUND |
 //! | the operation is not available on this installation (no speech model) | FAILED_PRECONDITION |
 //! | the work queue is full | RESOURCE_EXHAUSTED |

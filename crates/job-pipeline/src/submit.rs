@@ -120,7 +120,8 @@ impl JobQueue {
     ///
     /// - `job_id` must be a UUID (kept in its canonical form); `operation` valid
     ///   ([`Operation::validate`](mediabot_proto::jobs::v1::Operation::validate)) and run by this service;
-    ///   `input_key` non-empty and present in the media bucket; `context` with `user_id` and, unless the
+    ///   `input_key` non-empty and present in the media bucket for an operation that
+    ///   [takes input](mediabot_proto::jobs::v1::Operation::takes_input), empty for one that does not; `context` with `user_id` and, unless the
     ///   job comes from the HTTP API (`origin` API), `chat_id`;
     /// - the status QUEUED is written only if the job has none yet, so a resubmitted job is never moved back
     ///   from RUNNING or a final state — such a job is answered (position 0) without being queued again;
@@ -136,9 +137,16 @@ impl JobQueue {
             return Err(SubmitError::NotAvailable(reason.clone()));
         }
         let key = job.input_key.clone();
-        match self.pipeline.media.info(&key).await {
-            Ok(info) if !info.deleted => {}
-            Ok(_) => return Err(SubmitError::InputMissing { key }),
+        let input = if key.is_empty() {
+            // An operation without an input object (validated above).
+            Ok(None)
+        } else {
+            self.pipeline.media.info(&key).await.map(Some)
+        };
+        match input {
+            Ok(None) => {}
+            Ok(Some(info)) if !info.deleted => {}
+            Ok(Some(_)) => return Err(SubmitError::InputMissing { key }),
             Err(e) => {
                 return Err(match e.kind() {
                     InfoErrorKind::NotFound | InfoErrorKind::InvalidName => {
@@ -238,10 +246,16 @@ impl JobQueue {
                 service: self.service,
             });
         }
-        if request.input_key.trim().is_empty() {
+        if operation.takes_input() && request.input_key.trim().is_empty() {
             return Err(SubmitError::Field {
                 field: "input_key",
                 reason: "must not be empty",
+            });
+        }
+        if !operation.takes_input() && !request.input_key.is_empty() {
+            return Err(SubmitError::Field {
+                field: "input_key",
+                reason: "must be empty: this operation takes no input object",
             });
         }
         let Some(context) = &request.context else {

@@ -64,7 +64,8 @@ pub trait JobHandler: Send + Sync + 'static {
     /// The service whose work queue this handler takes jobs from.
     fn service(&self) -> Service;
 
-    /// Runs `job` on its `input` bytes (the object at `job.input_key`).
+    /// Runs `job` on its `input` bytes (the object at `job.input_key`; empty for an operation that takes
+    /// no input object).
     ///
     /// `progress` publishes percentages to the user, best effort. `stop` is cancelled when the process
     /// shuts down: a handler may ignore it (the job finishes first) or return early with any error (the job
@@ -458,7 +459,12 @@ impl<H: JobHandler> Inner<H> {
             .map_err(transient)?;
         let progress = Progress::new(self.pipeline.clone(), job);
         progress.report(0).await;
-        let input = self.read_input(&job.input_key).await?;
+        // An operation without an input object (`image.generate`) has an empty key.
+        let input = if job.input_key.is_empty() {
+            Bytes::new()
+        } else {
+            self.read_input(&job.input_key).await?
+        };
         let input_bytes = input.len();
         let output = self.handler.run(job, input, &progress, &self.stop).await?;
 

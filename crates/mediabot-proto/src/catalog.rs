@@ -20,8 +20,8 @@ use std::fmt;
 
 use crate::billing::v1::{Price, PriceUnit};
 use crate::jobs::v1::{
-    AddText, Compress, Convert, ConvertTarget, DocumentText, Ocr, Operation, TextPlate,
-    TextPosition, TextSize, Transcribe, Upscale, operation::Params,
+    AddText, Compress, Convert, ConvertTarget, DocumentText, Generate, ImageShape, Ocr, Operation,
+    TextPlate, TextPosition, TextSize, Transcribe, Upscale, WritePrompt, operation::Params,
 };
 
 /// A worker service that runs jobs from its own JetStream work queue.
@@ -33,11 +33,18 @@ pub enum Service {
     Speech,
     /// Text extraction and OCR (`services/documents`).
     Documents,
+    /// Pictures and prompts through hosted providers (`services/generation`).
+    Generation,
 }
 
 impl Service {
     /// Every worker service.
-    pub const ALL: [Service; 3] = [Service::Imaging, Service::Speech, Service::Documents];
+    pub const ALL: [Service; 4] = [
+        Service::Imaging,
+        Service::Speech,
+        Service::Documents,
+        Service::Generation,
+    ];
 
     /// The service's name: `imaging`, `speech`, `documents`.
     pub fn name(self) -> &'static str {
@@ -45,6 +52,7 @@ impl Service {
             Service::Imaging => "imaging",
             Service::Speech => "speech",
             Service::Documents => "documents",
+            Service::Generation => "generation",
         }
     }
 
@@ -54,6 +62,7 @@ impl Service {
             Service::Imaging => "jobs.imaging.requested",
             Service::Speech => "jobs.speech.requested",
             Service::Documents => "jobs.documents.requested",
+            Service::Generation => "jobs.generation.requested",
         }
     }
 
@@ -63,6 +72,7 @@ impl Service {
             Service::Imaging => "JOBS_IMAGING",
             Service::Speech => "JOBS_SPEECH",
             Service::Documents => "JOBS_DOCUMENTS",
+            Service::Generation => "JOBS_GENERATION",
         }
     }
 
@@ -72,6 +82,7 @@ impl Service {
             Service::Imaging => "imaging-workers",
             Service::Speech => "speech-workers",
             Service::Documents => "documents-workers",
+            Service::Generation => "generation-workers",
         }
     }
 }
@@ -207,16 +218,132 @@ impl AddText {
         self.plate_blur_px.unwrap_or(ADD_TEXT_DEFAULT_BLUR_PX)
     }
 
-    /// A short fingerprint of the text (8 hex digits of a UUIDv5 of it): what keys carry instead of the
-    /// text itself, which may be long, hold spaces and is the user's own words.
+    /// A short fingerprint of the text ([`text_digest`]): what keys carry instead of the text itself.
     pub fn text_digest(&self) -> String {
-        let id = uuid::Uuid::new_v5(&ADD_TEXT_NAMESPACE, self.text.as_bytes());
-        id.simple().to_string()[..8].to_string()
+        text_digest(&self.text)
     }
 }
 
-/// Namespace of [`AddText::text_digest`].
+/// A short fingerprint of a user's text (8 hex digits of a UUIDv5 of it): what keys carry instead of the
+/// text itself, which may be long, hold spaces and is the user's own words.
+pub fn text_digest(text: &str) -> String {
+    let id = uuid::Uuid::new_v5(&ADD_TEXT_NAMESPACE, text.as_bytes());
+    id.simple().to_string()[..8].to_string()
+}
+
+/// Namespace of [`text_digest`] (named for its first user; changing it would change every key).
 const ADD_TEXT_NAMESPACE: uuid::Uuid = uuid::uuid!("0d8f4a56-3c1e-4b7a-9e62-5a7c9d1f2e38");
+
+/// The longest `image.generate` prompt, characters (Unicode scalar values).
+pub const GENERATE_MAX_PROMPT_CHARS: usize = 4000;
+/// The longest `image.generate` negative prompt, characters.
+pub const GENERATE_MAX_NEGATIVE_CHARS: usize = 1000;
+/// The sides an exact `image.generate` size may have, pixels.
+pub const GENERATE_SIDE_PX: std::ops::RangeInclusive<u32> = 64..=4096;
+/// The longest `prompt.write` idea, characters.
+pub const WRITE_PROMPT_MAX_IDEA_CHARS: usize = 2000;
+/// The longest model alias, bytes (`[a-z0-9_-]`).
+pub const MODEL_ALIAS_MAX_BYTES: usize = 32;
+
+/// The shapes `image.generate` offers, in the order of its buttons.
+pub const IMAGE_SHAPES: [ImageShape; 3] = [
+    ImageShape::Vertical,
+    ImageShape::Square,
+    ImageShape::Horizontal,
+];
+
+impl ImageShape {
+    /// The parameter value: `vertical`, `square`, `horizontal` (UNSPECIFIED is `square`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageShape::Vertical => "vertical",
+            ImageShape::Unspecified | ImageShape::Square => "square",
+            ImageShape::Horizontal => "horizontal",
+        }
+    }
+
+    /// The shape a [`name`](Self::name) names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        IMAGE_SHAPES.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The size the original bot asks for, pixels (width, height): 1472×2048, 1792×1792, 2048×1472.
+    pub fn size_px(self) -> (u32, u32) {
+        match self {
+            ImageShape::Vertical => (1472, 2048),
+            ImageShape::Unspecified | ImageShape::Square => (1792, 1792),
+            ImageShape::Horizontal => (2048, 1472),
+        }
+    }
+
+    /// The aspect ratio for models that take one: `3:4`, `1:1`, `4:3`.
+    pub fn aspect_ratio(self) -> &'static str {
+        match self {
+            ImageShape::Vertical => "3:4",
+            ImageShape::Unspecified | ImageShape::Square => "1:1",
+            ImageShape::Horizontal => "4:3",
+        }
+    }
+}
+
+impl Generate {
+    /// `prompt` in the default shape (square) with the default model chain.
+    pub fn with_prompt(prompt: &str) -> Self {
+        Generate {
+            prompt: prompt.to_string(),
+            ..Generate::default()
+        }
+    }
+
+    /// The shape (UNSPECIFIED read as SQUARE).
+    pub fn shape_kind(&self) -> ImageShape {
+        match ImageShape::try_from(self.shape) {
+            Ok(ImageShape::Unspecified) | Err(_) => ImageShape::Square,
+            Ok(shape) => shape,
+        }
+    }
+
+    /// The `size` parameter of the key: `WxH` for an exact size, `w:h` for an aspect ratio, else the
+    /// shape's name.
+    pub fn size_param(&self) -> String {
+        if self.width_px != 0 || self.height_px != 0 {
+            format!("{}x{}", self.width_px, self.height_px)
+        } else if !self.aspect_ratio.is_empty() {
+            self.aspect_ratio.clone()
+        } else {
+            self.shape_kind().name().to_string()
+        }
+    }
+
+    /// The model alias, `auto` for the default chain.
+    pub fn model_param(&self) -> &str {
+        if self.model.is_empty() {
+            "auto"
+        } else {
+            &self.model
+        }
+    }
+}
+
+/// An aspect ratio `w:h` with both sides 1..=64, as (w, h).
+pub fn parse_aspect_ratio(ratio: &str) -> Option<(u32, u32)> {
+    let (w, h) = ratio.split_once(':')?;
+    let side = |s: &str| {
+        s.parse::<u32>()
+            .ok()
+            .filter(|n| (1..=64).contains(n) && s.bytes().all(|b| b.is_ascii_digit()))
+    };
+    Some((side(w)?, side(h)?))
+}
+
+/// Whether `alias` is a well-formed model alias: 1 to [`MODEL_ALIAS_MAX_BYTES`] of `[a-z0-9_-]`.
+pub fn is_model_alias(alias: &str) -> bool {
+    !alias.is_empty()
+        && alias.len() <= MODEL_ALIAS_MAX_BYTES
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
 
 impl ConvertTarget {
     /// The parameter value in keys and callback data: `jpeg`, `png`, `webp_lossless`, `webp_lossy`
@@ -334,6 +461,33 @@ impl Operation {
         }
     }
 
+    /// `image.generate` with these parameters.
+    pub fn generate(params: Generate) -> Self {
+        Operation {
+            params: Some(Params::Generate(params)),
+        }
+    }
+
+    /// `prompt.write`: an image prompt from `idea`, written in `language` ("ru", "en", "auto").
+    pub fn write_prompt(idea: &str, language: &str) -> Self {
+        Operation {
+            params: Some(Params::WritePrompt(WritePrompt {
+                idea: idea.to_string(),
+                language: language.to_string(),
+            })),
+        }
+    }
+
+    /// Whether the job reads an input object (`in/<job_id>`): every operation on a file does;
+    /// `image.generate` and `prompt.write` carry all they need in their parameters, and their jobs have
+    /// an empty `input_key`.
+    pub fn takes_input(&self) -> bool {
+        !matches!(
+            self.params,
+            Some(Params::Generate(_) | Params::WritePrompt(_))
+        )
+    }
+
     /// The stable operation id (`image.upscale`), or `None` when no case is set.
     pub fn id(&self) -> Option<&'static str> {
         Some(match self.params.as_ref()? {
@@ -344,6 +498,8 @@ impl Operation {
             Params::Transcribe(_) => "speech.transcribe",
             Params::DocumentText(_) => "document.text",
             Params::Ocr(_) => "image.ocr",
+            Params::Generate(_) => GENERATE_ID,
+            Params::WritePrompt(_) => WRITE_PROMPT_ID,
         })
     }
 
@@ -355,6 +511,7 @@ impl Operation {
             }
             Params::Transcribe(_) => Service::Speech,
             Params::DocumentText(_) | Params::Ocr(_) => Service::Documents,
+            Params::Generate(_) | Params::WritePrompt(_) => Service::Generation,
         })
     }
 
@@ -396,6 +553,22 @@ impl Operation {
             Some(Params::Transcribe(p)) => vec![("language", language_or_auto(&p.language))],
             Some(Params::DocumentText(p)) => vec![("language", language_or_auto(&p.language))],
             Some(Params::Ocr(p)) => vec![("language", language_or_auto(&p.language))],
+            // The words as digests (see `text_digest`); `negative` only when set.
+            Some(Params::Generate(p)) => {
+                let mut params = vec![
+                    ("prompt", text_digest(&p.prompt)),
+                    ("model", p.model_param().to_string()),
+                    ("size", p.size_param()),
+                ];
+                if !p.negative_prompt.is_empty() {
+                    params.push(("negative", text_digest(&p.negative_prompt)));
+                }
+                params
+            }
+            Some(Params::WritePrompt(p)) => vec![
+                ("idea", text_digest(&p.idea)),
+                ("language", language_or_auto(&p.language)),
+            ],
             None => Vec::new(),
         }
     }
@@ -456,6 +629,21 @@ impl Operation {
             }
             Some(Params::DocumentText(p)) => check_language("document.text", &p.language),
             Some(Params::Ocr(p)) => check_language("image.ocr", &p.language),
+            Some(Params::Generate(p)) => validate_generate(p, true),
+            Some(Params::WritePrompt(p)) => {
+                let chars = p.idea.chars().count();
+                if p.idea.trim().is_empty() || chars > WRITE_PROMPT_MAX_IDEA_CHARS {
+                    Err(InvalidOperation::Param {
+                        operation: WRITE_PROMPT_ID,
+                        param: "idea",
+                        reason: format!(
+                            "1 to {WRITE_PROMPT_MAX_IDEA_CHARS} characters, got {chars}"
+                        ),
+                    })
+                } else {
+                    check_language(WRITE_PROMPT_ID, &p.language)
+                }
+            }
             Some(_) => Ok(()),
         }
     }
@@ -482,9 +670,14 @@ impl Operation {
     /// `image.add_text` takes its parameters from a dialogue (the user's text, then their wishes), not from
     /// a button: its button is `op:image.add_text:`, which opens the dialogue ([`opens_dialogue`]) and
     /// parses back to no operation.
+    ///
+    /// `image.generate`'s button (under a written prompt) is `op:image.generate:`: it takes its prompt
+    /// from the text of the message it is under, and parses back to no operation either.
     pub fn callback_data(&self) -> String {
-        if let Some(Params::AddText(_)) = self.params {
-            return format!("op:{ADD_TEXT_ID}:");
+        match self.params {
+            Some(Params::AddText(_)) => return format!("op:{ADD_TEXT_ID}:"),
+            Some(Params::Generate(_)) => return format!("op:{GENERATE_ID}:"),
+            _ => {}
         }
         let params = self
             .params()
@@ -497,8 +690,8 @@ impl Operation {
 
     /// The operation a button's callback data names; `None` for anything else (or invalid parameters).
     pub fn from_callback_data(data: &str) -> Option<Self> {
-        // A dialogue's button names no complete operation.
-        if opens_dialogue(data).is_some() {
+        // A dialogue's button, or one that takes its text from its message, names no complete operation.
+        if opens_dialogue(data).is_some() || data == format!("op:{GENERATE_ID}:") {
             return None;
         }
         let rest = data.strip_prefix("op:")?;
@@ -582,6 +775,37 @@ impl Operation {
                 Operation::document_text(&param("language").unwrap_or_else(|| "auto".into()))
             }
             "image.ocr" => Operation::ocr(&param("language").unwrap_or_else(|| "auto".into())),
+            GENERATE_ID => {
+                let mut params = Generate {
+                    model: match param("model") {
+                        Some(m) if m != "auto" => m,
+                        _ => String::new(),
+                    },
+                    ..Generate::default()
+                };
+                match param("size") {
+                    None => {}
+                    Some(size) => {
+                        if let Some(shape) = ImageShape::from_name(&size) {
+                            params.shape = shape as i32;
+                        } else if let Some((w, h)) = size.split_once('x') {
+                            params.width_px = w.parse().ok()?;
+                            params.height_px = h.parse().ok()?;
+                        } else {
+                            params.aspect_ratio = size;
+                        }
+                    }
+                }
+                // The prompt is not in the key: check the options only.
+                validate_generate(&params, false).ok()?;
+                return Some(Operation::generate(params));
+            }
+            WRITE_PROMPT_ID => {
+                // The idea is not in the key: an operation with the language only.
+                let language = param("language").unwrap_or_else(|| "auto".into());
+                check_language(WRITE_PROMPT_ID, &language).ok()?;
+                return Some(Operation::write_prompt("", &language));
+            }
             "speech.transcribe" => {
                 let language = param("language").unwrap_or_else(|| "auto".into());
                 match param("translate").as_deref() {
@@ -598,6 +822,75 @@ impl Operation {
 
 /// The id of `image.add_text`.
 const ADD_TEXT_ID: &str = "image.add_text";
+/// The id of `image.generate`.
+pub const GENERATE_ID: &str = "image.generate";
+/// The id of `prompt.write`.
+pub const WRITE_PROMPT_ID: &str = "prompt.write";
+
+/// Checks `image.generate`'s parameters; the prompt only when `prompt` is set (a key does not carry it).
+fn validate_generate(p: &Generate, prompt: bool) -> Result<(), InvalidOperation> {
+    let invalid = |param: &'static str, reason: String| {
+        Err(InvalidOperation::Param {
+            operation: GENERATE_ID,
+            param,
+            reason,
+        })
+    };
+    let chars = p.prompt.chars().count();
+    if prompt && (p.prompt.trim().is_empty() || chars > GENERATE_MAX_PROMPT_CHARS) {
+        return invalid(
+            "prompt",
+            format!("1 to {GENERATE_MAX_PROMPT_CHARS} characters, got {chars}"),
+        );
+    }
+    if p.prompt.contains('\0') || p.negative_prompt.contains('\0') {
+        return invalid("prompt", "no NUL characters".into());
+    }
+    if !p.model.is_empty() && !is_model_alias(&p.model) {
+        return invalid(
+            "model",
+            format!("an alias of [a-z0-9_-], at most {MODEL_ALIAS_MAX_BYTES} bytes"),
+        );
+    }
+    if ImageShape::try_from(p.shape).is_err() {
+        return invalid("shape", format!("unknown shape {}", p.shape));
+    }
+    let exact = (p.width_px, p.height_px) != (0, 0);
+    if exact && !(GENERATE_SIDE_PX.contains(&p.width_px) && GENERATE_SIDE_PX.contains(&p.height_px))
+    {
+        return invalid(
+            "width_px",
+            format!(
+                "both sides {}..={} pixels, got {}x{}",
+                GENERATE_SIDE_PX.start(),
+                GENERATE_SIDE_PX.end(),
+                p.width_px,
+                p.height_px
+            ),
+        );
+    }
+    if !p.aspect_ratio.is_empty() {
+        if exact {
+            return invalid(
+                "aspect_ratio",
+                "give either a size or an aspect ratio, not both".into(),
+            );
+        }
+        if parse_aspect_ratio(&p.aspect_ratio).is_none() {
+            return invalid(
+                "aspect_ratio",
+                format!("w:h with sides 1..=64, got {:?}", p.aspect_ratio),
+            );
+        }
+    }
+    if p.negative_prompt.chars().count() > GENERATE_MAX_NEGATIVE_CHARS {
+        return invalid(
+            "negative_prompt",
+            format!("at most {GENERATE_MAX_NEGATIVE_CHARS} characters"),
+        );
+    }
+    Ok(())
+}
 
 /// Whether a button's callback data opens a dialogue rather than starting a job: the operation id whose
 /// parameters the dialogue collects (`op:image.add_text:` → `image.add_text`), else `None`.
@@ -970,6 +1263,84 @@ mod tests {
             Operation::from_callback_data("op:image.convert:target=unspecified"),
             None
         );
+    }
+
+    #[test]
+    fn generation_keys_carry_digests_and_options_and_take_no_input() {
+        let op = Operation::generate(Generate::with_prompt("Кот в космосе"));
+        assert_eq!(op.validate(), Ok(()));
+        assert_eq!(op.service(), Some(Service::Generation));
+        assert!(!op.takes_input());
+        assert!(Operation::upscale(2).takes_input());
+        let digest = text_digest("Кот в космосе");
+        assert_eq!(
+            op.key(),
+            format!("image.generate prompt={digest} model=auto size=square")
+        );
+        // The key names the options; the prompt comes back empty, its options intact.
+        let back = Operation::from_key(&op.key()).unwrap();
+        assert_eq!(back.key().replace(&text_digest(""), &digest), op.key());
+        let exact = Generate {
+            model: "seedream".into(),
+            width_px: 1920,
+            height_px: 1080,
+            negative_prompt: "text, watermark".into(),
+            ..Generate::with_prompt("a lighthouse")
+        };
+        let key = Operation::generate(exact.clone()).key();
+        assert!(key.contains(" model=seedream size=1920x1080 negative="), "{key}");
+        let ratio = Generate {
+            aspect_ratio: "16:9".into(),
+            ..Generate::with_prompt("a lighthouse")
+        };
+        assert!(Operation::generate(ratio.clone()).key().ends_with("size=16:9"));
+        let back = Operation::from_key(&Operation::generate(ratio).key()).unwrap();
+        assert!(matches!(back.params, Some(Params::Generate(ref g)) if g.aspect_ratio == "16:9"));
+        let vertical = Generate {
+            shape: ImageShape::Vertical as i32,
+            ..Generate::with_prompt("x")
+        };
+        assert!(Operation::generate(vertical).key().ends_with("size=vertical"));
+        // Bad parameters, each named.
+        for (bad, param) in [
+            (Generate::with_prompt("  "), "prompt"),
+            (Generate::with_prompt(&"я".repeat(GENERATE_MAX_PROMPT_CHARS + 1)), "prompt"),
+            (Generate { model: "Pro!".into(), ..Generate::with_prompt("x") }, "model"),
+            (Generate { width_px: 32, height_px: 100, ..Generate::with_prompt("x") }, "width_px"),
+            (Generate { width_px: 1024, ..Generate::with_prompt("x") }, "width_px"),
+            (Generate { aspect_ratio: "16/9".into(), ..Generate::with_prompt("x") }, "aspect_ratio"),
+            (Generate { aspect_ratio: "0:1".into(), ..Generate::with_prompt("x") }, "aspect_ratio"),
+            (
+                Generate { aspect_ratio: "1:1".into(), width_px: 512, height_px: 512, ..Generate::with_prompt("x") },
+                "aspect_ratio",
+            ),
+        ] {
+            match Operation::generate(bad.clone()).validate() {
+                Err(InvalidOperation::Param { param: p, .. }) => assert_eq!(p, param, "{bad:?}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+        // The button under a written prompt takes its text from its message.
+        let data = op.callback_data();
+        assert_eq!(data, "op:image.generate:");
+        assert_eq!(Operation::from_callback_data(&data), None);
+
+        let write = Operation::write_prompt("кот-астронавт", "ru");
+        assert_eq!(write.validate(), Ok(()));
+        assert!(!write.takes_input());
+        assert_eq!(write.service(), Some(Service::Generation));
+        assert_eq!(
+            write.key(),
+            format!("prompt.write idea={} language=ru", text_digest("кот-астронавт"))
+        );
+        assert!(Operation::write_prompt("", "ru").validate().is_err());
+        assert_eq!(
+            Operation::from_key(&write.key()),
+            Some(Operation::write_prompt("", "ru"))
+        );
+        assert_eq!(parse_aspect_ratio("21:9"), Some((21, 9)));
+        assert_eq!(parse_aspect_ratio("+1:2"), None);
+        assert!(is_model_alias("nano-banana_2") && !is_model_alias("") && !is_model_alias("A"));
     }
 
     #[test]
