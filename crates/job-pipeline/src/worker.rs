@@ -56,6 +56,8 @@ use crate::now_unix_ms;
 /// Deliveries JetStream makes beyond [`WorkerConfig::max_deliver`]: the first of them finds a job that no
 /// worker finished and records it as `WORKER_LOST`; the others are there in case recording that fails.
 pub const EXTRA_DELIVERIES: i64 = 3;
+/// Longest `JobFailed.provider_message`, characters.
+pub const MAX_PROVIDER_MESSAGE_CHARS: usize = 500;
 /// Longest delay before a transient failure is retried.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
@@ -125,6 +127,15 @@ pub enum JobError {
     /// A bug or an impossible state: fail at once as `INTERNAL` (retrying would repeat it).
     #[error("internal: {0}")]
     Internal(String),
+    /// A hosted provider refused what the user asked for (a prompt its safety checker rejected): fail at
+    /// once as `REJECTED`, with the provider's words in `JobFailed.provider_message`.
+    #[error("rejected by the provider: {provider_message} ({detail})")]
+    Rejected {
+        /// The provider's reason in its own words, shown to the user quoted (cut to 500 characters).
+        provider_message: String,
+        /// A short English explanation for logs and operators (the model, the HTTP status).
+        detail: String,
+    },
 }
 
 impl JobError {
@@ -389,7 +400,7 @@ impl<H: JobHandler> Inner<H> {
             );
             tracing::error!(%detail, "poison job given up");
             return match self
-                .fail(job, FailureReason::WorkerLost, detail, started)
+                .fail(job, FailureReason::WorkerLost, detail, String::new(), started)
                 .await
             {
                 Ok(()) => (Disposition::Term, Some(JobOutcome::WorkerLost)),
@@ -411,15 +422,24 @@ impl<H: JobHandler> Inner<H> {
                 Some(JobOutcome::Interrupted),
             );
         }
-        let failed_as = if matches!(outcome, JobError::Input { .. }) {
+        let failed_as = if matches!(outcome, JobError::Input { .. } | JobError::Rejected { .. }) {
             JobOutcome::FailedInput
         } else {
             JobOutcome::FailedInternal
         };
+        let mut provider_message = String::new();
         let (reason, detail) = match outcome {
             JobError::Input { reason, detail } => {
                 tracing::info!(?reason, %detail, "job failed: its input");
                 (reason, detail)
+            }
+            JobError::Rejected {
+                provider_message: message,
+                detail,
+            } => {
+                tracing::info!(%message, %detail, "job failed: rejected by the provider");
+                provider_message = message.chars().take(MAX_PROVIDER_MESSAGE_CHARS).collect();
+                (FailureReason::Rejected, detail)
             }
             JobError::Internal(detail) => {
                 tracing::error!(%detail, "job failed: internal error");
@@ -438,7 +458,10 @@ impl<H: JobHandler> Inner<H> {
                 return (Disposition::Retry(delay), Some(JobOutcome::Retried));
             }
         };
-        match self.fail(job, reason, detail, started).await {
+        match self
+            .fail(job, reason, detail, provider_message, started)
+            .await
+        {
             Ok(()) => (Disposition::Ack, Some(failed_as)),
             Err(error) => {
                 tracing::error!(%error, "could not record the failure; retrying");
@@ -541,6 +564,7 @@ impl<H: JobHandler> Inner<H> {
         job: &JobRequest,
         reason: FailureReason,
         detail: String,
+        provider_message: String,
         started: Instant,
     ) -> Result<(), jetstream::Error> {
         let failed = JobFailed {
@@ -550,6 +574,7 @@ impl<H: JobHandler> Inner<H> {
             reason: reason as i32,
             detail,
             failed_at_unix_ms: now_unix_ms(),
+            provider_message,
         };
         let mut record = status(job, JobState::Failed);
         record.failed = Some(failed.clone());
