@@ -182,3 +182,27 @@ async fn faults_hit_their_target_for_their_count() {
     assert_eq!(app.client.clear_faults().await.unwrap(), 1);
     assert_eq!(app.submit(MODEL, &body()).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_running_request_can_be_cancelled() {
+    let app = TestApp::spawn().await;
+    app.client
+        .set_fault(&Fault::slow(MODEL, 60_000).count(1))
+        .await
+        .unwrap();
+    let submitted = app.submit_ok(MODEL, &body()).await;
+    let deadline = Instant::now() + crate::helpers::DEADLINE;
+    while app.status(&submitted).await["status"] != "IN_PROGRESS" {
+        assert!(Instant::now() < deadline, "never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, answer) = app.cancel(&submitted.cancel_url).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(answer, json!({"status": "CANCELLATION_REQUESTED"}));
+    let status = app.status(&submitted).await;
+    assert_eq!(status["status"], "COMPLETED");
+    assert_eq!(status["error"], "Request was cancelled");
+    let stats = app.client.stats().await.unwrap();
+    assert_eq!(stats.key(FAL_KEY).in_flight, 0);
+    assert_eq!(stats.recent[0].error.as_deref(), Some("cancelled"));
+}
