@@ -150,21 +150,15 @@ async fn produce(
     };
     let mut files = Vec::new();
     let mut described = Vec::new();
-    for (
-        index,
-        Encoded {
-            bytes,
-            size: (width, height),
-        },
-    ) in images.into_iter().enumerate()
-    {
+    for (index, image) in images.into_iter().enumerate() {
+        let (width, height) = image.size;
         let format = output.format;
         let name = format!("{id}-{index}.{}", format.extension());
         described.push(json!({
             "url": format!("{}/files/{name}", shared.settings.public_url),
             "content_type": format.content_type(),
             "file_name": name,
-            "file_size": bytes.len(),
+            "file_size": image.bytes.len(),
             "width": width,
             "height": height,
         }));
@@ -172,7 +166,7 @@ async fn produce(
             name,
             StoredFile {
                 content_type: format.content_type(),
-                bytes: Bytes::from(bytes),
+                bytes: Bytes::from(image.bytes),
             },
         ));
     }

@@ -69,7 +69,8 @@ async fn a_request_goes_through_the_queue_and_its_urls_name_only_owner_and_app()
 #[tokio::test]
 async fn the_status_shows_the_queue_then_the_work() {
     let app = TestApp::spawn_with(Config {
-        queue_time: Duration::from_millis(300),
+        // Long enough that the checks right after the submits land in the queue on a loaded machine.
+        queue_time: Duration::from_millis(1000),
         work_time: Duration::from_millis(300),
         ..Config::for_tests()
     })
