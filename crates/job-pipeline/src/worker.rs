@@ -400,7 +400,13 @@ impl<H: JobHandler> Inner<H> {
             );
             tracing::error!(%detail, "poison job given up");
             return match self
-                .fail(job, FailureReason::WorkerLost, detail, String::new(), started)
+                .fail(
+                    job,
+                    FailureReason::WorkerLost,
+                    detail,
+                    String::new(),
+                    started,
+                )
                 .await
             {
                 Ok(()) => (Disposition::Term, Some(JobOutcome::WorkerLost)),

@@ -1288,30 +1288,80 @@ mod tests {
             ..Generate::with_prompt("a lighthouse")
         };
         let key = Operation::generate(exact.clone()).key();
-        assert!(key.contains(" model=seedream size=1920x1080 negative="), "{key}");
+        assert!(
+            key.contains(" model=seedream size=1920x1080 negative="),
+            "{key}"
+        );
         let ratio = Generate {
             aspect_ratio: "16:9".into(),
             ..Generate::with_prompt("a lighthouse")
         };
-        assert!(Operation::generate(ratio.clone()).key().ends_with("size=16:9"));
+        assert!(
+            Operation::generate(ratio.clone())
+                .key()
+                .ends_with("size=16:9")
+        );
         let back = Operation::from_key(&Operation::generate(ratio).key()).unwrap();
         assert!(matches!(back.params, Some(Params::Generate(ref g)) if g.aspect_ratio == "16:9"));
         let vertical = Generate {
             shape: ImageShape::Vertical as i32,
             ..Generate::with_prompt("x")
         };
-        assert!(Operation::generate(vertical).key().ends_with("size=vertical"));
+        assert!(
+            Operation::generate(vertical)
+                .key()
+                .ends_with("size=vertical")
+        );
         // Bad parameters, each named.
         for (bad, param) in [
             (Generate::with_prompt("  "), "prompt"),
-            (Generate::with_prompt(&"я".repeat(GENERATE_MAX_PROMPT_CHARS + 1)), "prompt"),
-            (Generate { model: "Pro!".into(), ..Generate::with_prompt("x") }, "model"),
-            (Generate { width_px: 32, height_px: 100, ..Generate::with_prompt("x") }, "width_px"),
-            (Generate { width_px: 1024, ..Generate::with_prompt("x") }, "width_px"),
-            (Generate { aspect_ratio: "16/9".into(), ..Generate::with_prompt("x") }, "aspect_ratio"),
-            (Generate { aspect_ratio: "0:1".into(), ..Generate::with_prompt("x") }, "aspect_ratio"),
             (
-                Generate { aspect_ratio: "1:1".into(), width_px: 512, height_px: 512, ..Generate::with_prompt("x") },
+                Generate::with_prompt(&"я".repeat(GENERATE_MAX_PROMPT_CHARS + 1)),
+                "prompt",
+            ),
+            (
+                Generate {
+                    model: "Pro!".into(),
+                    ..Generate::with_prompt("x")
+                },
+                "model",
+            ),
+            (
+                Generate {
+                    width_px: 32,
+                    height_px: 100,
+                    ..Generate::with_prompt("x")
+                },
+                "width_px",
+            ),
+            (
+                Generate {
+                    width_px: 1024,
+                    ..Generate::with_prompt("x")
+                },
+                "width_px",
+            ),
+            (
+                Generate {
+                    aspect_ratio: "16/9".into(),
+                    ..Generate::with_prompt("x")
+                },
+                "aspect_ratio",
+            ),
+            (
+                Generate {
+                    aspect_ratio: "0:1".into(),
+                    ..Generate::with_prompt("x")
+                },
+                "aspect_ratio",
+            ),
+            (
+                Generate {
+                    aspect_ratio: "1:1".into(),
+                    width_px: 512,
+                    height_px: 512,
+                    ..Generate::with_prompt("x")
+                },
                 "aspect_ratio",
             ),
         ] {
@@ -1331,7 +1381,10 @@ mod tests {
         assert_eq!(write.service(), Some(Service::Generation));
         assert_eq!(
             write.key(),
-            format!("prompt.write idea={} language=ru", text_digest("кот-астронавт"))
+            format!(
+                "prompt.write idea={} language=ru",
+                text_digest("кот-астронавт")
+            )
         );
         assert!(Operation::write_prompt("", "ru").validate().is_err());
         assert_eq!(

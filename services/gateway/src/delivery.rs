@@ -36,8 +36,9 @@ use job_pipeline::jetstream::{Delivery, Disposition, message_id, subjects};
 use mediabot_proto::billing::v1::GetBalanceRequest;
 use mediabot_proto::catalog::price_of;
 use mediabot_proto::jobs::v1::{
-    ExtractedText, FailureReason, ImageResult, JobCompleted, JobContext, JobDelivered, JobFailed,
-    JobOrigin, JobProgress, JobState, JobUndelivered, Operation, Transcript, job_completed,
+    ExtractedText, FailureReason, Generate, ImageResult, JobCompleted, JobContext, JobDelivered,
+    JobFailed, JobOrigin, JobProgress, JobState, JobUndelivered, Operation, PromptText, Transcript,
+    job_completed,
 };
 use prost::Message as _;
 use teloxide::prelude::*;
@@ -263,6 +264,9 @@ async fn deliver_completed(
             deliver_transcript(gateway, &context, transcript).await
         }
         Some(job_completed::Result::Text(text)) => deliver_text(gateway, &context, text).await,
+        Some(job_completed::Result::Prompt(prompt)) => {
+            deliver_prompt(gateway, &context, prompt).await
+        }
         None => Err(Error::NoResult),
     };
     let (record, detail) = match sent {
@@ -333,6 +337,9 @@ async fn on_failed(gateway: &Gateway, message: &NatsMessage) -> Result<(), Error
     let text = if reason == FailureReason::TooLarge && is_speech {
         // Audio whose message had no duration, found too long once decoded: say the limit.
         i18n::audio_too_long(lang, gateway.limits.max_audio_secs / 60)
+    } else if reason == FailureReason::Rejected {
+        // The provider's own words: the user can change what they asked for.
+        i18n::job_rejected(lang, &event.provider_message)
     } else {
         i18n::job_failed(lang, reason)
     };
@@ -483,9 +490,9 @@ fn reply_to(context: &JobContext) -> Option<ReplyParameters> {
 /// `image-convert-webp-lossy.webp`; `image-add-text.jpg` for text on a picture.
 fn file_name(operation: &Operation, extension: &str) -> String {
     let mut name = operation.id().unwrap_or("result").replace('.', "-");
-    // Its parameters are a text digest and many options: the name says what it is, no more.
-    if operation.id() == Some("image.add_text") {
-        return format!("image-add-text.{extension}");
+    // Their parameters are text digests and options: the name says what it is, no more.
+    if let Some(id @ ("image.add_text" | "image.generate")) = operation.id() {
+        return format!("{}.{extension}", id.replace(['.', '_'], "-"));
     }
     for (_, value) in operation.params() {
         name.push('-');
@@ -715,6 +722,46 @@ async fn deliver_text(
     let mut send = gateway
         .bot
         .send_document(chat, InputFile::memory(whole).file_name(name));
+    if let Some(reply) = reply_to(context) {
+        send = send.reply_parameters(reply);
+    }
+    bot_api::call(send).await?;
+    delete_status(gateway, context).await;
+    Ok(())
+}
+
+/// A written prompt (`prompt.write`): the prompt in the chat ([`i18n::written_prompt`]), with "Create
+/// from this prompt" and its price under it (no button when the price list has no price for a picture),
+/// replying to the user's idea.
+async fn deliver_prompt(
+    gateway: &Gateway,
+    context: &JobContext,
+    prompt: &PromptText,
+) -> Result<(), Error> {
+    let lang = Lang::from_code(Some(&context.language_code));
+    let text = i18n::written_prompt(lang, prompt.text.trim());
+    let chat = ChatId(context.chat_id);
+    let mut send = gateway.bot.send_message(
+        chat,
+        i18n::split_message(&text, MAX_MESSAGE_CHARS).remove(0),
+    );
+    let create = Operation::generate(Generate::with_prompt(prompt.text.trim()));
+    match gateway.backends.prices().await {
+        Ok(prices) => {
+            if let Some((amount, entry)) = price_of(&prices, &create, 0) {
+                let price = i18n::money(lang, amount, &entry.currency);
+                send = send.reply_markup(InlineKeyboardMarkup::new([[
+                    InlineKeyboardButton::callback(
+                        i18n::create_from_prompt_button(lang, &price),
+                        create.callback_data(),
+                    ),
+                ]]));
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "billing ListPrices failed; no Create button under the prompt");
+        }
+    }
     if let Some(reply) = reply_to(context) {
         send = send.reply_parameters(reply);
     }

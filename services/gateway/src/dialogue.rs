@@ -1,5 +1,6 @@
-//! Dialogues that collect an operation's parameters over several messages before its job starts: today
-//! `image.add_text` (image → "Add text" → the text → wishes or Skip).
+//! Dialogues that collect an operation's parameters over several messages before its job starts:
+//! `image.add_text` (image → "Add text" → the text → wishes or Skip), `image.generate` (/create → a shape
+//! button or none → the description) and `prompt.write` (/prompt → the idea).
 //!
 //! The state lives in the NATS key-value bucket [`DIALOGUES_BUCKET`], not in the gateway's memory, so the
 //! next message of a dialogue may reach another replica, or a restarted gateway, and still continue it.
@@ -25,23 +26,27 @@ pub const DIALOGUE_TTL: Duration = Duration::from_secs(30 * 60);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum Stage {
-    /// The text to draw.
+    /// Add text: the text to draw on [`Dialogue::image`].
     Text,
-    /// The wishes (or a press of Skip) for this text.
+    /// Add text: the wishes (or a press of Skip) for this text.
     Wishes {
         /// The text, already checked.
         text: String,
     },
+    /// Create (`image.generate`): the description of the picture, in the chosen shape.
+    Describe {
+        /// The shape's name (`vertical`, `square`, `horizontal`), changed by the question's buttons.
+        shape: String,
+    },
+    /// Write a prompt (`prompt.write`): the idea to write it from.
+    Idea,
 }
 
-/// A pending `image.add_text` dialogue.
+/// The picture an add-text dialogue is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Dialogue {
-    /// What comes next.
-    #[serde(flatten)]
-    pub stage: Stage,
+pub struct DialogueImage {
     /// The user's message holding the image (the job's input; the result replies to it).
-    pub image_message_id: i32,
+    pub message_id: i32,
     /// The image, as the message described it.
     pub file_id: String,
     /// Its size, bytes.
@@ -50,27 +55,9 @@ pub struct Dialogue {
     pub mime_type: Option<String>,
     /// Its file name, for documents.
     pub file_name: Option<String>,
-    /// The bot's latest question (its Skip button must be this message's).
-    pub prompt_message_id: i32,
-    /// Reply language code (`ru`, `en`).
-    pub lang: String,
 }
 
-impl Dialogue {
-    /// A dialogue about to ask for the text of the image in `image_message_id`.
-    pub fn new(image_message_id: MessageId, media: &MediaRef, lang: Lang) -> Self {
-        Dialogue {
-            stage: Stage::Text,
-            image_message_id: image_message_id.0,
-            file_id: media.file_id.0.clone(),
-            size_bytes: media.size_bytes,
-            mime_type: media.mime_type.clone(),
-            file_name: media.file_name.clone(),
-            prompt_message_id: 0,
-            lang: lang.code().to_string(),
-        }
-    }
-
+impl DialogueImage {
     /// The image as a job input.
     pub fn media(&self) -> MediaRef {
         MediaRef {
@@ -79,6 +66,49 @@ impl Dialogue {
             mime_type: self.mime_type.clone(),
             file_name: self.file_name.clone(),
             duration_secs: None,
+        }
+    }
+}
+
+/// A pending dialogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dialogue {
+    /// What comes next.
+    #[serde(flatten)]
+    pub stage: Stage,
+    /// The picture, for add text; none for Create and Write a prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<DialogueImage>,
+    /// The bot's latest question (its buttons must be this message's).
+    pub prompt_message_id: i32,
+    /// Reply language code (`ru`, `en`).
+    pub lang: String,
+}
+
+impl Dialogue {
+    /// An add-text dialogue about to ask for the text of the image in `image_message_id`.
+    pub fn new(image_message_id: MessageId, media: &MediaRef, lang: Lang) -> Self {
+        Dialogue {
+            stage: Stage::Text,
+            image: Some(DialogueImage {
+                message_id: image_message_id.0,
+                file_id: media.file_id.0.clone(),
+                size_bytes: media.size_bytes,
+                mime_type: media.mime_type.clone(),
+                file_name: media.file_name.clone(),
+            }),
+            prompt_message_id: 0,
+            lang: lang.code().to_string(),
+        }
+    }
+
+    /// A dialogue that asked, in `question`, for words at `stage` (Create, Write a prompt).
+    pub fn words(stage: Stage, question: MessageId, lang: Lang) -> Self {
+        Dialogue {
+            stage,
+            image: None,
+            prompt_message_id: question.0,
+            lang: lang.code().to_string(),
         }
     }
 
@@ -166,8 +196,21 @@ mod tests {
         assert!(json.contains(r#""stage":"wishes""#), "{json}");
         let back: Dialogue = serde_json::from_str(&json).unwrap();
         assert_eq!(back, dialogue);
-        assert_eq!(back.media().file_id, media.file_id);
+        assert_eq!(back.image.as_ref().unwrap().media().file_id, media.file_id);
         assert_eq!(back.lang(), Lang::Ru);
+        let create = Dialogue::words(
+            Stage::Describe {
+                shape: "vertical".into(),
+            },
+            MessageId(9),
+            Lang::En,
+        );
+        let json = serde_json::to_string(&create).unwrap();
+        assert_eq!(
+            json,
+            r#"{"stage":"describe","shape":"vertical","prompt_message_id":9,"lang":"en"}"#
+        );
+        assert_eq!(serde_json::from_str::<Dialogue>(&json).unwrap(), create);
         assert_eq!(key(ChatId(-1005), 42), "-1005.42");
     }
 }

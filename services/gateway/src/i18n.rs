@@ -4,7 +4,9 @@
 use mediabot_proto::Service;
 use mediabot_proto::billing::v1::{EntryKind, Operation as LedgerEntry};
 use mediabot_proto::imaging::v1::{ColorModel, ImageFacts};
-use mediabot_proto::jobs::v1::{ExtractedText, FailureReason, ImageResult, JobState, Operation};
+use mediabot_proto::jobs::v1::{
+    ExtractedText, FailureReason, ImageResult, ImageShape, JobState, Operation,
+};
 use time::macros::{format_description, offset};
 
 use crate::admin::{AddBalanceError, MAX_TOP_UP_MINOR};
@@ -104,6 +106,16 @@ pub fn operation_name(lang: Lang, operation: &Operation) -> String {
         (Lang::En, Some("image.ocr")) => "Text from a photo".into(),
         (Lang::Ru, Some("document.text")) => "Текст из документа (PDF, DOCX, ODT, TXT)".into(),
         (Lang::En, Some("document.text")) => "Text from a document (PDF, DOCX, ODT, TXT)".into(),
+        (Lang::Ru, Some("image.generate")) => match param(operation, "model").as_str() {
+            "" | "auto" => "🎨 Картинка по описанию (/create)".into(),
+            model => format!("🎨 Картинка по описанию, модель {model}"),
+        },
+        (Lang::En, Some("image.generate")) => match param(operation, "model").as_str() {
+            "" | "auto" => "🎨 Picture from a description (/create)".into(),
+            model => format!("🎨 Picture from a description, model {model}"),
+        },
+        (Lang::Ru, Some("prompt.write")) => "✍️ Промпт по идее (/prompt)".into(),
+        (Lang::En, Some("prompt.write")) => "✍️ Prompt from an idea (/prompt)".into(),
         (Lang::Ru, _) => "Операция".into(),
         (Lang::En, _) => "Operation".into(),
     }
@@ -182,14 +194,16 @@ pub fn welcome(lang: Lang, balance: &str, prices: &[String]) -> String {
             "Привет! Я обрабатываю то, что вы присылаете:\n\
              • фото или файл изображения — увеличу в 2 или 4 раза, сожму до нужного размера или \
              переведу в другой формат (JPEG, PNG, WebP; HEIC и AVIF тоже читаю), добавлю на неё текст;\n\
-             • голосовое, аудио, видео или видеосообщение — превращу речь в текст.\n\n\
+             • голосовое, аудио, видео или видеосообщение — превращу речь в текст;\n\
+             • /create — нарисую картинку по описанию, /prompt — напишу подробный промпт по идее.\n\n\
              Цены:\n{list}\n\nВаш баланс: {balance}\nДеньги списываются только за выполненную работу.\n/help — помощь, /balance — баланс."
         ),
         Lang::En => format!(
             "Hi! I process what you send me:\n\
              • a photo or an image file — I upscale it 2× or 4×, compress it to a size, or convert it \
              to another format (JPEG, PNG, WebP; I read HEIC and AVIF too), or add text to it;\n\
-             • a voice note, audio, a video or a video message — I turn the speech into text.\n\n\
+             • a voice note, audio, a video or a video message — I turn the speech into text;\n\
+             • /create — I draw a picture from a description, /prompt — I write a detailed prompt from an idea.\n\n\
              Prices:\n{list}\n\nYour balance: {balance}\nYou only pay for work that is done.\n/help for help, /balance for your balance."
         ),
     }
@@ -209,6 +223,9 @@ pub fn help(lang: Lang, limit_mb: u64) -> String {
                      (русский или английский, см. /language), а под ней кнопку перевода на английский.\n\
                      Пришлите документ (PDF, DOCX, ODT, TXT, MD, CSV) — я достану из него текст; с фото \
                      текст распознаю по кнопке «Текст с фото».\n\
+                     /create — картинка по описанию (формат — кнопками), /prompt — подробный промпт по идее с \
+                     кнопкой «Создать». Для точной настройки: «Изображение <описание> | model=flash | \
+                     size=vertical | aspect_ratio=16:9 | negative=текст».\n\
                      Файлы до {limit_mb} МБ. Если что-то не получится, деньги не списываются.\n\n\
                      /start — начало, /balance — баланс, /history — операции, /apikey — ключ для HTTP API, \
                      /cancel — отменить то, о чём я спрашиваю, /language — язык, /ping — работает ли бот, /help — эта справка."
@@ -223,6 +240,9 @@ pub fn help(lang: Lang, limit_mb: u64) -> String {
                      English or Russian; see /language), with a button to translate it to English.\n\
                      Send a document (PDF, DOCX, ODT, TXT, MD, CSV) and I will extract its text; for the text \
                      in a photo, press \"Text from photo\".\n\
+                     /create draws a picture from a description (choose the shape with the buttons), /prompt \
+                     writes a detailed prompt from an idea, with a \"Create\" button. For full control: \
+                     \"Image <description> | model=flash | size=vertical | aspect_ratio=16:9 | negative=text\".\n\
                      Files up to {limit_mb} MB. If something fails, you are not charged.\n\n\
                      /start to begin, /balance for your balance, /history for your operations, /apikey for an HTTP API key, \
                      /cancel to cancel what I am asking for, /language for the language, /ping to check the bot works, /help for this text."
@@ -316,6 +336,8 @@ pub fn ping(lang: Lang, checks: &[crate::ping::Check]) -> String {
             (Lang::En, Part::Worker(Service::Speech)) => "Speech to text",
             (Lang::Ru, Part::Worker(Service::Documents)) => "Текст из документов",
             (Lang::En, Part::Worker(Service::Documents)) => "Text from documents",
+            (Lang::Ru, Part::Worker(Service::Generation)) => "Генерация картинок и промптов",
+            (Lang::En, Part::Worker(Service::Generation)) => "Pictures and prompts (providers)",
         };
         lines.push(match (lang, check.answer) {
             (_, Answer::Up { ms: t }) => format!("✅ {name} — {t} {ms}"),
@@ -786,9 +808,28 @@ pub fn image_result(
             "Compressed: {} → {size} ({format}, {w}×{h}).",
             file_size(lang, image.input_size_bytes)
         ),
+        (Lang::Ru, Some("image.generate")) => {
+            format!(
+                "🎨 Готово: {w}×{h}, {format}, {size}. Модель: {}.",
+                image.model
+            )
+        }
+        (Lang::En, Some("image.generate")) => {
+            format!(
+                "🎨 Done: {w}×{h}, {format}, {size}. Model: {}.",
+                image.model
+            )
+        }
         (Lang::Ru, _) => format!("Готово: {w}×{h}, {format}, {size}."),
         (Lang::En, _) => format!("Done: {w}×{h}, {format}, {size}."),
     };
+    if image.fallbacks > 0 {
+        text.push('\n');
+        text.push_str(match lang {
+            Lang::Ru => "Первая модель не справилась, картинку сделала следующая — цена та же.",
+            Lang::En => "The first model failed, so the next one made it — the price is the same.",
+        });
+    }
     if image.first_frame_only {
         text.push('\n');
         text.push_str(match lang {
@@ -1105,6 +1146,16 @@ pub fn job_failed(lang: Lang, reason: FailureReason) -> String {
         }
         (Lang::En, FailureReason::Encrypted) => {
             "The document is password-protected — please send it without the password."
+        }
+        (Lang::Ru, FailureReason::Rejected) => "Сервис генерации отклонил запрос.",
+        (Lang::En, FailureReason::Rejected) => "The generation service refused the request.",
+        (Lang::Ru, FailureReason::ProviderFailed) => {
+            "Сервис генерации сейчас не справился (ни одна модель не ответила вовремя) — попробуйте \
+             ещё раз чуть позже."
+        }
+        (Lang::En, FailureReason::ProviderFailed) => {
+            "The generation service could not do it right now (no model answered in time) — please \
+             try again a little later."
         }
         (Lang::Ru, FailureReason::WorkerLost) => {
             "Этот файл несколько раз обрушил обработку, я его отложил."
@@ -1622,5 +1673,230 @@ mod tests {
             unsupported_file(Lang::Ru, None, None, 0)
                 .starts_with("Для такого файла у меня пока нет операций.")
         );
+    }
+}
+
+/// A job the provider refused for what it asked (`FAILURE_REASON_REJECTED`): the provider's own words,
+/// quoted, and that nothing was charged.
+pub fn job_rejected(lang: Lang, provider_message: &str) -> String {
+    let words: String = provider_message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    match (lang, words.trim().is_empty()) {
+        (Lang::Ru, true) => "❌ Сервис генерации отклонил запрос — попробуйте описать иначе. Деньги не списаны.".into(),
+        (Lang::En, true) => "❌ The generation service refused the request — try describing it differently. You were not charged.".into(),
+        (Lang::Ru, false) => format!(
+            "❌ Сервис генерации отклонил запрос: «{}». Попробуйте описать иначе. Деньги не списаны.",
+            words.trim()
+        ),
+        (Lang::En, false) => format!(
+            "❌ The generation service refused the request: \"{}\". Try describing it differently. You were not charged.",
+            words.trim()
+        ),
+    }
+}
+
+/// The /create question: what to send, the shape buttons below, the prices per model (`models`: alias
+/// and formatted price, `auto` first) and the power syntax for more control.
+pub fn create_ask(lang: Lang, models: &[(String, String)]) -> String {
+    let auto = models
+        .iter()
+        .find(|(m, _)| m == "auto")
+        .map(|(_, p)| p.clone())
+        .unwrap_or_default();
+    let named = models
+        .iter()
+        .filter(|(m, _)| m != "auto")
+        .map(|(m, p)| format!("{m} — {p}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match lang {
+        Lang::Ru => format!(
+            "🎨 Опишите картинку, которую нужно создать, — своими словами, на любом языке.\n\
+             Формат выберите кнопками ниже (сейчас — квадрат).\n\
+             Цена: {auto}; деньги списываются, только когда картинка пришла.\n\n\
+             Точная настройка одним сообщением:\n\
+             Изображение <описание> | model=<модель> | size=vertical|square|horizontal|ШxВ | aspect_ratio=16:9 | negative=<чего не должно быть>\n\
+             Модели: {named}.\n/cancel — отменить."
+        ),
+        Lang::En => format!(
+            "🎨 Describe the picture to create — in your own words, in any language.\n\
+             Choose the shape with the buttons below (square for now).\n\
+             Price: {auto}; you pay only once the picture has arrived.\n\n\
+             For full control, in one message:\n\
+             Image <description> | model=<model> | size=vertical|square|horizontal|WxH | aspect_ratio=16:9 | negative=<what to leave out>\n\
+             Models: {named}.\n/cancel to cancel."
+        ),
+    }
+}
+
+/// A shape button under the /create question, marked when chosen.
+pub fn shape_button(lang: Lang, shape: ImageShape, chosen: bool) -> String {
+    let name = match (lang, shape) {
+        (Lang::Ru, ImageShape::Vertical) => "▯ Вертикальный",
+        (Lang::En, ImageShape::Vertical) => "▯ Vertical",
+        (Lang::Ru, ImageShape::Horizontal) => "▭ Горизонтальный",
+        (Lang::En, ImageShape::Horizontal) => "▭ Horizontal",
+        (Lang::Ru, _) => "□ Квадрат",
+        (Lang::En, _) => "□ Square",
+    };
+    if chosen {
+        format!("✅ {name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The toast after a shape button: which shape and size the picture will have.
+pub fn shape_chosen(lang: Lang, shape: ImageShape) -> String {
+    let (w, h) = shape.size_px();
+    match lang {
+        Lang::Ru => format!("Формат: {w}×{h}. Теперь пришлите описание."),
+        Lang::En => format!("Shape: {w}×{h}. Now send the description."),
+    }
+}
+
+/// The /prompt question.
+pub fn prompt_ask(lang: Lang, price: &str, max_chars: usize) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "✍️ Опишите идею картинки в нескольких словах (до {max_chars} символов) — я напишу \
+             подробный промпт на английском, а под ним будет кнопка «Создать». Цена промпта: {price}.\n\
+             /cancel — отменить."
+        ),
+        Lang::En => format!(
+            "✍️ Describe the idea of a picture in a few words (up to {max_chars} characters) — I will \
+             write a detailed prompt in English, with a \"Create\" button under it. The prompt costs {price}.\n\
+             /cancel to cancel."
+        ),
+    }
+}
+
+/// A Create or Write-a-prompt dialogue got something other than words.
+pub fn words_needed(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Пришлите описание обычным текстом, пожалуйста (или /cancel).".into(),
+        Lang::En => "Please send the description as plain text (or /cancel).".into(),
+    }
+}
+
+/// The description or idea is longer than the operation takes.
+pub fn words_too_long(lang: Lang, chars: usize, max_chars: usize) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Слишком длинно: {chars} символов, а можно до {max_chars}. Сократите, пожалуйста."
+        ),
+        Lang::En => format!(
+            "That is too long: {chars} characters, and at most {max_chars} fit. Please shorten it."
+        ),
+    }
+}
+
+/// A button under a question that is no longer asked (the dialogue ended or expired).
+pub fn old_question(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Этот вопрос уже неактуален — начните заново (/create или /prompt).".into(),
+        Lang::En => "This question is no longer open — start again (/create or /prompt).".into(),
+    }
+}
+
+/// What is wrong with a power-syntax message, and what is valid (`models`: the aliases on sale).
+pub fn power_error(lang: Lang, error: &crate::generate::PowerError, models: &[String]) -> String {
+    use crate::generate::{POWER_KEYS, PowerError};
+    let models = models.join(", ");
+    let keys = POWER_KEYS.join(", ");
+    let what = match (lang, error) {
+        (Lang::Ru, PowerError::EmptyPrompt) => {
+            "После «Изображение» нужно описание картинки.".to_string()
+        }
+        (Lang::En, PowerError::EmptyPrompt) => {
+            "\"Image\" must be followed by a description of the picture.".to_string()
+        }
+        (Lang::Ru, PowerError::UnknownKey(key)) => {
+            format!("Не знаю параметр «{key}». Параметры: {keys}.")
+        }
+        (Lang::En, PowerError::UnknownKey(key)) => {
+            format!("I don't know the parameter \"{key}\". Parameters: {keys}.")
+        }
+        (Lang::Ru, PowerError::UnknownModel(model)) => {
+            format!("Нет модели «{model}». Модели: {models}.")
+        }
+        (Lang::En, PowerError::UnknownModel(model)) => {
+            format!("There is no model \"{model}\". Models: {models}.")
+        }
+        (Lang::Ru, PowerError::BadSize(size)) => format!(
+            "Размер «{size}» не подходит: vertical, square, horizontal или ШxВ, каждая сторона от 64 до 4096."
+        ),
+        (Lang::En, PowerError::BadSize(size)) => format!(
+            "The size \"{size}\" does not work: vertical, square, horizontal or WxH, each side 64 to 4096."
+        ),
+        (Lang::Ru, PowerError::BadAspectRatio(ratio)) => format!(
+            "Соотношение сторон «{ratio}» не подходит: нужно w:h, например 16:9 или 3:4 (числа от 1 до 64)."
+        ),
+        (Lang::En, PowerError::BadAspectRatio(ratio)) => format!(
+            "The aspect ratio \"{ratio}\" does not work: it is w:h, e.g. 16:9 or 3:4 (numbers 1 to 64)."
+        ),
+        (Lang::Ru, PowerError::SizeAndAspectRatio) => {
+            "Укажите либо size=ШxВ, либо aspect_ratio, но не оба.".to_string()
+        }
+        (Lang::En, PowerError::SizeAndAspectRatio) => {
+            "Give either size=WxH or aspect_ratio, not both.".to_string()
+        }
+        (Lang::Ru, PowerError::TooLong(chars)) => format!(
+            "Описание слишком длинное: {chars} символов, можно до {}.",
+            mediabot_proto::catalog::GENERATE_MAX_PROMPT_CHARS
+        ),
+        (Lang::En, PowerError::TooLong(chars)) => format!(
+            "The description is too long: {chars} characters, at most {} fit.",
+            mediabot_proto::catalog::GENERATE_MAX_PROMPT_CHARS
+        ),
+        (Lang::Ru, PowerError::NegativeTooLong) => format!(
+            "negative слишком длинный: можно до {} символов.",
+            mediabot_proto::catalog::GENERATE_MAX_NEGATIVE_CHARS
+        ),
+        (Lang::En, PowerError::NegativeTooLong) => format!(
+            "negative is too long: at most {} characters.",
+            mediabot_proto::catalog::GENERATE_MAX_NEGATIVE_CHARS
+        ),
+    };
+    match lang {
+        Lang::Ru => format!(
+            "{what}\nПример: Изображение кот-астронавт | model=flash | size=vertical | negative=текст"
+        ),
+        Lang::En => format!(
+            "{what}\nExample: Image a cat astronaut | model=flash | size=vertical | negative=text"
+        ),
+    }
+}
+
+/// The first line of a written prompt's message, per language; [`strip_prompt_header`] removes it.
+const PROMPT_HEADERS: [&str; 2] = ["✍️ Промпт:", "✍️ Prompt:"];
+
+/// A written prompt as the bot sends it: a header line, then the prompt itself (the text "Create from this
+/// prompt" takes back with [`strip_prompt_header`]).
+pub fn written_prompt(lang: Lang, prompt: &str) -> String {
+    let header = match lang {
+        Lang::Ru => PROMPT_HEADERS[0],
+        Lang::En => PROMPT_HEADERS[1],
+    };
+    format!("{header}\n\n{prompt}")
+}
+
+/// The prompt in a message made by [`written_prompt`] (in either language): the text less its header.
+pub fn strip_prompt_header(text: &str) -> &str {
+    PROMPT_HEADERS
+        .iter()
+        .find_map(|h| text.strip_prefix(h))
+        .unwrap_or(text)
+        .trim()
+}
+
+/// The button under a written prompt.
+pub fn create_from_prompt_button(lang: Lang, price: &str) -> String {
+    match lang {
+        Lang::Ru => format!("🎨 Создать по этому промпту — {price}"),
+        Lang::En => format!("🎨 Create from this prompt — {price}"),
     }
 }

@@ -71,13 +71,15 @@ pub enum StatusMessage {
 pub struct JobStart {
     /// The operation with its parameters.
     pub operation: Operation,
-    /// The input file.
-    pub media: MediaRef,
+    /// The input file; `None` for an operation that takes none (`image.generate`, `prompt.write`: the
+    /// user's words are in its parameters).
+    pub media: Option<MediaRef>,
     /// The chat the result goes to.
     pub chat_id: ChatId,
     /// The paying Telegram user.
     pub user_id: i64,
-    /// The user's message holding the file (the job id derives from it; results reply to it).
+    /// The user's message holding the file or the words (the job id derives from it; results reply to
+    /// it).
     pub source_message: MessageId,
     /// The status message.
     pub status: StatusMessage,
@@ -191,22 +193,23 @@ impl Gateway {
         status: MessageId,
     ) -> Result<(), (Stage, Option<String>, Option<Error>)> {
         let lang = start.lang;
-        let media = &start.media;
         let refuse = |text: String| (Stage::BeforeReserve, Some(text), None);
         let Some(service) = start.operation.service() else {
             return Err(refuse(i18n::try_later(lang)));
         };
-        if media.size_bytes > self.limits.max_file_bytes {
-            return Err(refuse(i18n::file_too_big(
-                lang,
-                self.limits.max_file_bytes >> 20,
-            )));
-        }
-        if media.duration_secs.unwrap_or(0) > self.limits.max_audio_secs {
-            return Err(refuse(i18n::audio_too_long(
-                lang,
-                self.limits.max_audio_secs / 60,
-            )));
+        if let Some(media) = &start.media {
+            if media.size_bytes > self.limits.max_file_bytes {
+                return Err(refuse(i18n::file_too_big(
+                    lang,
+                    self.limits.max_file_bytes >> 20,
+                )));
+            }
+            if media.duration_secs.unwrap_or(0) > self.limits.max_audio_secs {
+                return Err(refuse(i18n::audio_too_long(
+                    lang,
+                    self.limits.max_audio_secs / 60,
+                )));
+            }
         }
         match self.backends.availability(service).await {
             Ok(Availability::Ready) => {}
@@ -226,7 +229,10 @@ impl Gateway {
             job_id: job_id.to_string(),
             account_id: start.user_id,
             operation: Some(start.operation.clone()),
-            audio_duration_ms: self.limits.hold_audio_ms(media),
+            audio_duration_ms: start
+                .media
+                .as_ref()
+                .map_or(0, |media| self.limits.hold_audio_ms(media)),
         };
         match self.backends.reserve(reserve).await {
             Ok(hold) => {
@@ -253,41 +259,25 @@ impl Gateway {
         }
         let reserved = |text: String, error: Error| (Stage::Reserved, Some(text), Some(error));
 
-        if matches!(start.status, StatusMessage::Edit(_)) {
-            self.set_status(start.chat_id, status, i18n::receiving(lang))
-                .await;
-        }
-        let bytes = match self.download(&media.file_id).await {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                let text = if is_file_too_big(&error) {
-                    i18n::file_too_big(lang, self.limits.max_file_bytes >> 20)
-                } else {
-                    i18n::try_later(lang)
-                };
-                return Err(reserved(text, error));
-            }
+        // The input file, stored where the worker reads it; an operation without one has an empty key.
+        let key = match &start.media {
+            Some(media) => self.store_input(job_id, start, media, status).await?,
+            None => String::new(),
         };
-        let key = input_key(job_id.as_str());
-        if let Err(error) = self
-            .pipeline
-            .media
-            .put(key.as_str(), &mut bytes.as_slice())
-            .await
-        {
-            return Err(reserved(
-                i18n::try_later(lang),
-                Error::ObjectStore(error.to_string()),
-            ));
-        }
-        tracing::debug!(bytes = bytes.len(), "input stored");
-
         let request = JobRequest {
             job_id: job_id.to_string(),
             operation: Some(start.operation.clone()),
             input_key: key.clone(),
-            mime_type: media.mime_type.clone().unwrap_or_default(),
-            file_name: media.file_name.clone().unwrap_or_default(),
+            mime_type: start
+                .media
+                .as_ref()
+                .and_then(|m| m.mime_type.clone())
+                .unwrap_or_default(),
+            file_name: start
+                .media
+                .as_ref()
+                .and_then(|m| m.file_name.clone())
+                .unwrap_or_default(),
             context: Some(JobContext {
                 chat_id: start.chat_id.0,
                 user_id: start.user_id,
@@ -332,10 +322,54 @@ impl Gateway {
                 Ok(())
             }
             Err((text, error)) => {
-                self.delete_object(&key).await;
+                if !key.is_empty() {
+                    self.delete_object(&key).await;
+                }
                 Err(reserved(text, error))
             }
         }
+    }
+
+    /// Downloads the job's input file from the Bot API and stores it at `in/<job_id>`; returns the key.
+    /// Runs after the reserve, so its failures release the hold.
+    async fn store_input(
+        &self,
+        job_id: &JobId,
+        start: &JobStart,
+        media: &MediaRef,
+        status: MessageId,
+    ) -> Result<String, (Stage, Option<String>, Option<Error>)> {
+        let lang = start.lang;
+        let reserved = |text: String, error: Error| (Stage::Reserved, Some(text), Some(error));
+        if matches!(start.status, StatusMessage::Edit(_)) {
+            self.set_status(start.chat_id, status, i18n::receiving(lang))
+                .await;
+        }
+        let bytes = match self.download(&media.file_id).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let text = if is_file_too_big(&error) {
+                    i18n::file_too_big(lang, self.limits.max_file_bytes >> 20)
+                } else {
+                    i18n::try_later(lang)
+                };
+                return Err(reserved(text, error));
+            }
+        };
+        let key = input_key(job_id.as_str());
+        if let Err(error) = self
+            .pipeline
+            .media
+            .put(key.as_str(), &mut bytes.as_slice())
+            .await
+        {
+            return Err(reserved(
+                i18n::try_later(lang),
+                Error::ObjectStore(error.to_string()),
+            ));
+        }
+        tracing::debug!(bytes = bytes.len(), "input stored");
+        Ok(key)
     }
 
     /// Claims the start of `job_id`: [`Started::New`] when this caller starts it, else
@@ -458,7 +492,10 @@ impl Gateway {
             _ => {
                 let price = match self.backends.prices().await {
                     Ok(prices) => {
-                        let audio_ms = self.limits.hold_audio_ms(&start.media);
+                        let audio_ms = start
+                            .media
+                            .as_ref()
+                            .map_or(0, |media| self.limits.hold_audio_ms(media));
                         price_of(&prices, &start.operation, audio_ms)
                             .map(|(amount, p)| i18n::money(lang, amount, &p.currency))
                             .unwrap_or_default()

@@ -24,6 +24,7 @@ pub mod bot_api;
 pub mod delivery;
 pub mod dialogue;
 pub mod error;
+pub mod generate;
 pub mod i18n;
 pub mod intake;
 pub mod jobs;
@@ -117,6 +118,14 @@ pub struct Config {
         default_value = "http://127.0.0.1:50054"
     )]
     pub documents_url: String,
+    /// generation gRPC endpoint (its `mediabot.jobs.v1.Jobs` queue: pictures and prompts through hosted
+    /// providers).
+    #[arg(
+        long = "generation-url",
+        env = "GENERATION_URL",
+        default_value = "http://127.0.0.1:50055"
+    )]
+    pub generation_url: String,
     /// Largest file accepted, bytes. The Bot API's getFile stops at 20 MB.
     #[arg(long = "max-file-bytes", env = "MAX_FILE_BYTES", default_value_t = 20 * 1024 * 1024)]
     pub max_file_bytes: u64,
@@ -352,6 +361,7 @@ impl Application {
                 (Service::Imaging, config.imaging_url.as_str()),
                 (Service::Speech, config.speech_url.as_str()),
                 (Service::Documents, config.documents_url.as_str()),
+                (Service::Generation, config.generation_url.as_str()),
             ],
         )?;
         let gateway = Gateway {

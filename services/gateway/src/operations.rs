@@ -9,7 +9,7 @@
 //! case, the worker's module and a price line).
 
 use mediabot_proto::jobs::v1::operation::Params;
-use mediabot_proto::jobs::v1::{AddText, ConvertTarget, Operation};
+use mediabot_proto::jobs::v1::{AddText, ConvertTarget, Generate, Operation};
 
 use crate::i18n::Lang;
 
@@ -30,6 +30,8 @@ pub enum Input {
     Video,
     /// A document to read text from: PDF, DOCX, ODT, or plain text (TXT, MD, CSV, ...).
     Document,
+    /// Words the user typed: a description of a picture, or an idea for a prompt.
+    Words,
 }
 
 /// How an operation starts once its input arrives.
@@ -48,6 +50,9 @@ pub enum Start {
     /// An inline button under an offer that opens a dialogue collecting the parameters (Add text: the
     /// text, then the wishes or Skip; [`crate::dialogue`]); the job starts when the dialogue ends.
     Dialogue,
+    /// A command opens a dialogue that asks for the words (/create, /prompt; [`crate::generate`]); power
+    /// syntax («Изображение …») starts `image.generate` at once.
+    Command,
 }
 
 /// One row of the table.
@@ -149,6 +154,19 @@ pub const OFFERS: &[Offer] = &[
         operation: Operation::translate_to_english,
         inputs: AUDIO,
         start: Start::UnderResult,
+    },
+    // A picture from a description, through a provider (/create, power syntax; the words and the model
+    // come from the user, so the row's operation is the default chain with a placeholder).
+    Offer {
+        operation: |_| Operation::generate(Generate::default()),
+        inputs: &[Input::Words],
+        start: Start::Command,
+    },
+    // A detailed prompt written by an LLM from an idea (/prompt), with "Create" under the result.
+    Offer {
+        operation: |language| Operation::write_prompt("", language),
+        inputs: &[Input::Words],
+        start: Start::Command,
     },
 ];
 

@@ -25,7 +25,8 @@ use tracing::Instrument as _;
 
 use crate::admin::{self, AddBalance};
 use crate::bot_api;
-use crate::dialogue::{Dialogue, Stage};
+use crate::dialogue::{Dialogue, DialogueImage, Stage};
+use crate::generate;
 use crate::i18n::{self, Lang};
 use crate::intake::ImageIntake;
 use crate::jobs::{JobStart, MediaRef, Started, StatusMessage};
@@ -58,8 +59,14 @@ pub enum Command {
     Apikey,
     /// Whether the bot and the services behind it answer, and how fast.
     Ping,
-    /// Ends what the bot is asking for (the add-text dialogue); any other command ends it too.
+    /// Ends what the bot is asking for (a dialogue: add text, create, write a prompt); any other command
+    /// ends it too.
     Cancel,
+    /// 🎨 A picture from a description (`image.generate`): asks for the description, with the shape as
+    /// buttons.
+    Create,
+    /// ✍️ A detailed image prompt written from an idea (`prompt.write`), with a "Create" button under it.
+    Prompt,
     /// The interface language (Russian, English) and the spoken language of recordings (the same, or
     /// detected).
     Language,
@@ -92,6 +99,8 @@ pub async fn register_commands(bot: &TelegramBot) {
             None,
             [
                 ("start", "Start: balance and prices"),
+                ("create", "Create a picture from a description"),
+                ("prompt", "Write a prompt from an idea"),
                 ("balance", "Your balance"),
                 ("history", "Latest operations"),
                 ("help", "How it works"),
@@ -105,6 +114,8 @@ pub async fn register_commands(bot: &TelegramBot) {
             Some("ru"),
             [
                 ("start", "Начало: баланс и цены"),
+                ("create", "Создать картинку по описанию"),
+                ("prompt", "Написать промпт по идее"),
                 ("balance", "Ваш баланс"),
                 ("history", "Последние операции"),
                 ("help", "Как это работает"),
@@ -142,7 +153,7 @@ async fn choice_of(gateway: &Gateway, user: Option<&teloxide::types::User>) -> L
 }
 
 /// The reply language of `user`: their /language choice, else their Telegram interface's.
-async fn lang_of(gateway: &Gateway, user: Option<&teloxide::types::User>) -> Lang {
+pub(crate) async fn lang_of(gateway: &Gateway, user: Option<&teloxide::types::User>) -> Lang {
     choice_of(gateway, user).await.lang
 }
 
@@ -336,6 +347,8 @@ async fn on_command(
     let text = match command {
         Command::Help => i18n::help(lang, gateway.limits.max_file_bytes >> 20),
         Command::Cancel => i18n::cancelled(lang, ended),
+        Command::Create => return generate::open_create(&bot, &gateway, &message, lang).await,
+        Command::Prompt => return generate::open_prompt(&bot, &gateway, &message, lang).await,
         Command::Ping => i18n::ping(lang, &crate::ping::ping(&gateway).await),
         Command::Language => {
             let choice = gateway.language_of(user).await;
@@ -634,7 +647,7 @@ async fn immediate_update(
     };
     let start = JobStart {
         operation,
-        media,
+        media: Some(media),
         chat_id: message.chat.id,
         user_id: user.id.0 as i64,
         source_message: message.id,
@@ -656,20 +669,38 @@ async fn on_other(
     let lang = lang_of(&gateway, message.from.as_ref()).await;
     if let Some(user) = message.from.as_ref() {
         let chat = message.chat.id;
+        let span = update_span(&update, chat.0, Some(user));
+        // Power syntax («Изображение …», "Image …") starts a picture at any time, except as the text
+        // of a pending add-text dialogue.
+        let power = message
+            .text()
+            .is_some_and(|t| generate::parse_power(t, &[]).is_some());
         if message.text().is_some_and(|t| t.starts_with('/')) {
             // An unknown command ends the dialogue too.
             gateway.end_dialogue(chat, user.id.0).await;
         } else {
             match gateway.dialogue(chat, user.id.0).await {
-                Ok(Some(dialogue)) => {
-                    let span = update_span(&update, chat.0, Some(user));
-                    return dialogue_message(bot, gateway, message, dialogue)
-                        .instrument(span)
-                        .await;
-                }
+                Ok(Some(dialogue)) => match dialogue.stage {
+                    Stage::Text | Stage::Wishes { .. } => {
+                        return dialogue_message(bot, gateway, message, dialogue)
+                            .instrument(span)
+                            .await;
+                    }
+                    Stage::Describe { .. } | Stage::Idea if !power => {
+                        return generate::words_message(bot, gateway, message, dialogue)
+                            .instrument(span)
+                            .await;
+                    }
+                    Stage::Describe { .. } | Stage::Idea => {}
+                },
                 Ok(None) => {}
                 Err(error) => tracing::warn!(%error, "could not read the dialogue state"),
             }
+        }
+        if power {
+            return generate::power_message(bot, gateway, message, lang)
+                .instrument(span)
+                .await;
         }
     }
     let text = if let Some(document) = message.document() {
@@ -728,6 +759,9 @@ async fn dialogue_message(
         bot_api::call(reply(i18n::add_text_send_text(lang))).await?;
         return Ok(());
     };
+    let Some(image) = dialogue.image.clone() else {
+        return Ok(());
+    };
     match dialogue.stage.clone() {
         Stage::Text => {
             let text = text.trim();
@@ -758,10 +792,19 @@ async fn dialogue_message(
                 gateway.save_dialogue(chat, user.id.0, &next).await?;
             }
         }
+        // Other stages are Create's and Write a prompt's (`generate::words_message`).
+        Stage::Describe { .. } | Stage::Idea => {}
         Stage::Wishes { text: words } => {
             let wishes = text_wishes::parse(text);
             tracing::info!(?wishes, "add-text wishes parsed");
-            let start = add_text_start(chat, user.id.0, &dialogue, wishes.apply(&words), lang);
+            let start = add_text_start(
+                chat,
+                user.id.0,
+                &dialogue,
+                &image,
+                wishes.apply(&words),
+                lang,
+            );
             match gateway.claim_start(&start).await {
                 Ok(Started::New) => {
                     gateway.end_dialogue(chat, user.id.0).await;
@@ -786,15 +829,16 @@ fn add_text_start(
     chat: ChatId,
     user_id: u64,
     dialogue: &Dialogue,
+    image: &DialogueImage,
     params: AddText,
     lang: Lang,
 ) -> JobStart {
     JobStart {
         operation: Operation::add_text(params),
-        media: dialogue.media(),
+        media: Some(image.media()),
         chat_id: chat,
         user_id: user_id as i64,
-        source_message: MessageId(dialogue.image_message_id),
+        source_message: MessageId(image.message_id),
         status: StatusMessage::Edit(MessageId(dialogue.prompt_message_id)),
         lang,
     }
@@ -857,10 +901,10 @@ async fn skip_wishes(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -
             return Ok(());
         }
     };
-    let Some((dialogue, text)) = dialogue.and_then(|d| match &d.stage {
-        Stage::Wishes { text } if d.prompt_message_id == prompt.id.0 => {
-            let text = text.clone();
-            Some((d, text))
+    let Some((dialogue, image, text)) = dialogue.and_then(|d| match (&d.stage, &d.image) {
+        (Stage::Wishes { text }, Some(image)) if d.prompt_message_id == prompt.id.0 => {
+            let (image, text) = (image.clone(), text.clone());
+            Some((d, image, text))
         }
         _ => None,
     }) else {
@@ -872,6 +916,7 @@ async fn skip_wishes(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -
         chat,
         query.from.id.0,
         &dialogue,
+        &image,
         AddText::with_text(&text),
         lang,
     );
@@ -926,6 +971,13 @@ async fn callback_update(
             return open_add_text(bot, gateway, query).await;
         }
         Some(SKIP_WISHES) => return skip_wishes(bot, gateway, query).await,
+        Some(data) if generate::is_create_from_prompt(data) => {
+            return generate::create_from_prompt(bot, gateway, query).await;
+        }
+        Some(data) if data.starts_with(generate::SHAPE_PREFIX) => {
+            let shape = data[generate::SHAPE_PREFIX.len()..].to_string();
+            return generate::shape_button(bot, gateway, query, &shape).await;
+        }
         _ => {}
     }
     let operation = query
@@ -968,7 +1020,7 @@ async fn callback_update(
     };
     let start = JobStart {
         operation,
-        media,
+        media: Some(media),
         chat_id: offer.chat.id,
         user_id: query.from.id.0 as i64,
         source_message: source.id,
@@ -1053,7 +1105,7 @@ async fn language_button(
 
 /// Answers a button press (stopping the client's spinner), with a toast `text` if given. Best effort: a
 /// replayed update's query was answered already and Telegram refuses a second answer.
-async fn answer(bot: &TelegramBot, query: &CallbackQuery, text: Option<String>) {
+pub(crate) async fn answer(bot: &TelegramBot, query: &CallbackQuery, text: Option<String>) {
     let mut request = bot.answer_callback_query(query.id.clone());
     if let Some(text) = text {
         request = request.text(text);

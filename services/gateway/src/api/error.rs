@@ -138,13 +138,15 @@ impl ApiError {
                     max_audio_secs / 60
                 ),
             ),
-            // Reasons of the documents service: a transcription never fails with them.
+            // Reasons of the documents and generation services: a transcription never fails with them.
             FailureReason::Unspecified
             | FailureReason::InputMissing
             | FailureReason::Internal
             | FailureReason::WorkerLost
             | FailureReason::NoText
-            | FailureReason::Encrypted => Self::internal(),
+            | FailureReason::Encrypted
+            | FailureReason::Rejected
+            | FailureReason::ProviderFailed => Self::internal(),
         }
     }
 

@@ -162,6 +162,7 @@ async fn start_inner(webhook: Option<u16>, stopped_before_run: bool) -> System {
         imaging_url: "http://127.0.0.1:1".into(),
         speech_url: "http://127.0.0.1:1".into(),
         documents_url: "http://127.0.0.1:1".into(),
+        generation_url: "http://127.0.0.1:1".into(),
         max_file_bytes: 20 * 1024 * 1024,
         max_audio_secs: 600,
         admin_ids: ADMIN.to_string().parse().unwrap(),

@@ -84,6 +84,9 @@ pub struct System {
     pub imaging_url: String,
     pub speech_url: String,
     pub documents_url: String,
+    pub generation_url: String,
+    /// The provider sandbox (Fal's queue API and OpenAI chat completions) generation talks to.
+    pub provider_url: String,
     _nats: nats_test_server::NatsServer,
     _dir: tempfile::TempDir,
 }
@@ -159,6 +162,7 @@ impl System {
             free_port(),
             free_port(),
         );
+        let (generation, provider) = (free_port(), free_port());
         let sandbox_url = format!("http://127.0.0.1:{sandbox}");
         let mut system = System {
             processes: Vec::new(),
@@ -168,6 +172,8 @@ impl System {
             imaging_url: format!("http://127.0.0.1:{imaging}"),
             speech_url: format!("http://127.0.0.1:{speech}"),
             documents_url: format!("http://127.0.0.1:{documents}"),
+            generation_url: format!("http://127.0.0.1:{generation}"),
+            provider_url: format!("http://127.0.0.1:{provider}"),
             _nats: nats,
             _dir: dir,
         };
@@ -233,10 +239,45 @@ impl System {
             &["--listen", &documents_listen],
             &[&env_common[..], &options.env_of("documents")].concat(),
         );
+        // The providers' stand-in, quick (50 ms in the queue, 300 ms of work), and generation on it.
+        let provider_listen = format!("127.0.0.1:{provider}");
+        system.spawn(
+            "provider-sandbox",
+            &logs,
+            &[
+                "--listen",
+                &provider_listen,
+                "--queue-ms",
+                "50",
+                "--work-ms",
+                "300",
+            ],
+            &[("RUST_LOG", "info,provider_sandbox=debug")],
+        );
+        let generation_listen = format!("127.0.0.1:{generation}");
+        let llm_url = format!("{}/v1", system.provider_url);
+        let fal_url = system.provider_url.clone();
+        system.spawn(
+            "generation",
+            &logs,
+            &["--listen", &generation_listen],
+            &[
+                &env_common[..],
+                &[
+                    ("FAL_QUEUE_URL", fal_url.as_str()),
+                    ("FAL_KEY", "sandbox-fal-key"),
+                    ("LLM_BASE_URL", llm_url.as_str()),
+                    ("LLM_API_KEY", "sandbox-openai-key"),
+                ],
+                &options.env_of("generation"),
+            ]
+            .concat(),
+        );
         let mut ready = vec![
             (system.billing_url.clone(), "mediabot.billing.v1.Billing"),
             (system.imaging_url.clone(), "mediabot.jobs.v1.Jobs"),
             (system.documents_url.clone(), "mediabot.jobs.v1.Jobs"),
+            (system.generation_url.clone(), "mediabot.jobs.v1.Jobs"),
         ];
         // Without a model speech's job queue stays NOT_SERVING by design; its process-wide status ("") still
         // says it is up.
@@ -251,11 +292,12 @@ impl System {
         for (url, service) in ready {
             system.wait_serving(&url, service).await;
         }
-        let (b, i, s, d, api) = (
+        let (b, i, s, d, g, api) = (
             system.billing_url.clone(),
             system.imaging_url.clone(),
             system.speech_url.clone(),
             system.documents_url.clone(),
+            system.generation_url.clone(),
             system.sandbox_url.clone(),
         );
         system.spawn(
@@ -271,6 +313,7 @@ impl System {
                     ("IMAGING_URL", &i),
                     ("SPEECH_URL", &s),
                     ("DOCUMENTS_URL", &d),
+                    ("GENERATION_URL", &g),
                     ("RUST_LOG", GATEWAY_LOG),
                 ],
                 &options.env_of("gateway"),
@@ -371,6 +414,7 @@ impl System {
             "imaging" => (self.imaging_url.clone(), "mediabot.jobs.v1.Jobs"),
             "speech" => (self.speech_url.clone(), "mediabot.jobs.v1.Jobs"),
             "documents" => (self.documents_url.clone(), "mediabot.jobs.v1.Jobs"),
+            "generation" => (self.generation_url.clone(), "mediabot.jobs.v1.Jobs"),
             other => panic!("{other} has no gRPC health service"),
         };
         self.wait_serving(&url, service).await;

@@ -12,6 +12,7 @@
 mod add_text;
 mod browser;
 mod documents;
+mod generation;
 mod harness;
 mod image_convert;
 mod image_results;
