@@ -145,7 +145,9 @@ mod tests {
             status: "result answered 422".into(),
             message: "The prompt was rejected".into(),
         });
-        assert!(matches!(rejected, JobError::Rejected { provider_message, .. } if provider_message == "The prompt was rejected"));
+        assert!(
+            matches!(rejected, JobError::Rejected { provider_message, .. } if provider_message == "The prompt was rejected")
+        );
         assert!(matches!(
             JobError::from(GenerationError::UnknownModel(UnknownModel("x".into()))),
             JobError::Internal(_)

@@ -50,6 +50,8 @@ pub const POLL_MAX: Duration = Duration::from_secs(2);
 pub const POLL_ERRORS: u32 = 5;
 /// Timeout of one API call (submit, status, result, cancel).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The shortest timeout a submit is given, even when the deadline is nearer.
+pub const MIN_CALL_TIMEOUT: Duration = Duration::from_secs(1);
 /// Timeout of one picture download.
 pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 /// Progress reported while the request waits in Fal's queue.
@@ -202,8 +204,14 @@ impl FalClient {
         progress: &watch::Sender<u32>,
         bounds: &Bounds,
     ) -> Result<String, FalError> {
-        let submitted = bounds.run(self.submit(model, input)).await?;
+        let submitted = self.submit(model, input, bounds).await?;
         tracing::info!(request_id = %submitted.request_id, "submitted to Fal");
+        // A submit is never abandoned half-way (Fal might have queued it): a limit reached meanwhile
+        // cancels the request it made.
+        if let Some(interruption) = bounds.interrupted() {
+            self.cancel(&submitted).await;
+            return Err(interruption.into());
+        }
         raise(progress, QUEUED_PERCENT);
         if let Err(error) = bounds.run(self.wait(&submitted, progress)).await {
             if matches!(error, FalError::TimedOut | FalError::Stopped) {
@@ -214,8 +222,14 @@ impl FalClient {
         bounds.run(self.result(&submitted)).await
     }
 
-    /// `POST {queue}/{model}` with retries of 429, 5xx and unanswered calls.
-    async fn submit(&self, model: &Model, input: &Value) -> Result<Submitted, FalError> {
+    /// `POST {queue}/{model}` with retries of 429, 5xx and unanswered calls. `bounds` end the waits
+    /// between tries and shorten a call's timeout to the deadline, but never cut a call short.
+    async fn submit(
+        &self,
+        model: &Model,
+        input: &Value,
+        bounds: &Bounds,
+    ) -> Result<Submitted, FalError> {
         let url = format!("{}/{}", self.queue_url, model.fal_model);
         let mut delays = ExponentialBuilder::new()
             .with_min_delay(SUBMIT_MIN_DELAY)
@@ -230,7 +244,11 @@ impl FalClient {
                 .post(&url)
                 .header(AUTHORIZATION, self.authorization())
                 .json(input)
-                .timeout(CALL_TIMEOUT)
+                .timeout(
+                    CALL_TIMEOUT
+                        .min(bounds.deadline.saturating_duration_since(Instant::now()))
+                        .max(MIN_CALL_TIMEOUT),
+                )
                 .send()
                 .await;
             let (why, retry_after) = match sent {
@@ -265,7 +283,10 @@ impl FalClient {
                             cut(&body)
                         )));
                     }
-                    (format!("submit answered {status}: {}", cut(&body)), retry_after)
+                    (
+                        format!("submit answered {status}: {}", cut(&body)),
+                        retry_after,
+                    )
                 }
             };
             let Some(delay) = delays.next() else {
@@ -275,7 +296,12 @@ impl FalClient {
             };
             let delay = retry_after.map_or(delay, |after| after.min(MAX_RETRY_AFTER));
             tracing::warn!(%why, ?delay, "Fal submit failed; retrying");
-            tokio::time::sleep(delay).await;
+            bounds
+                .run(async {
+                    tokio::time::sleep(delay).await;
+                    Ok::<_, FalError>(())
+                })
+                .await?;
         }
     }
 
@@ -537,8 +563,12 @@ mod tests {
             Some("The prompt was rejected")
         );
         assert_eq!(content_policy(StatusCode::BAD_REQUEST, body), None);
-        let other = r#"{"detail":[{"loc":["body","image_size"],"msg":"too big","type":"value_error"}]}"#;
-        assert_eq!(content_policy(StatusCode::UNPROCESSABLE_ENTITY, other), None);
+        let other =
+            r#"{"detail":[{"loc":["body","image_size"],"msg":"too big","type":"value_error"}]}"#;
+        assert_eq!(
+            content_policy(StatusCode::UNPROCESSABLE_ENTITY, other),
+            None
+        );
         assert_eq!(
             content_policy(StatusCode::UNPROCESSABLE_ENTITY, r#"{"detail":"x"}"#),
             None

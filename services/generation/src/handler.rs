@@ -161,7 +161,10 @@ impl GenerationHandler {
     ) -> Result<String, GenerationError> {
         match self.llm.translate(prompt, bounds).await {
             Ok(english) => {
-                tracing::info!(chars = english.chars().count(), "prompt translated to English");
+                tracing::info!(
+                    chars = english.chars().count(),
+                    "prompt translated to English"
+                );
                 Ok(english)
             }
             Err(LlmError::Failed(error)) => {

@@ -80,7 +80,11 @@ pub struct Config {
     #[arg(long = "models-file", env = "GENERATION_MODELS_FILE")]
     pub models_file: Option<PathBuf>,
     /// Fal's queue API.
-    #[arg(long = "fal-url", env = "FAL_QUEUE_URL", default_value = "https://queue.fal.run")]
+    #[arg(
+        long = "fal-url",
+        env = "FAL_QUEUE_URL",
+        default_value = "https://queue.fal.run"
+    )]
     pub fal_url: String,
     /// Fal API key (`Authorization: Key ...`); without it the service reports NOT_SERVING.
     #[arg(long = "fal-key", env = "FAL_KEY", hide_env_values = true)]
@@ -95,7 +99,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub job_deadline_secs: u64,
     /// Base URL of an OpenAI-compatible chat-completions API (`{url}/chat/completions`).
-    #[arg(long = "llm-url", env = "LLM_BASE_URL", default_value = "https://api.openai.com/v1")]
+    #[arg(
+        long = "llm-url",
+        env = "LLM_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
     pub llm_url: String,
     /// API key of the LLM (`Authorization: Bearer ...`); without it the service reports NOT_SERVING.
     #[arg(long = "llm-key", env = "LLM_API_KEY", hide_env_values = true)]

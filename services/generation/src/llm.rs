@@ -181,9 +181,10 @@ impl LlmClient {
             let (why, retry_after) = match sent {
                 Err(error) => (format!("no answer: {error}"), None),
                 Ok(response) if response.status().is_success() => {
-                    let answer: Value = response.json().await.map_err(|e| {
-                        LlmError::Failed(format!("the answer is not JSON: {e}"))
-                    })?;
+                    let answer: Value = response
+                        .json()
+                        .await
+                        .map_err(|e| LlmError::Failed(format!("the answer is not JSON: {e}")))?;
                     return self.completion(&answer);
                 }
                 Ok(response) => {
@@ -257,7 +258,9 @@ pub fn cut_at_word(text: &str, max: usize) -> String {
     };
     let head = &text[..end];
     match head.rfind(char::is_whitespace) {
-        Some(space) if head[..space].chars().count() >= max * 4 / 5 => head[..space].trim_end().to_string(),
+        Some(space) if head[..space].chars().count() >= max * 4 / 5 => {
+            head[..space].trim_end().to_string()
+        }
         _ => head.to_string(),
     }
 }
@@ -288,7 +291,10 @@ mod tests {
         assert_eq!(cut_at_word("  short  ", 10), "short");
         let long = "word ".repeat(1000);
         let cut = cut_at_word(&long, 4000);
-        assert!(cut.chars().count() <= 4000 && cut.ends_with("word"), "{cut:?}");
+        assert!(
+            cut.chars().count() <= 4000 && cut.ends_with("word"),
+            "{cut:?}"
+        );
         let solid = "x".repeat(5000);
         assert_eq!(cut_at_word(&solid, 4000).len(), 4000);
         let cyrillic = "я".repeat(4001);

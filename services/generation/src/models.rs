@@ -164,7 +164,9 @@ impl ModelList {
         }
         for (i, alias) in raw.default_chain.iter().enumerate() {
             if !models.contains_key(alias) {
-                return Err(ModelsError::Chain(format!("{alias:?} is not a listed model")));
+                return Err(ModelsError::Chain(format!(
+                    "{alias:?} is not a listed model"
+                )));
             }
             if raw.default_chain[..i].contains(alias) {
                 return Err(ModelsError::Chain(format!("{alias:?} is named twice")));
@@ -230,20 +232,30 @@ impl Model {
         if raw.size_style != SizeStyle::AspectRatio
             && (raw.resolution.is_some() || !raw.aspect_ratios.is_empty())
         {
-            return Err("resolution and aspect_ratios apply to size_style = \"aspect_ratio\" only".into());
+            return Err(
+                "resolution and aspect_ratios apply to size_style = \"aspect_ratio\" only".into(),
+            );
         }
-        if raw.resolution.as_deref().is_some_and(|r| r.trim().is_empty()) {
+        if raw
+            .resolution
+            .as_deref()
+            .is_some_and(|r| r.trim().is_empty())
+        {
             return Err("resolution is empty".into());
         }
         let aspect_ratios = raw
             .aspect_ratios
             .iter()
             .map(|ratio| {
-                parse_aspect_ratio(ratio)
-                    .ok_or_else(|| format!("aspect_ratios: {ratio:?} is not w:h with sides 1 to 64"))
+                parse_aspect_ratio(ratio).ok_or_else(|| {
+                    format!("aspect_ratios: {ratio:?} is not w:h with sides 1 to 64")
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if let Some(key) = RESERVED_PARAMS.iter().find(|k| raw.params.contains_key(**k)) {
+        if let Some(key) = RESERVED_PARAMS
+            .iter()
+            .find(|k| raw.params.contains_key(**k))
+        {
             return Err(format!("params may not set {key:?}: the service sets it"));
         }
         let params = match serde_json::to_value(&raw.params) {
@@ -336,7 +348,8 @@ pub fn requested_pixels(job: &Generate) -> (u32, u32) {
         Some((w, h)) => {
             let short = |small: u32, large: u32| {
                 let exact = f64::from(RATIO_LONG_SIDE_PX) * f64::from(small) / f64::from(large);
-                let rounded = (exact / f64::from(SIDE_MULTIPLE_PX)).round() as u32 * SIDE_MULTIPLE_PX;
+                let rounded =
+                    (exact / f64::from(SIDE_MULTIPLE_PX)).round() as u32 * SIDE_MULTIPLE_PX;
                 rounded.max(MIN_SIDE_PX)
             };
             if w >= h {
@@ -460,7 +473,10 @@ mod tests {
             json!({"width": 64, "height": 2048})
         );
         // Nano Banana takes a fixed list of ratios: the nearest is sent.
-        assert_eq!(pro.input(&ratio("9:16"), "x")["aspect_ratio"], json!("9:16"));
+        assert_eq!(
+            pro.input(&ratio("9:16"), "x")["aspect_ratio"],
+            json!("9:16")
+        );
         assert_eq!(pro.input(&ratio("2:1"), "x")["aspect_ratio"], json!("16:9"));
         assert_eq!(pro.input(&ratio("7:5"), "x")["aspect_ratio"], json!("4:3"));
         assert_eq!(pro.input(&ratio("1:3"), "x")["aspect_ratio"], json!("9:16"));
@@ -530,8 +546,10 @@ mod tests {
                 .contains("model \"m\"")
         );
         assert!(
-            refused(&entry("size_style = \"image_size\"\nparams = { prompt = \"x\" }"))
-                .contains("params may not set \"prompt\"")
+            refused(&entry(
+                "size_style = \"image_size\"\nparams = { prompt = \"x\" }"
+            ))
+            .contains("params may not set \"prompt\"")
         );
         assert!(refused(&entry("size_style = \"image_size\"\ncolour = 1")).contains("colour"));
         assert!(

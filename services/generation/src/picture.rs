@@ -95,7 +95,11 @@ pub fn preview_jpeg(image: &DynamicImage) -> Result<Vec<u8>, PictureError> {
             let (c, a) = (u32::from(c), u32::from(a));
             ((c * a + 255 * (255 - a) + 127) / 255) as u8
         };
-        rgb.put_pixel(x, y, image::Rgb([over_white(r), over_white(g), over_white(b)]));
+        rgb.put_pixel(
+            x,
+            y,
+            image::Rgb([over_white(r), over_white(g), over_white(b)]),
+        );
     }
     let mut jpeg = Vec::new();
     JpegEncoder::new_with_quality(&mut jpeg, PREVIEW_QUALITY)
@@ -125,7 +129,10 @@ mod tests {
         assert_eq!(picture.mime_type, "image/png");
         assert_eq!((picture.width, picture.height), (1472, 2048));
         let preview = image::load_from_memory(&picture.preview_jpeg).unwrap();
-        assert_eq!(image::guess_format(&picture.preview_jpeg).unwrap(), ImageFormat::Jpeg);
+        assert_eq!(
+            image::guess_format(&picture.preview_jpeg).unwrap(),
+            ImageFormat::Jpeg
+        );
         assert_eq!((preview.width(), preview.height()), (230, 320));
         // Fully transparent is white in the preview.
         assert!(preview.to_rgb8().get_pixel(5, 5).0.iter().all(|&c| c > 245));
@@ -155,7 +162,11 @@ mod tests {
         for &byte in bytes {
             crc ^= u32::from(byte);
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
