@@ -332,7 +332,6 @@ impl FalClient {
                 Err(error) => format!("status got no answer: {error}"),
                 Ok(response) if response.status().is_success() => {
                     let body: Value = response.json().await.unwrap_or(Value::Null);
-                    errors = 0;
                     match body["status"].as_str() {
                         Some("COMPLETED") => return Ok(()),
                         Some("IN_QUEUE") => raise(progress, QUEUED_PERCENT),
@@ -340,8 +339,20 @@ impl FalClient {
                             let since = *working_since.get_or_insert_with(Instant::now);
                             raise(progress, working_percent(since.elapsed()));
                         }
-                        other => tracing::debug!(status = ?other, "unexpected Fal status"),
+                        Some(other) => tracing::debug!(status = other, "unexpected Fal status"),
+                        None => {
+                            let shown: String = body.to_string().chars().take(200).collect();
+                            tracing::warn!(answer = %shown, "a Fal status without a status");
+                            errors += 1;
+                            if errors >= POLL_ERRORS {
+                                return Err(FalError::Failed(format!(
+                                    "status answers without a status ({POLL_ERRORS} polls in a row)"
+                                )));
+                            }
+                            continue;
+                        }
                     }
+                    errors = 0;
                     continue;
                 }
                 Ok(response) if response.status().is_client_error() => {

@@ -1,9 +1,10 @@
-//! The provider metrics (names and labels: docs/architecture.md, "Metrics"), beside the job pipeline's own
-//! job metrics:
+//! The provider metrics (listed in the crate README, "Metrics"), beside the job pipeline's own job
+//! metrics (docs/architecture.md, "Metrics and traces"):
 //!
 //! - `mediabot_provider_requests_total{provider, model, outcome}`: requests to a provider by how they
-//!   ended ([`Outcome`]); `provider` is `fal` (one request = submit to result, `model` the alias) or `llm`
-//!   (one chat completion with its retries, `model` the configured LLM model);
+//!   ended ([`Outcome`]); `provider` is `fal` (one model attempt of a job: slot, submit, wait, result,
+//!   download, decode; `model` the alias) or `llm` (one chat completion with its retries, `model` the
+//!   configured LLM model);
 //! - `mediabot_provider_request_seconds{provider, model, outcome}`: how long each took.
 //!
 //! `model` comes from the model list or the configuration, never from a job, so the series stay few.
