@@ -281,7 +281,13 @@ impl Model {
     /// negative prompt.
     pub fn input(&self, job: &Generate, prompt: &str) -> Value {
         let mut body = self.params.clone();
-        body.insert("prompt".into(), json!(prompt));
+        let negative = job.negative_prompt.trim();
+        if self.negative_prompt || negative.is_empty() {
+            body.insert("prompt".into(), json!(prompt));
+        } else {
+            // A model without a negative-prompt input is told in words, rather than the wish being dropped.
+            body.insert("prompt".into(), json!(format!("{prompt}\n\nAvoid: {negative}")));
+        }
         match self.size_style {
             SizeStyle::AspectRatio => {
                 let (w, h) = self.nearest_ratio(requested_ratio(job));
@@ -511,8 +517,11 @@ mod tests {
         };
         let a = list.get("a").unwrap().input(&with_negative, "x");
         assert_eq!(a["negative_prompt"], json!("blur"));
+        assert_eq!(a["prompt"], json!("x"));
         let b = list.get("b").unwrap().input(&with_negative, "x");
         assert!(b.get("negative_prompt").is_none());
+        // Told in words instead of dropped.
+        assert_eq!(b["prompt"], json!("x\n\nAvoid: blur"));
     }
 
     #[test]
