@@ -6,7 +6,9 @@
 #   docker build --target imaging          -t mediabot/imaging:dev .
 #   docker build --target speech           -t mediabot/speech:dev .
 #   docker build --target documents        -t mediabot/documents:dev .
+#   docker build --target generation       -t mediabot/generation:dev .
 #   docker build --target telegram-sandbox -t mediabot/telegram-sandbox:dev .
+#   docker build --target provider-sandbox -t mediabot/provider-sandbox:dev .
 #
 # The image names are the ones k8s/base uses (k8s/README.md). Stages: `chef` (toolchain and the C/C++
 # build tools), `planner` (the dependency recipe), `builder` (dependencies cooked in their own layer, then
@@ -64,13 +66,16 @@ ENV GGML_NATIVE=OFF \
 COPY --from=planner /src/recipe.json recipe.json
 # The dependency layer: rebuilt only when Cargo.toml/Cargo.lock change, not on every source edit.
 RUN cargo chef cook --release --locked --recipe-path recipe.json \
-      -p billing -p gateway -p imaging -p speech -p documents -p telegram-sandbox
+      -p billing -p gateway -p imaging -p speech -p documents -p generation -p telegram-sandbox \
+      -p provider-sandbox
 COPY . .
 RUN cargo build --release --locked \
-      --bin billing --bin gateway --bin imaging --bin speech --bin documents --bin telegram-sandbox \
+      --bin billing --bin gateway --bin imaging --bin speech --bin documents --bin generation \
+      --bin telegram-sandbox --bin provider-sandbox \
  && mkdir -p /out \
  && cp target/release/billing target/release/gateway target/release/imaging target/release/speech \
-       target/release/documents target/release/telegram-sandbox /out/
+       target/release/documents target/release/generation target/release/telegram-sandbox \
+       target/release/provider-sandbox /out/
 
 # The runtime: the same Debian release as the builder (glibc, and libstdc++ for whisper.cpp), nothing
 # else: TLS roots are compiled in (rustls with webpki roots), the probes are Kubernetes' own gRPC and HTTP
@@ -123,7 +128,25 @@ COPY --from=builder /out/documents /usr/local/bin/documents
 EXPOSE 50054 9104
 ENTRYPOINT ["/usr/local/bin/documents"]
 
+FROM runtime AS generation
+# HTTPS to Fal and the LLM with rustls and compiled-in roots, like the others: nothing to add.
+COPY --from=builder /out/generation /usr/local/bin/generation
+EXPOSE 50055 9105
+ENTRYPOINT ["/usr/local/bin/generation"]
+
 FROM runtime AS telegram-sandbox
 COPY --from=builder /out/telegram-sandbox /usr/local/bin/telegram-sandbox
 EXPOSE 8081
 ENTRYPOINT ["/usr/local/bin/telegram-sandbox"]
+
+FROM runtime AS provider-sandbox
+# It letters the pictures it makes with fonts from /usr/share/fonts (its --font-dir default) and refuses
+# to start without any: DejaVu Sans covers Latin and Cyrillic.
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
+COPY --from=builder /out/provider-sandbox /usr/local/bin/provider-sandbox
+EXPOSE 8090
+ENTRYPOINT ["/usr/local/bin/provider-sandbox"]

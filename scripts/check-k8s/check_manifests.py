@@ -39,12 +39,15 @@ import jsonschema
 import yaml
 from kubernetes_validate import utils as kv
 
-BINARIES = ("billing", "gateway", "imaging", "speech", "documents", "telegram-sandbox")
+BINARIES = ("billing", "gateway", "imaging", "speech", "documents", "generation", "telegram-sandbox",
+            "provider-sandbox")
 # Environment variables a binary reads outside its clap flags.
 EXTRA_ENV = {
-    "RUST_LOG": "tracing's EnvFilter (service-runtime telemetry); the sandbox ignores it",
+    "RUST_LOG": "tracing's EnvFilter (service-runtime telemetry, provider-sandbox); telegram-sandbox ignores it",
 }
 LOOPBACK = ("127.", "localhost", "[::1]")
+# Components that stand in for the outside world (Telegram, the AI providers) in dev: never added to prod.
+DEV_ONLY_COMPONENTS = ("telegram-sandbox", "provider-sandbox")
 PENDING = "check-k8s.mediabot/pending"
 CRD_SCHEMAS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
@@ -158,9 +161,9 @@ def render(kubectl: str, path: Path) -> list[dict]:
 
 
 def variants(repo: Path, tmp: Path) -> dict[str, Path]:
-    """Each overlay, and prod with every optional component added to its `components:` (in a copy of k8s/,
-    so the overlay's transformers, such as `images:`, apply to what the components add, as they would for
-    a user who adds them there)."""
+    """Each overlay, and prod with every optional component but the dev-only sandboxes added to its
+    `components:` (in a copy of k8s/, so the overlay's transformers, such as `images:`, apply to what the
+    components add, as they would for a user who adds them there)."""
     k8s = repo / "k8s"
     result = {p.name: p for p in sorted((k8s / "overlays").iterdir()) if (p / "kustomization.yaml").exists()}
     copy = tmp / "k8s"
@@ -169,7 +172,7 @@ def variants(repo: Path, tmp: Path) -> dict[str, Path]:
     kustomization = yaml.safe_load((prod / "kustomization.yaml").read_text())
     used = {(prod / c).resolve() for c in kustomization.get("components", [])}
     extra = [c for c in sorted((copy / "components").iterdir())
-             if (c / "kustomization.yaml").exists() and c.resolve() not in used and c.name != "telegram-sandbox"]
+             if (c / "kustomization.yaml").exists() and c.resolve() not in used and c.name not in DEV_ONLY_COMPONENTS]
     kustomization["components"] = kustomization.get("components", []) + [os.path.relpath(c, prod) for c in extra]
     (prod / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
     result["prod+" + "+".join(c.name for c in extra)] = prod
