@@ -254,6 +254,7 @@ pub async fn open_create(
     }
     let question = bot_api::call(
         bot.send_message(chat, i18n::create_ask(lang, &models))
+            .reply_parameters(ReplyParameters::new(message.id))
             .reply_markup(shape_keyboard(lang, ImageShape::Square)),
     )
     .await?;
@@ -289,10 +290,13 @@ pub async fn open_prompt(
         return Ok(());
     };
     let price = i18n::money(lang, amount, &entry.currency);
-    let question = bot_api::call(bot.send_message(
-        chat,
-        i18n::prompt_ask(lang, &price, WRITE_PROMPT_MAX_IDEA_CHARS),
-    ))
+    let question = bot_api::call(
+        bot.send_message(
+            chat,
+            i18n::prompt_ask(lang, &price, WRITE_PROMPT_MAX_IDEA_CHARS),
+        )
+        .reply_parameters(ReplyParameters::new(message.id)),
+    )
     .await?;
     let dialogue = Dialogue::words(Stage::Idea, question.id, lang);
     gateway.save_dialogue(chat, user.id.0, &dialogue).await?;

@@ -1313,6 +1313,231 @@ pub fn split_message(text: &str, max_chars: usize) -> Vec<String> {
     chunks
 }
 
+/// A job the provider refused for what it asked (`FAILURE_REASON_REJECTED`): the provider's own words,
+/// quoted, and that nothing was charged.
+pub fn job_rejected(lang: Lang, provider_message: &str) -> String {
+    let words: String = provider_message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    match (lang, words.trim().is_empty()) {
+        (Lang::Ru, true) => "❌ Сервис генерации отклонил запрос — попробуйте описать иначе. Деньги не списаны.".into(),
+        (Lang::En, true) => "❌ The generation service refused the request — try describing it differently. You were not charged.".into(),
+        (Lang::Ru, false) => format!(
+            "❌ Сервис генерации отклонил запрос: «{}». Попробуйте описать иначе. Деньги не списаны.",
+            words.trim()
+        ),
+        (Lang::En, false) => format!(
+            "❌ The generation service refused the request: \"{}\". Try describing it differently. You were not charged.",
+            words.trim()
+        ),
+    }
+}
+
+/// The /create question: what to send, the shape buttons below, the prices per model (`models`: alias
+/// and formatted price, `auto` first) and the power syntax for more control.
+pub fn create_ask(lang: Lang, models: &[(String, String)]) -> String {
+    let auto = models
+        .iter()
+        .find(|(m, _)| m == "auto")
+        .map(|(_, p)| p.clone())
+        .unwrap_or_default();
+    let named = models
+        .iter()
+        .filter(|(m, _)| m != "auto")
+        .map(|(m, p)| format!("{m} — {p}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match lang {
+        Lang::Ru => format!(
+            "🎨 Опишите картинку, которую нужно создать, — своими словами, на любом языке.\n\
+             Формат выберите кнопками ниже (сейчас — квадрат).\n\
+             Цена: {auto}; деньги списываются, только когда картинка пришла.\n\n\
+             Точная настройка одним сообщением:\n\
+             Изображение <описание> | model=<модель> | size=vertical|square|horizontal|ШxВ | aspect_ratio=16:9 | negative=<чего не должно быть>\n\
+             Модели: {named}.\n/cancel — отменить."
+        ),
+        Lang::En => format!(
+            "🎨 Describe the picture to create — in your own words, in any language.\n\
+             Choose the shape with the buttons below (square for now).\n\
+             Price: {auto}; you pay only once the picture has arrived.\n\n\
+             For full control, in one message:\n\
+             Image <description> | model=<model> | size=vertical|square|horizontal|WxH | aspect_ratio=16:9 | negative=<what to leave out>\n\
+             Models: {named}.\n/cancel to cancel."
+        ),
+    }
+}
+
+/// A shape button under the /create question, marked when chosen.
+pub fn shape_button(lang: Lang, shape: ImageShape, chosen: bool) -> String {
+    let name = match (lang, shape) {
+        (Lang::Ru, ImageShape::Vertical) => "▯ Вертикальный",
+        (Lang::En, ImageShape::Vertical) => "▯ Vertical",
+        (Lang::Ru, ImageShape::Horizontal) => "▭ Горизонтальный",
+        (Lang::En, ImageShape::Horizontal) => "▭ Horizontal",
+        (Lang::Ru, _) => "□ Квадрат",
+        (Lang::En, _) => "□ Square",
+    };
+    if chosen {
+        format!("✅ {name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The toast after a shape button: which shape and size the picture will have.
+pub fn shape_chosen(lang: Lang, shape: ImageShape) -> String {
+    let (w, h) = shape.size_px();
+    match lang {
+        Lang::Ru => format!("Формат: {w}×{h}. Теперь пришлите описание."),
+        Lang::En => format!("Shape: {w}×{h}. Now send the description."),
+    }
+}
+
+/// The /prompt question.
+pub fn prompt_ask(lang: Lang, price: &str, max_chars: usize) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "✍️ Опишите идею картинки в нескольких словах (до {max_chars} символов) — я напишу \
+             подробный промпт на английском, а под ним будет кнопка «Создать». Цена промпта: {price}.\n\
+             /cancel — отменить."
+        ),
+        Lang::En => format!(
+            "✍️ Describe the idea of a picture in a few words (up to {max_chars} characters) — I will \
+             write a detailed prompt in English, with a \"Create\" button under it. The prompt costs {price}.\n\
+             /cancel to cancel."
+        ),
+    }
+}
+
+/// A Create or Write-a-prompt dialogue got something other than words.
+pub fn words_needed(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Пришлите описание обычным текстом, пожалуйста (или /cancel).".into(),
+        Lang::En => "Please send the description as plain text (or /cancel).".into(),
+    }
+}
+
+/// The description or idea is longer than the operation takes.
+pub fn words_too_long(lang: Lang, chars: usize, max_chars: usize) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Слишком длинно: {chars} символов, а можно до {max_chars}. Сократите, пожалуйста."
+        ),
+        Lang::En => format!(
+            "That is too long: {chars} characters, and at most {max_chars} fit. Please shorten it."
+        ),
+    }
+}
+
+/// A button under a question that is no longer asked (the dialogue ended or expired).
+pub fn old_question(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Этот вопрос уже неактуален — начните заново (/create или /prompt).".into(),
+        Lang::En => "This question is no longer open — start again (/create or /prompt).".into(),
+    }
+}
+
+/// What is wrong with a power-syntax message, and what is valid (`models`: the aliases on sale).
+pub fn power_error(lang: Lang, error: &crate::generate::PowerError, models: &[String]) -> String {
+    use crate::generate::{POWER_KEYS, PowerError};
+    let models = models.join(", ");
+    let keys = POWER_KEYS.join(", ");
+    let what = match (lang, error) {
+        (Lang::Ru, PowerError::EmptyPrompt) => {
+            "После «Изображение» нужно описание картинки.".to_string()
+        }
+        (Lang::En, PowerError::EmptyPrompt) => {
+            "\"Image\" must be followed by a description of the picture.".to_string()
+        }
+        (Lang::Ru, PowerError::UnknownKey(key)) => {
+            format!("Не знаю параметр «{key}». Параметры: {keys}.")
+        }
+        (Lang::En, PowerError::UnknownKey(key)) => {
+            format!("I don't know the parameter \"{key}\". Parameters: {keys}.")
+        }
+        (Lang::Ru, PowerError::UnknownModel(model)) => {
+            format!("Нет модели «{model}». Модели: {models}.")
+        }
+        (Lang::En, PowerError::UnknownModel(model)) => {
+            format!("There is no model \"{model}\". Models: {models}.")
+        }
+        (Lang::Ru, PowerError::BadSize(size)) => format!(
+            "Размер «{size}» не подходит: vertical, square, horizontal или ШxВ, каждая сторона от 64 до 4096."
+        ),
+        (Lang::En, PowerError::BadSize(size)) => format!(
+            "The size \"{size}\" does not work: vertical, square, horizontal or WxH, each side 64 to 4096."
+        ),
+        (Lang::Ru, PowerError::BadAspectRatio(ratio)) => format!(
+            "Соотношение сторон «{ratio}» не подходит: нужно w:h, например 16:9 или 3:4 (числа от 1 до 64)."
+        ),
+        (Lang::En, PowerError::BadAspectRatio(ratio)) => format!(
+            "The aspect ratio \"{ratio}\" does not work: it is w:h, e.g. 16:9 or 3:4 (numbers 1 to 64)."
+        ),
+        (Lang::Ru, PowerError::SizeAndAspectRatio) => {
+            "Укажите либо size=ШxВ, либо aspect_ratio, но не оба.".to_string()
+        }
+        (Lang::En, PowerError::SizeAndAspectRatio) => {
+            "Give either size=WxH or aspect_ratio, not both.".to_string()
+        }
+        (Lang::Ru, PowerError::TooLong(chars)) => format!(
+            "Описание слишком длинное: {chars} символов, можно до {}.",
+            mediabot_proto::catalog::GENERATE_MAX_PROMPT_CHARS
+        ),
+        (Lang::En, PowerError::TooLong(chars)) => format!(
+            "The description is too long: {chars} characters, at most {} fit.",
+            mediabot_proto::catalog::GENERATE_MAX_PROMPT_CHARS
+        ),
+        (Lang::Ru, PowerError::NegativeTooLong) => format!(
+            "negative слишком длинный: можно до {} символов.",
+            mediabot_proto::catalog::GENERATE_MAX_NEGATIVE_CHARS
+        ),
+        (Lang::En, PowerError::NegativeTooLong) => format!(
+            "negative is too long: at most {} characters.",
+            mediabot_proto::catalog::GENERATE_MAX_NEGATIVE_CHARS
+        ),
+    };
+    match lang {
+        Lang::Ru => format!(
+            "{what}\nПример: Изображение кот-астронавт | model=flash | size=vertical | negative=текст"
+        ),
+        Lang::En => format!(
+            "{what}\nExample: Image a cat astronaut | model=flash | size=vertical | negative=text"
+        ),
+    }
+}
+
+/// The first line of a written prompt's message, per language; [`strip_prompt_header`] removes it.
+const PROMPT_HEADERS: [&str; 2] = ["✍️ Промпт:", "✍️ Prompt:"];
+
+/// A written prompt as the bot sends it: a header line, then the prompt itself (the text "Create from this
+/// prompt" takes back with [`strip_prompt_header`]).
+pub fn written_prompt(lang: Lang, prompt: &str) -> String {
+    let header = match lang {
+        Lang::Ru => PROMPT_HEADERS[0],
+        Lang::En => PROMPT_HEADERS[1],
+    };
+    format!("{header}\n\n{prompt}")
+}
+
+/// The prompt in a message made by [`written_prompt`] (in either language): the text less its header.
+pub fn strip_prompt_header(text: &str) -> &str {
+    PROMPT_HEADERS
+        .iter()
+        .find_map(|h| text.strip_prefix(h))
+        .unwrap_or(text)
+        .trim()
+}
+
+/// The button under a written prompt.
+pub fn create_from_prompt_button(lang: Lang, price: &str) -> String {
+    match lang {
+        Lang::Ru => format!("🎨 Создать по этому промпту — {price}"),
+        Lang::En => format!("🎨 Create from this prompt — {price}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1673,230 +1898,5 @@ mod tests {
             unsupported_file(Lang::Ru, None, None, 0)
                 .starts_with("Для такого файла у меня пока нет операций.")
         );
-    }
-}
-
-/// A job the provider refused for what it asked (`FAILURE_REASON_REJECTED`): the provider's own words,
-/// quoted, and that nothing was charged.
-pub fn job_rejected(lang: Lang, provider_message: &str) -> String {
-    let words: String = provider_message
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(300)
-        .collect();
-    match (lang, words.trim().is_empty()) {
-        (Lang::Ru, true) => "❌ Сервис генерации отклонил запрос — попробуйте описать иначе. Деньги не списаны.".into(),
-        (Lang::En, true) => "❌ The generation service refused the request — try describing it differently. You were not charged.".into(),
-        (Lang::Ru, false) => format!(
-            "❌ Сервис генерации отклонил запрос: «{}». Попробуйте описать иначе. Деньги не списаны.",
-            words.trim()
-        ),
-        (Lang::En, false) => format!(
-            "❌ The generation service refused the request: \"{}\". Try describing it differently. You were not charged.",
-            words.trim()
-        ),
-    }
-}
-
-/// The /create question: what to send, the shape buttons below, the prices per model (`models`: alias
-/// and formatted price, `auto` first) and the power syntax for more control.
-pub fn create_ask(lang: Lang, models: &[(String, String)]) -> String {
-    let auto = models
-        .iter()
-        .find(|(m, _)| m == "auto")
-        .map(|(_, p)| p.clone())
-        .unwrap_or_default();
-    let named = models
-        .iter()
-        .filter(|(m, _)| m != "auto")
-        .map(|(m, p)| format!("{m} — {p}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    match lang {
-        Lang::Ru => format!(
-            "🎨 Опишите картинку, которую нужно создать, — своими словами, на любом языке.\n\
-             Формат выберите кнопками ниже (сейчас — квадрат).\n\
-             Цена: {auto}; деньги списываются, только когда картинка пришла.\n\n\
-             Точная настройка одним сообщением:\n\
-             Изображение <описание> | model=<модель> | size=vertical|square|horizontal|ШxВ | aspect_ratio=16:9 | negative=<чего не должно быть>\n\
-             Модели: {named}.\n/cancel — отменить."
-        ),
-        Lang::En => format!(
-            "🎨 Describe the picture to create — in your own words, in any language.\n\
-             Choose the shape with the buttons below (square for now).\n\
-             Price: {auto}; you pay only once the picture has arrived.\n\n\
-             For full control, in one message:\n\
-             Image <description> | model=<model> | size=vertical|square|horizontal|WxH | aspect_ratio=16:9 | negative=<what to leave out>\n\
-             Models: {named}.\n/cancel to cancel."
-        ),
-    }
-}
-
-/// A shape button under the /create question, marked when chosen.
-pub fn shape_button(lang: Lang, shape: ImageShape, chosen: bool) -> String {
-    let name = match (lang, shape) {
-        (Lang::Ru, ImageShape::Vertical) => "▯ Вертикальный",
-        (Lang::En, ImageShape::Vertical) => "▯ Vertical",
-        (Lang::Ru, ImageShape::Horizontal) => "▭ Горизонтальный",
-        (Lang::En, ImageShape::Horizontal) => "▭ Horizontal",
-        (Lang::Ru, _) => "□ Квадрат",
-        (Lang::En, _) => "□ Square",
-    };
-    if chosen {
-        format!("✅ {name}")
-    } else {
-        name.to_string()
-    }
-}
-
-/// The toast after a shape button: which shape and size the picture will have.
-pub fn shape_chosen(lang: Lang, shape: ImageShape) -> String {
-    let (w, h) = shape.size_px();
-    match lang {
-        Lang::Ru => format!("Формат: {w}×{h}. Теперь пришлите описание."),
-        Lang::En => format!("Shape: {w}×{h}. Now send the description."),
-    }
-}
-
-/// The /prompt question.
-pub fn prompt_ask(lang: Lang, price: &str, max_chars: usize) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "✍️ Опишите идею картинки в нескольких словах (до {max_chars} символов) — я напишу \
-             подробный промпт на английском, а под ним будет кнопка «Создать». Цена промпта: {price}.\n\
-             /cancel — отменить."
-        ),
-        Lang::En => format!(
-            "✍️ Describe the idea of a picture in a few words (up to {max_chars} characters) — I will \
-             write a detailed prompt in English, with a \"Create\" button under it. The prompt costs {price}.\n\
-             /cancel to cancel."
-        ),
-    }
-}
-
-/// A Create or Write-a-prompt dialogue got something other than words.
-pub fn words_needed(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Пришлите описание обычным текстом, пожалуйста (или /cancel).".into(),
-        Lang::En => "Please send the description as plain text (or /cancel).".into(),
-    }
-}
-
-/// The description or idea is longer than the operation takes.
-pub fn words_too_long(lang: Lang, chars: usize, max_chars: usize) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "Слишком длинно: {chars} символов, а можно до {max_chars}. Сократите, пожалуйста."
-        ),
-        Lang::En => format!(
-            "That is too long: {chars} characters, and at most {max_chars} fit. Please shorten it."
-        ),
-    }
-}
-
-/// A button under a question that is no longer asked (the dialogue ended or expired).
-pub fn old_question(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Этот вопрос уже неактуален — начните заново (/create или /prompt).".into(),
-        Lang::En => "This question is no longer open — start again (/create or /prompt).".into(),
-    }
-}
-
-/// What is wrong with a power-syntax message, and what is valid (`models`: the aliases on sale).
-pub fn power_error(lang: Lang, error: &crate::generate::PowerError, models: &[String]) -> String {
-    use crate::generate::{POWER_KEYS, PowerError};
-    let models = models.join(", ");
-    let keys = POWER_KEYS.join(", ");
-    let what = match (lang, error) {
-        (Lang::Ru, PowerError::EmptyPrompt) => {
-            "После «Изображение» нужно описание картинки.".to_string()
-        }
-        (Lang::En, PowerError::EmptyPrompt) => {
-            "\"Image\" must be followed by a description of the picture.".to_string()
-        }
-        (Lang::Ru, PowerError::UnknownKey(key)) => {
-            format!("Не знаю параметр «{key}». Параметры: {keys}.")
-        }
-        (Lang::En, PowerError::UnknownKey(key)) => {
-            format!("I don't know the parameter \"{key}\". Parameters: {keys}.")
-        }
-        (Lang::Ru, PowerError::UnknownModel(model)) => {
-            format!("Нет модели «{model}». Модели: {models}.")
-        }
-        (Lang::En, PowerError::UnknownModel(model)) => {
-            format!("There is no model \"{model}\". Models: {models}.")
-        }
-        (Lang::Ru, PowerError::BadSize(size)) => format!(
-            "Размер «{size}» не подходит: vertical, square, horizontal или ШxВ, каждая сторона от 64 до 4096."
-        ),
-        (Lang::En, PowerError::BadSize(size)) => format!(
-            "The size \"{size}\" does not work: vertical, square, horizontal or WxH, each side 64 to 4096."
-        ),
-        (Lang::Ru, PowerError::BadAspectRatio(ratio)) => format!(
-            "Соотношение сторон «{ratio}» не подходит: нужно w:h, например 16:9 или 3:4 (числа от 1 до 64)."
-        ),
-        (Lang::En, PowerError::BadAspectRatio(ratio)) => format!(
-            "The aspect ratio \"{ratio}\" does not work: it is w:h, e.g. 16:9 or 3:4 (numbers 1 to 64)."
-        ),
-        (Lang::Ru, PowerError::SizeAndAspectRatio) => {
-            "Укажите либо size=ШxВ, либо aspect_ratio, но не оба.".to_string()
-        }
-        (Lang::En, PowerError::SizeAndAspectRatio) => {
-            "Give either size=WxH or aspect_ratio, not both.".to_string()
-        }
-        (Lang::Ru, PowerError::TooLong(chars)) => format!(
-            "Описание слишком длинное: {chars} символов, можно до {}.",
-            mediabot_proto::catalog::GENERATE_MAX_PROMPT_CHARS
-        ),
-        (Lang::En, PowerError::TooLong(chars)) => format!(
-            "The description is too long: {chars} characters, at most {} fit.",
-            mediabot_proto::catalog::GENERATE_MAX_PROMPT_CHARS
-        ),
-        (Lang::Ru, PowerError::NegativeTooLong) => format!(
-            "negative слишком длинный: можно до {} символов.",
-            mediabot_proto::catalog::GENERATE_MAX_NEGATIVE_CHARS
-        ),
-        (Lang::En, PowerError::NegativeTooLong) => format!(
-            "negative is too long: at most {} characters.",
-            mediabot_proto::catalog::GENERATE_MAX_NEGATIVE_CHARS
-        ),
-    };
-    match lang {
-        Lang::Ru => format!(
-            "{what}\nПример: Изображение кот-астронавт | model=flash | size=vertical | negative=текст"
-        ),
-        Lang::En => format!(
-            "{what}\nExample: Image a cat astronaut | model=flash | size=vertical | negative=text"
-        ),
-    }
-}
-
-/// The first line of a written prompt's message, per language; [`strip_prompt_header`] removes it.
-const PROMPT_HEADERS: [&str; 2] = ["✍️ Промпт:", "✍️ Prompt:"];
-
-/// A written prompt as the bot sends it: a header line, then the prompt itself (the text "Create from this
-/// prompt" takes back with [`strip_prompt_header`]).
-pub fn written_prompt(lang: Lang, prompt: &str) -> String {
-    let header = match lang {
-        Lang::Ru => PROMPT_HEADERS[0],
-        Lang::En => PROMPT_HEADERS[1],
-    };
-    format!("{header}\n\n{prompt}")
-}
-
-/// The prompt in a message made by [`written_prompt`] (in either language): the text less its header.
-pub fn strip_prompt_header(text: &str) -> &str {
-    PROMPT_HEADERS
-        .iter()
-        .find_map(|h| text.strip_prefix(h))
-        .unwrap_or(text)
-        .trim()
-}
-
-/// The button under a written prompt.
-pub fn create_from_prompt_button(lang: Lang, price: &str) -> String {
-    match lang {
-        Lang::Ru => format!("🎨 Создать по этому промпту — {price}"),
-        Lang::En => format!("🎨 Create from this prompt — {price}"),
     }
 }

@@ -286,7 +286,10 @@ impl Model {
             body.insert("prompt".into(), json!(prompt));
         } else {
             // A model without a negative-prompt input is told in words, rather than the wish being dropped.
-            body.insert("prompt".into(), json!(format!("{prompt}\n\nAvoid: {negative}")));
+            body.insert(
+                "prompt".into(),
+                json!(format!("{prompt}\n\nAvoid: {negative}")),
+            );
         }
         match self.size_style {
             SizeStyle::AspectRatio => {

@@ -105,6 +105,9 @@ impl JobHandler for ImagingHandler {
             input_size_bytes,
             input_format: output.input_format.to_string(),
             first_frame_only: output.input_frames > 1,
+            // Local work: no provider model, no fallback.
+            model: String::new(),
+            fallbacks: 0,
         };
         Ok(JobOutput::with_object(
             job_completed::Result::Image(result),
