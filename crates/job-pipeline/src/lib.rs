@@ -11,7 +11,9 @@
 //! - [`metrics`]: the Prometheus metrics of jobs (by operation and outcome, queue wait, run and end-to-end
 //!   latency) and of consumers (pending and unacknowledged messages), recorded here for every service;
 //! - [`worker`]: the [`JobHandler`] trait a service implements and the [`Worker`] that runs it — RUNNING,
-//!   input, result object, COMPLETED/FAILED, events, retries by error class, poison jobs, shutdown.
+//!   input, result object, COMPLETED/FAILED, events, retries by error class, poison jobs, shutdown;
+//! - [`service`]: the run loop of a built service — its gRPC server, worker and metrics port, stopped
+//!   together.
 //!
 //! A service that runs jobs is its [`JobHandler`] plus a thin `main`: submit → QUEUED → RUNNING →
 //! COMPLETED / FAILED → (gateway) delivered or undelivered → (billing) settled → media discarded.
@@ -20,6 +22,7 @@ pub mod error;
 pub mod grpc;
 pub mod jetstream;
 pub mod metrics;
+pub mod service;
 pub mod submit;
 pub mod worker;
 

@@ -222,29 +222,12 @@ impl Application {
             not_available,
             ..
         } = self;
-        // A child token, so a failing server can stop this service's worker without cancelling the caller's.
-        let shutdown = shutdown.child_token();
         let mut queue = JobQueue::new(pipeline, Service::Documents);
         if let Some(reason) = not_available {
             queue = queue.not_available(reason);
         }
         let server = job_pipeline::grpc::mount(GrpcServer::new()?, queue).await;
-        let working = worker.map(|worker| tokio::spawn(worker.run(shutdown.clone())));
-        let metrics = tokio::spawn(metrics.serve(shutdown.clone()));
-        let served = server.serve(listener, shutdown.clone()).await;
-        // The server only returns on shutdown or failure; either way stop taking jobs and let running ones end.
-        shutdown.cancel();
-        if let Some(working) = working
-            && let Err(error) = working.await
-        {
-            tracing::error!(%error, "the job worker crashed");
-        }
-        match metrics.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(%error, "the metrics port failed"),
-            Err(error) => tracing::error!(%error, "the metrics task crashed"),
-        }
-        served?;
+        job_pipeline::service::run(server, listener, worker, metrics, shutdown).await?;
         Ok(())
     }
 }

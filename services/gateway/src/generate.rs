@@ -31,7 +31,7 @@ use crate::bot_api;
 use crate::dialogue::{Dialogue, Stage};
 use crate::i18n::{self, Lang};
 use crate::jobs::{JobStart, Started, StatusMessage};
-use crate::telegram::{HandlerError, answer, has_visible_text};
+use crate::telegram::{HandlerError, answer, has_visible_text, start_for_press, start_for_words};
 use crate::{Gateway, TelegramBot};
 
 type HandlerResult = Result<(), HandlerError>;
@@ -395,20 +395,7 @@ pub async fn words_message(
         return Ok(());
     }
     let start = words_start(chat, user.id.0, message.id, operation, lang);
-    match gateway.claim_start(&start).await {
-        Ok(Started::New) => {
-            gateway.end_dialogue(chat, user.id.0).await;
-            let _ = gateway.start_claimed(start).await;
-        }
-        Ok(Started::AlreadyStarted { state }) => {
-            bot_api::call(reply(i18n::already_started(lang, state))).await?;
-        }
-        Err(error) => {
-            tracing::warn!(%error, "could not claim a job start");
-            bot_api::call(reply(i18n::try_later(lang))).await?;
-        }
-    }
-    Ok(())
+    start_for_words(&bot, &gateway, &message, start, lang).await
 }
 
 /// A job on the user's words in `source` (their message, or the bot's prompt message): no input file, its
@@ -500,19 +487,7 @@ pub async fn create_from_prompt(
         Operation::generate(Generate::with_prompt(&prompt)),
         lang,
     );
-    match gateway.claim_start(&start).await {
-        Ok(Started::New) => {
-            answer(&bot, &query, None).await;
-            let _ = gateway.start_claimed(start).await;
-        }
-        Ok(Started::AlreadyStarted { state }) => {
-            answer(&bot, &query, Some(i18n::already_started(lang, state))).await;
-        }
-        Err(error) => {
-            tracing::warn!(%error, "could not claim a job start");
-            answer(&bot, &query, Some(i18n::try_later(lang))).await;
-        }
-    }
+    start_for_press(&bot, &gateway, &query, start, lang, false).await;
     Ok(())
 }
 

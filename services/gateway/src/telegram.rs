@@ -805,22 +805,72 @@ async fn dialogue_message(
                 wishes.apply(&words),
                 lang,
             );
-            match gateway.claim_start(&start).await {
-                Ok(Started::New) => {
-                    gateway.end_dialogue(chat, user.id.0).await;
-                    let _ = gateway.start_claimed(start).await;
-                }
-                Ok(Started::AlreadyStarted { state }) => {
-                    bot_api::call(reply(i18n::already_started(lang, state))).await?;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "could not claim a job start");
-                    bot_api::call(reply(i18n::try_later(lang))).await?;
-                }
-            }
+            return start_for_words(&bot, &gateway, &message, start, lang).await;
         }
     }
     Ok(())
+}
+
+/// Claims `start`, the job the words of `message` end a dialogue with: a new start ends the sender's
+/// dialogue and runs; a repeat (a replayed update) is told the job is already running, a failed claim to
+/// try later, both in a reply to `message`. Errors of the job itself were told to the user and logged.
+pub(crate) async fn start_for_words(
+    bot: &TelegramBot,
+    gateway: &Gateway,
+    message: &Message,
+    start: JobStart,
+    lang: Lang,
+) -> HandlerResult {
+    let reply = |text: String| {
+        bot.send_message(message.chat.id, text)
+            .reply_parameters(ReplyParameters::new(message.id))
+    };
+    match gateway.claim_start(&start).await {
+        Ok(Started::New) => {
+            if let Some(user) = message.from.as_ref() {
+                gateway.end_dialogue(message.chat.id, user.id.0).await;
+            }
+            let _ = gateway.start_claimed(start).await;
+        }
+        Ok(Started::AlreadyStarted { state }) => {
+            bot_api::call(reply(i18n::already_started(lang, state))).await?;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not claim a job start");
+            bot_api::call(reply(i18n::try_later(lang))).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Claims `start` for a button press and answers the press at once (the client stops its spinner, and
+/// Telegram drops answers that come too late): a repeat is told the job is already running, a failed
+/// claim to try later. A new start ends the presser's dialogue when `ends_dialogue`, and runs; its errors
+/// were told to the user and logged.
+pub(crate) async fn start_for_press(
+    bot: &TelegramBot,
+    gateway: &Gateway,
+    query: &CallbackQuery,
+    start: JobStart,
+    lang: Lang,
+    ends_dialogue: bool,
+) {
+    match gateway.claim_start(&start).await {
+        Ok(Started::New) => {
+            answer(bot, query, None).await;
+            if ends_dialogue {
+                gateway.end_dialogue(start.chat_id, query.from.id.0).await;
+            }
+            let _ = gateway.start_claimed(start).await;
+        }
+        Ok(Started::AlreadyStarted { state }) => {
+            answer(bot, query, Some(i18n::already_started(lang, state))).await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not claim a job start");
+            answer(bot, query, Some(i18n::try_later(lang))).await;
+        }
+    }
 }
 
 /// The job that ends an add-text dialogue: the image of the dialogue with `params`, its status shown in
@@ -920,20 +970,7 @@ async fn skip_wishes(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -
         AddText::with_text(&text),
         lang,
     );
-    match gateway.claim_start(&start).await {
-        Ok(Started::New) => {
-            answer(&bot, &query, None).await;
-            gateway.end_dialogue(chat, query.from.id.0).await;
-            let _ = gateway.start_claimed(start).await;
-        }
-        Ok(Started::AlreadyStarted { state }) => {
-            answer(&bot, &query, Some(i18n::already_started(lang, state))).await;
-        }
-        Err(error) => {
-            tracing::warn!(%error, "could not claim a job start");
-            answer(&bot, &query, Some(i18n::try_later(lang))).await;
-        }
-    }
+    start_for_press(&bot, &gateway, &query, start, lang, true).await;
     Ok(())
 }
 
@@ -1027,21 +1064,7 @@ async fn callback_update(
         status,
         lang,
     };
-    let claimed = gateway.claim_start(&start).await;
-    // Answer at once so the client stops its spinner; Telegram drops answers that come too late.
-    match claimed {
-        Ok(Started::New) => {
-            answer(&bot, &query, None).await;
-            let _ = gateway.start_claimed(start).await;
-        }
-        Ok(Started::AlreadyStarted { state }) => {
-            answer(&bot, &query, Some(i18n::already_started(lang, state))).await;
-        }
-        Err(error) => {
-            tracing::warn!(%error, "could not claim a job start");
-            answer(&bot, &query, Some(i18n::try_later(lang))).await;
-        }
-    }
+    start_for_press(&bot, &gateway, &query, start, lang, false).await;
     Ok(())
 }
 

@@ -194,8 +194,6 @@ impl Application {
             worker,
             ..
         } = self;
-        // A child token, so a failing server can stop this service's worker without cancelling the caller's.
-        let shutdown = shutdown.child_token();
         // NATS, the buckets and the consumer were set up in `build`, so the service takes jobs now.
         let server = GrpcServer::new()?
             .add_service(grpc::ImagingService.into_server())
@@ -207,20 +205,7 @@ impl Application {
             .await;
         let server =
             job_pipeline::grpc::mount(server, JobQueue::new(pipeline, Service::Imaging)).await;
-        let working = tokio::spawn(worker.run(shutdown.clone()));
-        let metrics = tokio::spawn(metrics.serve(shutdown.clone()));
-        let served = server.serve(listener, shutdown.clone()).await;
-        // The server only returns on shutdown or failure; either way stop taking jobs and let running ones end.
-        shutdown.cancel();
-        if let Err(error) = working.await {
-            tracing::error!(%error, "the job worker crashed");
-        }
-        match metrics.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(%error, "the metrics port failed"),
-            Err(error) => tracing::error!(%error, "the metrics task crashed"),
-        }
-        served?;
+        job_pipeline::service::run(server, listener, Some(worker), metrics, shutdown).await?;
         Ok(())
     }
 }

@@ -287,22 +287,15 @@ impl Application {
                 internal.cancel();
             }
         });
-        let worker = self
-            .worker
-            .map(|worker| tokio::spawn(worker.run(internal.clone())));
-        let metrics = tokio::spawn(self.metrics.serve(internal.clone()));
-        let served = self.server.serve(self.listener, internal.clone()).await;
+        let served = job_pipeline::service::run(
+            self.server,
+            self.listener,
+            self.worker,
+            self.metrics,
+            internal.clone(),
+        )
+        .await;
         internal.cancel();
-        match metrics.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(%error, "the metrics port failed"),
-            Err(error) => tracing::error!(%error, "the metrics task crashed"),
-        }
-        if let Some(worker) = worker
-            && let Err(error) = worker.await
-        {
-            tracing::error!(%error, "the job worker crashed");
-        }
         forward.abort();
         served?;
         Ok(())
