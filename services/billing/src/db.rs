@@ -151,12 +151,11 @@ impl Db {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(1)
-                    // The one connection is a file handle: nothing to reap when idle or to recycle.
-                    // Without either timeout sqlx spawns no maintenance task, whose loop over
-                    // `num_idle` (sqlx-core 0.9.0) spun for ever, never yielding, when a close raced a
-                    // pop and the counter wrapped below zero: seen as a test whose runtime never shut
-                    // down (billing `crash::sigkill_mid_load::sqlite`, a worker at 100 % CPU in
-                    // pool/inner.rs:548).
+                    // The one connection is a file handle: nothing to reap when idle or to recycle,
+                    // and without either timeout sqlx spawns no maintenance task. (That task's loop
+                    // over `num_idle` spun for ever in sqlx 0.9.0 when the counter wrapped below zero,
+                    // sqlx issue 3645: a test runtime here never shut down. 0.9.1 fixes it, for the
+                    // PostgreSQL pools too.)
                     .idle_timeout(None)
                     .max_lifetime(None)
                     .after_connect(|conn, _meta| {
