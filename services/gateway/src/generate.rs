@@ -31,7 +31,9 @@ use crate::bot_api;
 use crate::dialogue::{Dialogue, Stage};
 use crate::i18n::{self, Lang};
 use crate::jobs::{JobStart, Started, StatusMessage};
-use crate::telegram::{HandlerError, answer, has_visible_text, start_for_press, start_for_words};
+use crate::telegram::{
+    HandlerError, answer, dialogue_of_question, has_visible_text, start_for_press, start_for_words,
+};
 use crate::{Gateway, TelegramBot};
 
 type HandlerResult = Result<(), HandlerError>;
@@ -90,17 +92,25 @@ pub const POWER_KEYS: &[&str] = &["model", "size", "aspect_ratio", "negative"];
 /// "Image", any case, followed by a space, a colon or a line break), else the request or why it is not
 /// valid. `models` are the aliases a user may name ([`priced_models`]).
 pub fn parse_power(text: &str, models: &[String]) -> Option<Result<Generate, PowerError>> {
+    let rest = power_request(text)?;
+    Some(parse_power_parts(rest, models))
+}
+
+/// Whether `text` is a power-syntax message (starts with the keyword), without reading the rest.
+pub fn is_power(text: &str) -> bool {
+    power_request(text).is_some()
+}
+
+/// What follows the keyword of a power-syntax message; `None` for any other text.
+fn power_request(text: &str) -> Option<&str> {
     let text = text.trim_start();
     let keyword_end = text
         .char_indices()
         .find(|(_, c)| c.is_whitespace() || *c == ':')
         .map_or(text.len(), |(i, _)| i);
     let keyword = text[..keyword_end].to_lowercase();
-    if keyword != "изображение" && keyword != "image" {
-        return None;
-    }
-    let rest = text[keyword_end..].trim_start_matches(|c: char| c.is_whitespace() || c == ':');
-    Some(parse_power_parts(rest, models))
+    (keyword == "изображение" || keyword == "image")
+        .then(|| text[keyword_end..].trim_start_matches(|c: char| c.is_whitespace() || c == ':'))
 }
 
 fn parse_power_parts(rest: &str, models: &[String]) -> Result<Generate, PowerError> {
@@ -319,20 +329,16 @@ pub async fn shape_button(
         return Ok(());
     };
     let chat = question.chat.id;
-    let dialogue = match gateway.dialogue(chat, query.from.id.0).await {
-        Ok(dialogue) => dialogue,
-        Err(error) => {
-            tracing::warn!(%error, "could not read the dialogue state");
-            answer(&bot, &query, Some(i18n::try_later(lang))).await;
-            return Ok(());
-        }
-    };
-    let Some(mut dialogue) = dialogue.filter(|d| {
-        matches!(d.stage, Stage::Describe { .. }) && d.prompt_message_id == question.id.0
-    }) else {
-        answer(&bot, &query, Some(i18n::old_question(lang))).await;
+    let stale = i18n::old_question(lang);
+    let Some(mut dialogue) =
+        dialogue_of_question(&bot, &gateway, &query, question, lang, &stale).await
+    else {
         return Ok(());
     };
+    if !matches!(dialogue.stage, Stage::Describe { .. }) {
+        answer(&bot, &query, Some(stale)).await;
+        return Ok(());
+    }
     dialogue.stage = Stage::Describe {
         shape: shape.name().to_string(),
     };

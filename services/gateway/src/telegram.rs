@@ -672,9 +672,7 @@ async fn on_other(
         let span = update_span(&update, chat.0, Some(user));
         // Power syntax («Изображение …», "Image …") starts a picture at any time, except as the text
         // of a pending add-text dialogue.
-        let power = message
-            .text()
-            .is_some_and(|t| generate::parse_power(t, &[]).is_some());
+        let power = message.text().is_some_and(generate::is_power);
         if message.text().is_some_and(|t| t.starts_with('/')) {
             // An unknown command ends the dialogue too.
             gateway.end_dialogue(chat, user.id.0).await;
@@ -943,25 +941,17 @@ async fn skip_wishes(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -
         return Ok(());
     };
     let chat = prompt.chat.id;
-    let dialogue = match gateway.dialogue(chat, query.from.id.0).await {
-        Ok(dialogue) => dialogue,
-        Err(error) => {
-            tracing::warn!(%error, "could not read the dialogue state");
-            answer(&bot, &query, Some(i18n::try_later(lang))).await;
-            return Ok(());
-        }
-    };
-    let Some((dialogue, image, text)) = dialogue.and_then(|d| match (&d.stage, &d.image) {
-        (Stage::Wishes { text }, Some(image)) if d.prompt_message_id == prompt.id.0 => {
-            let (image, text) = (image.clone(), text.clone());
-            Some((d, image, text))
-        }
-        _ => None,
-    }) else {
-        // An old question (the dialogue ended or expired): the picture must be sent again.
-        answer(&bot, &query, Some(i18n::send_again(lang))).await;
+    // An old question (the dialogue ended or expired): the picture must be sent again.
+    let stale = i18n::send_again(lang);
+    let Some(dialogue) = dialogue_of_question(&bot, &gateway, &query, prompt, lang, &stale).await
+    else {
         return Ok(());
     };
+    let (Stage::Wishes { text }, Some(image)) = (&dialogue.stage, &dialogue.image) else {
+        answer(&bot, &query, Some(stale)).await;
+        return Ok(());
+    };
+    let (image, text) = (image.clone(), text.clone());
     let start = add_text_start(
         chat,
         query.from.id.0,
@@ -972,6 +962,31 @@ async fn skip_wishes(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -
     );
     start_for_press(&bot, &gateway, &query, start, lang, true).await;
     Ok(())
+}
+
+/// The presser's pending dialogue, when `question` (the message the pressed button is under) is its
+/// latest question. Otherwise the press is answered and `None` returned: with `stale` when the dialogue
+/// ended, expired or asked something since, with "try later" when its state cannot be read.
+pub(crate) async fn dialogue_of_question(
+    bot: &TelegramBot,
+    gateway: &Gateway,
+    query: &CallbackQuery,
+    question: &Message,
+    lang: Lang,
+    stale: &str,
+) -> Option<Dialogue> {
+    match gateway.dialogue(question.chat.id, query.from.id.0).await {
+        Ok(Some(dialogue)) if dialogue.prompt_message_id == question.id.0 => Some(dialogue),
+        Ok(_) => {
+            answer(bot, query, Some(stale.to_string())).await;
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not read the dialogue state");
+            answer(bot, query, Some(i18n::try_later(lang))).await;
+            None
+        }
+    }
 }
 
 async fn on_callback(

@@ -53,22 +53,6 @@ async fn open(system: &mut System, user: &User, offer: &Message, asks: &str) -> 
     question.message_id
 }
 
-/// Sends `text` and waits for the bot's reply to it that satisfies `matches`.
-async fn say(
-    system: &mut System,
-    user: &User,
-    text: &str,
-    what: &str,
-    matches: impl Fn(&Message) -> bool,
-) -> Message {
-    let sent = user.send_text(text).await;
-    let id = sent["message_id"].as_i64().unwrap();
-    user.wait_for_bot_message(system, id, Duration::from_secs(60), what, |m| {
-        m.reply_to_message_id() == Some(id) && matches(m)
-    })
-    .await
-}
-
 /// Waits for the result document replying to `source`; returns it decoded, with its file name.
 async fn result(system: &mut System, user: &User, source: i64) -> (RgbImage, String) {
     let message = user
@@ -137,27 +121,23 @@ async fn users_add_text_in_russian_and_english_and_pay_once() {
         .send_for_offer(&mut system, "photo", &picture, "image/jpeg")
         .await;
     open(&mut system, &olga, &offer, "Пришлите текст").await;
-    say(
-        &mut system,
-        &olga,
-        "\u{200b}",
-        "refusing the empty text",
-        |m| text_of(m).contains("нет текста"),
-    )
+    olga.say(&mut system, "\u{200b}", "refusing the empty text", |m| {
+        text_of(m).contains("нет текста")
+    })
     .await;
     let long = "я".repeat(201);
-    say(&mut system, &olga, &long, "refusing the long text", |m| {
+    olga.say(&mut system, &long, "refusing the long text", |m| {
         text_of(m).contains("201") && text_of(m).contains("до 200")
     })
     .await;
-    let question = say(
-        &mut system,
-        &olga,
-        "Привет, мир! 🎉",
-        "asking for the wishes",
-        |m| m.first_callback_data() == Some("dlg:skip"),
-    )
-    .await;
+    let question = olga
+        .say(
+            &mut system,
+            "Привет, мир! 🎉",
+            "asking for the wishes",
+            |m| m.first_callback_data() == Some("dlg:skip"),
+        )
+        .await;
     assert!(
         text_of(&question).contains("Пропустить"),
         "{}",
@@ -190,9 +170,8 @@ async fn users_add_text_in_russian_and_english_and_pay_once() {
         .send_for_offer(&mut system, "document", &picture, "image/jpeg")
         .await;
     open(&mut system, &ed, &offer, "Send the text").await;
-    say(
+    ed.say(
         &mut system,
-        &ed,
         "Hello world 🌍",
         "asking for the wishes",
         |m| m.first_callback_data() == Some("dlg:skip"),
@@ -218,14 +197,14 @@ async fn users_add_text_in_russian_and_english_and_pay_once() {
         .send_for_offer(&mut system, "document", &picture, "image/jpeg")
         .await;
     open(&mut system, &ed, &offer, "Send the text").await;
-    let question = say(
-        &mut system,
-        &ed,
-        "Bottom line 🍊",
-        "asking for the wishes",
-        |m| m.first_callback_data() == Some("dlg:skip"),
-    )
-    .await;
+    let question = ed
+        .say(
+            &mut system,
+            "Bottom line 🍊",
+            "asking for the wishes",
+            |m| m.first_callback_data() == Some("dlg:skip"),
+        )
+        .await;
     ed.press(question.message_id, "dlg:skip").await;
     let (image, _) = result(&mut system, &ed, sent).await;
     let bottom = 640..960;
@@ -249,14 +228,11 @@ async fn users_add_text_in_russian_and_english_and_pay_once() {
         .send_for_offer(&mut system, "document", &broken, "image/jpeg")
         .await;
     open(&mut system, &olga, &offer, "Пришлите текст").await;
-    let question = say(
-        &mut system,
-        &olga,
-        "Текст",
-        "asking for the wishes",
-        |m| m.first_callback_data() == Some("dlg:skip"),
-    )
-    .await;
+    let question = olga
+        .say(&mut system, "Текст", "asking for the wishes", |m| {
+            m.first_callback_data() == Some("dlg:skip")
+        })
+        .await;
     olga.press(question.message_id, "dlg:skip").await;
     let refusal = olga
         .wait_for_bot_message(

@@ -42,22 +42,6 @@ async fn prices(system: &System, model: &str) -> (i64, i64) {
     (picture, prompt)
 }
 
-/// Sends `text` and waits for the bot's reply to it that satisfies `matches`.
-async fn say(
-    system: &mut System,
-    user: &User,
-    text: &str,
-    what: &str,
-    matches: impl Fn(&Message) -> bool,
-) -> Message {
-    let sent = user.send_text(text).await;
-    let id = sent["message_id"].as_i64().unwrap();
-    user.wait_for_bot_message(system, id, Duration::from_secs(60), what, |m| {
-        m.reply_to_message_id() == Some(id) && matches(m)
-    })
-    .await
-}
-
 /// Waits for the picture replying to `source`; returns it decoded, with its caption.
 async fn picture(system: &mut System, user: &User, source: i64) -> (image::DynamicImage, String) {
     let message = user
@@ -83,14 +67,11 @@ async fn users_create_pictures_and_prompts_in_russian_and_english_and_pay_once()
 
     // Russian: /create, the vertical shape, a description in Russian.
     let olga = system.user(7501, "ru");
-    let question = say(
-        &mut system,
-        &olga,
-        "/create",
-        "asking for a description",
-        |m| text_of(m).contains("Опишите картинку"),
-    )
-    .await;
+    let question = olga
+        .say(&mut system, "/create", "asking for a description", |m| {
+            text_of(m).contains("Опишите картинку")
+        })
+        .await;
     let shapes: Vec<String> = question
         .buttons()
         .filter_map(|b| b.callback_data.clone())
@@ -134,18 +115,18 @@ async fn users_create_pictures_and_prompts_in_russian_and_english_and_pay_once()
 
     // English: /prompt → the written prompt → "Create from this prompt", pressed twice.
     let ann = system.user(7502, "en");
-    say(&mut system, &ann, "/prompt", "asking for an idea", |m| {
+    ann.say(&mut system, "/prompt", "asking for an idea", |m| {
         text_of(m).contains("Describe the idea")
     })
     .await;
-    let written = say(
-        &mut system,
-        &ann,
-        "a lighthouse in a storm",
-        "with the written prompt",
-        |m| text_of(m).starts_with("✍️ Prompt:"),
-    )
-    .await;
+    let written = ann
+        .say(
+            &mut system,
+            "a lighthouse in a storm",
+            "with the written prompt",
+            |m| text_of(m).starts_with("✍️ Prompt:"),
+        )
+        .await;
     let prompt = text_of(&written);
     assert!(prompt.chars().count() >= 1000, "{prompt}");
     assert!(prompt.contains("lighthouse"), "{prompt}");
@@ -179,23 +160,23 @@ async fn users_create_pictures_and_prompts_in_russian_and_english_and_pay_once()
 
     // Power syntax: a bad model is answered with the valid ones and costs nothing; a good request gets the
     // model and the size asked for.
-    let refusal = say(
-        &mut system,
-        &ann,
-        "Image a red fox | model=dalle3",
-        "refusing the model",
-        |m| text_of(m).contains("There is no model"),
-    )
-    .await;
+    let refusal = ann
+        .say(
+            &mut system,
+            "Image a red fox | model=dalle3",
+            "refusing the model",
+            |m| text_of(m).contains("There is no model"),
+        )
+        .await;
     assert!(text_of(&refusal).contains("flash"), "{}", text_of(&refusal));
-    let refusal = say(
-        &mut system,
-        &olga,
-        "Изображение лиса | стиль=аниме",
-        "refusing the key",
-        |m| text_of(m).contains("Не знаю параметр"),
-    )
-    .await;
+    let refusal = olga
+        .say(
+            &mut system,
+            "Изображение лиса | стиль=аниме",
+            "refusing the key",
+            |m| text_of(m).contains("Не знаю параметр"),
+        )
+        .await;
     assert!(
         text_of(&refusal).contains("negative"),
         "{}",
@@ -247,14 +228,14 @@ async fn a_failing_model_falls_back_and_a_rejected_prompt_costs_nothing() {
         ))
         .await
         .unwrap();
-    let told = say(
-        &mut system,
-        &user,
-        "Image something the safety checker refuses",
-        "with the refusal",
-        |m| text_of(m).contains("refused the request"),
-    )
-    .await;
+    let told = user
+        .say(
+            &mut system,
+            "Image something the safety checker refuses",
+            "with the refusal",
+            |m| text_of(m).contains("refused the request"),
+        )
+        .await;
     assert!(text_of(&told).contains("not charged"), "{}", text_of(&told));
     provider.clear_faults().await.unwrap();
     system.wait_for_balance(7511, WELCOME - picture_price).await;

@@ -586,6 +586,22 @@ impl User {
         &self.chat
     }
 
+    /// Sends `text` and waits (up to 60 s) for the bot's reply to it that satisfies `matches`.
+    pub async fn say(
+        &self,
+        system: &mut System,
+        text: &str,
+        what: &str,
+        matches: impl Fn(&Message) -> bool,
+    ) -> Message {
+        let sent = self.send_text(text).await;
+        let id = sent["message_id"].as_i64().unwrap();
+        self.wait_for_bot_message(system, id, Duration::from_secs(60), what, |m| {
+            m.reply_to_message_id() == Some(id) && matches(m)
+        })
+        .await
+    }
+
     pub async fn send_text(&self, text: &str) -> Value {
         let sent = self
             .chat
