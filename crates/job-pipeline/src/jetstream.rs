@@ -64,6 +64,9 @@ pub const GATEWAY_DELIVERY: &str = "gateway-delivery";
 pub const MEDIA_BUCKET: &str = "media";
 /// Key-value bucket holding each job's [`JobStatus`].
 pub const JOB_STATUS_BUCKET: &str = "job-status";
+/// Key-value bucket of cancel requests (key: job id, value: when the user asked, milliseconds since the
+/// epoch); a worker running or about to run the job watches it ([`crate::worker`]).
+pub const JOB_CANCELS_BUCKET: &str = "job-cancels";
 
 /// Longest an input or result stays in the media bucket (it is deleted as soon as its job is settled), and a
 /// status in the job-status bucket.
@@ -192,6 +195,8 @@ pub struct Pipeline {
     pub media: object_store::ObjectStore,
     /// The `job-status` key-value bucket.
     pub job_status: kv::Store,
+    /// The `job-cancels` key-value bucket.
+    pub job_cancels: kv::Store,
 }
 
 impl Pipeline {
@@ -256,10 +261,18 @@ impl Pipeline {
             MEDIA_TTL,
         )
         .await?;
+        let job_cancels = key_value_bucket(
+            &js,
+            JOB_CANCELS_BUCKET,
+            "cancel requests of jobs by job id",
+            MEDIA_TTL,
+        )
+        .await?;
         Ok(Self {
             jetstream: js,
             media,
             job_status,
+            job_cancels,
         })
     }
 
@@ -376,6 +389,29 @@ impl Pipeline {
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(false),
             Err(e) => Err(Error::Status(Box::new(e))),
         }
+    }
+
+    /// Asks for `job_id` to be cancelled: the worker running it stops it (a handler that watches its stop
+    /// token returns early; one that does not finishes first), and a worker about to run it fails it
+    /// without running it; either way as `CANCELLED`. Idempotent. Errors: [`Error::Status`] when NATS
+    /// fails.
+    pub async fn request_cancel(&self, job_id: &str) -> Result<(), Error> {
+        let now = Bytes::from(crate::now_unix_ms().to_string());
+        self.job_cancels
+            .put(status_key(job_id), now)
+            .await
+            .map_err(|e| Error::Status(Box::new(e)))?;
+        Ok(())
+    }
+
+    /// Whether a cancel of `job_id` was asked for. Errors: [`Error::Status`] when NATS fails.
+    pub async fn cancel_requested(&self, job_id: &str) -> Result<bool, Error> {
+        let entry = self
+            .job_cancels
+            .get(status_key(job_id))
+            .await
+            .map_err(|e| Error::Status(Box::new(e)))?;
+        Ok(entry.is_some())
     }
 
     /// Removes a job's status (used when a submit that created it could not queue the job).

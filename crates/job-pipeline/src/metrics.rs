@@ -42,6 +42,8 @@ pub enum JobOutcome {
     Retried,
     /// `interrupted`: stopped by shutdown; left for redelivery.
     Interrupted,
+    /// `cancelled`: the user cancelled it (before it ran or while it ran).
+    Cancelled,
 }
 
 impl JobOutcome {
@@ -54,6 +56,7 @@ impl JobOutcome {
             JobOutcome::WorkerLost => "worker_lost",
             JobOutcome::Retried => "retried",
             JobOutcome::Interrupted => "interrupted",
+            JobOutcome::Cancelled => "cancelled",
         }
     }
 

@@ -186,6 +186,7 @@ impl JobQueue {
                 completed: None,
                 failed: None,
                 updated_at_unix_ms: job.submitted_at_unix_ms,
+                context: job.context.clone(),
             })
             .await?;
         let published = self

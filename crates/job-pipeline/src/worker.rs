@@ -31,14 +31,22 @@
 //! token is handed to handlers as their hard stop: a handler may finish its job (imaging does) or abort it
 //! (speech stops whisper); an error returned after the token fired leaves the job for redelivery instead of
 //! failing it. The interrupted delivery counts towards [`WorkerConfig::max_deliver`].
+//!
+//! Cancel: a user's cancel ([`Pipeline::request_cancel`], a key in the `job-cancels` bucket, which every
+//! worker watches) fires the stop token of that job alone. A handler that returns early on it (generation
+//! cancels the request at the provider) fails the job as `CANCELLED`, so its hold is released; one that
+//! finishes anyway completes it as usual. A job cancelled while still queued fails as `CANCELLED` when a
+//! worker takes it, without running.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::object_store::GetErrorKind;
 use backon::{BackoffBuilder as _, ExponentialBuilder};
 use bytes::Bytes;
+use futures::StreamExt as _;
 use mediabot_proto::Service;
 use mediabot_proto::jobs::v1::{
     FailureReason, JobCompleted, JobFailed, JobProgress, JobRequest, JobState, JobStatus,
@@ -273,6 +281,8 @@ struct Inner<H> {
     handler: H,
     config: WorkerConfig,
     stop: CancellationToken,
+    /// The stop token of each job this worker runs, by job id: a cancel request fires it.
+    running: Mutex<HashMap<String, CancellationToken>>,
 }
 
 impl<H: JobHandler> Worker<H> {
@@ -305,6 +315,7 @@ impl<H: JobHandler> Worker<H> {
                 handler,
                 config,
                 stop: CancellationToken::new(),
+                running: Mutex::new(HashMap::new()),
             }),
             consumer,
         })
@@ -321,6 +332,7 @@ impl<H: JobHandler> Worker<H> {
             stopping.cancelled().await;
             stop.cancel();
         });
+        let cancels = tokio::spawn(watch_cancels(inner.clone()));
         tracing::info!(
             service = %inner.handler.service(),
             concurrency = config.concurrency,
@@ -339,10 +351,81 @@ impl<H: JobHandler> Worker<H> {
         )
         .await;
         forward.abort();
+        cancels.abort();
+    }
+}
+
+/// Fires the stop token of each running job whose cancel is requested, for as long as the worker runs
+/// (re-watching after a NATS failure). Requests made before a job started are found by the check before
+/// it runs.
+async fn watch_cancels<H: JobHandler>(inner: Arc<Inner<H>>) {
+    loop {
+        match inner.pipeline.job_cancels.watch_all().await {
+            Ok(mut updates) => {
+                while let Some(update) = updates.next().await {
+                    match update {
+                        Ok(entry)
+                            if entry.operation == async_nats::jetstream::kv::Operation::Put =>
+                        {
+                            inner.cancel_running(&entry.key);
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, "watching cancel requests failed");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not watch cancel requests"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// A job's entry in [`Inner::running`], removed when dropped.
+struct Running<'a> {
+    running: &'a Mutex<HashMap<String, CancellationToken>>,
+    job_id: String,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(&self.job_id);
+        }
     }
 }
 
 impl<H: JobHandler> Inner<H> {
+    /// Fires the stop token of `job_id` if this worker runs it.
+    fn cancel_running(&self, job_id: &str) {
+        let token = self
+            .running
+            .lock()
+            .ok()
+            .and_then(|running| running.get(job_id).cloned());
+        if let Some(token) = token {
+            tracing::info!(job_id, "cancel requested; stopping the job");
+            token.cancel();
+        }
+    }
+
+    /// Registers `job_id` as running with a stop token of its own (fired by shutdown too).
+    fn register(&self, job_id: &str) -> (CancellationToken, Running<'_>) {
+        let token = self.stop.child_token();
+        if let Ok(mut running) = self.running.lock() {
+            running.insert(job_id.to_string(), token.clone());
+        }
+        (
+            token,
+            Running {
+                running: &self.running,
+                job_id: job_id.to_string(),
+            },
+        )
+    }
+
     async fn handle(&self, delivery: Delivery) -> Disposition {
         let job = match JobRequest::decode(delivery.message.payload.clone()) {
             Ok(job) if !job.job_id.is_empty() => job,
@@ -416,18 +499,57 @@ impl<H: JobHandler> Inner<H> {
                 }
             };
         }
-        metrics::job_started(self.handler.service(), job, attempt);
-        let outcome = match self.run(job, started).await {
-            Ok(()) => return (Disposition::Ack, Some(JobOutcome::Completed)),
-            Err(error) => error,
+        // Registered before the check, so a cancel asked for in between fires the token.
+        let (job_stop, _running) = self.register(&job.job_id);
+        let cancelled_before = match self.pipeline.cancel_requested(&job.job_id).await {
+            Ok(asked) => asked,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the job's cancel request; running it");
+                false
+            }
+        };
+        let outcome = if cancelled_before {
+            None
+        } else {
+            metrics::job_started(self.handler.service(), job, attempt);
+            match self.run(job, started, &job_stop).await {
+                Ok(()) => return (Disposition::Ack, Some(JobOutcome::Completed)),
+                Err(error) => Some(error),
+            }
         };
         if self.stop.is_cancelled() {
-            tracing::info!(error = %outcome, "job stopped by shutdown; left for redelivery");
+            tracing::info!(error = ?outcome, "job stopped by shutdown; left for redelivery");
             return (
                 Disposition::Retry(Duration::ZERO),
                 Some(JobOutcome::Interrupted),
             );
         }
+        let outcome = match outcome {
+            Some(error) if !job_stop.is_cancelled() => error,
+            error => {
+                let detail = match error {
+                    None => "cancelled by the user before it ran".to_string(),
+                    Some(error) => format!("cancelled by the user while running ({error})"),
+                };
+                tracing::info!(%detail, "job cancelled");
+                return match self
+                    .fail(
+                        job,
+                        FailureReason::Cancelled,
+                        detail,
+                        String::new(),
+                        started,
+                    )
+                    .await
+                {
+                    Ok(()) => (Disposition::Ack, Some(JobOutcome::Cancelled)),
+                    Err(error) => {
+                        tracing::error!(%error, "could not record the cancel; retrying");
+                        (Disposition::Retry(retry_delay(attempt)), None)
+                    }
+                };
+            }
+        };
         let failed_as = if matches!(outcome, JobError::Input { .. } | JobError::Rejected { .. }) {
             JobOutcome::FailedInput
         } else {
@@ -479,8 +601,14 @@ impl<H: JobHandler> Inner<H> {
         }
     }
 
-    /// Runs the job to a recorded and published outcome (`Ok`), or says why not.
-    async fn run(&self, job: &JobRequest, started: Instant) -> Result<(), JobError> {
+    /// Runs the job to a recorded and published outcome (`Ok`), or says why not; `stop` is the job's own
+    /// stop token (shutdown or the user's cancel).
+    async fn run(
+        &self,
+        job: &JobRequest,
+        started: Instant,
+        stop: &CancellationToken,
+    ) -> Result<(), JobError> {
         let transient = |e: jetstream::Error| JobError::Transient(e.to_string());
         self.pipeline
             .put_status(&status(job, JobState::Running))
@@ -495,7 +623,7 @@ impl<H: JobHandler> Inner<H> {
             self.read_input(&job.input_key).await?
         };
         let input_bytes = input.len();
-        let output = self.handler.run(job, input, &progress, &self.stop).await?;
+        let output = self.handler.run(job, input, &progress, stop).await?;
 
         let mut size_bytes = 0;
         if let Some(object) = &output.object {
@@ -605,6 +733,7 @@ fn status(job: &JobRequest, state: JobState) -> JobStatus {
         completed: None,
         failed: None,
         updated_at_unix_ms: now_unix_ms(),
+        context: job.context.clone(),
     }
 }
 

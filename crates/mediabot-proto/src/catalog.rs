@@ -20,8 +20,9 @@ use std::fmt;
 
 use crate::billing::v1::{Price, PriceUnit};
 use crate::jobs::v1::{
-    AddText, Compress, Convert, ConvertTarget, DocumentText, Generate, ImageShape, Ocr, Operation,
-    TextPlate, TextPosition, TextSize, Transcribe, Upscale, WritePrompt, operation::Params,
+    AddText, Compress, Convert, ConvertTarget, DocumentText, Edit, FaceSwap, Generate, ImageShape,
+    Ocr, Operation, Retouch, RetouchPreset, TextPlate, TextPosition, TextSize, Transcribe, Upscale,
+    WritePrompt, operation::Params,
 };
 
 /// A worker service that runs jobs from its own JetStream work queue.
@@ -244,6 +245,63 @@ pub const GENERATE_SIDE_PX: std::ops::RangeInclusive<u32> = 64..=4096;
 pub const WRITE_PROMPT_MAX_IDEA_CHARS: usize = 2000;
 /// The longest model alias, bytes (`[a-z0-9_-]`).
 pub const MODEL_ALIAS_MAX_BYTES: usize = 32;
+/// The longest `image.edit` instruction, characters.
+pub const EDIT_MAX_INSTRUCTION_CHARS: usize = 2000;
+/// The most pictures one `image.edit` takes (Fal's edit models take up to four).
+pub const EDIT_MAX_IMAGES: usize = 4;
+/// The formats an `image.edit` result may have, the default first.
+pub const EDIT_FORMATS: [&str; 3] = ["png", "jpeg", "webp"];
+/// The longest `image.retouch` instruction, characters.
+pub const RETOUCH_MAX_INSTRUCTION_CHARS: usize = 1000;
+/// The largest picture `image.retouch` takes, bytes (10 MB, as the original bot).
+pub const RETOUCH_MAX_INPUT_BYTES: u64 = 10_000_000;
+/// The retouch presets, in the order of their buttons.
+pub const RETOUCH_PRESETS: [RetouchPreset; 2] = [RetouchPreset::Soft, RetouchPreset::Enhance];
+
+impl RetouchPreset {
+    /// The parameter value: `soft`, `enhance` (UNSPECIFIED is `soft`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RetouchPreset::Unspecified | RetouchPreset::Soft => "soft",
+            RetouchPreset::Enhance => "enhance",
+        }
+    }
+
+    /// The preset a [`name`](Self::name) names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        RETOUCH_PRESETS.into_iter().find(|p| p.name() == name)
+    }
+}
+
+impl Edit {
+    /// The model alias, `auto` for generation's default edit model.
+    pub fn model_param(&self) -> &str {
+        if self.model.is_empty() {
+            "auto"
+        } else {
+            &self.model
+        }
+    }
+
+    /// The result's format, `png` when empty.
+    pub fn format_param(&self) -> &str {
+        if self.format.is_empty() {
+            EDIT_FORMATS[0]
+        } else {
+            &self.format
+        }
+    }
+}
+
+impl Retouch {
+    /// The preset (UNSPECIFIED read as SOFT).
+    pub fn preset_kind(&self) -> RetouchPreset {
+        match RetouchPreset::try_from(self.preset) {
+            Ok(RetouchPreset::Unspecified) | Err(_) => RetouchPreset::Soft,
+            Ok(preset) => preset,
+        }
+    }
+}
 
 /// The shapes `image.generate` offers, in the order of its buttons.
 pub const IMAGE_SHAPES: [ImageShape; 3] = [
@@ -478,6 +536,36 @@ impl Operation {
         }
     }
 
+    /// `image.edit` of the pictures the input holds, as `params` say.
+    pub fn edit(params: Edit) -> Self {
+        Operation {
+            params: Some(Params::Edit(params)),
+        }
+    }
+
+    /// `image.retouch` in `preset`, with the user's `instruction` (may be empty).
+    pub fn retouch(preset: RetouchPreset, instruction: &str) -> Self {
+        Operation {
+            params: Some(Params::Retouch(Retouch {
+                preset: preset as i32,
+                instruction: instruction.to_string(),
+            })),
+        }
+    }
+
+    /// `image.face_swap`.
+    pub fn face_swap() -> Self {
+        Operation {
+            params: Some(Params::FaceSwap(FaceSwap {})),
+        }
+    }
+
+    /// Whether the job's input object is an `InputParts` holding several pictures (`image.edit`,
+    /// `image.face_swap`) rather than one file's bytes.
+    pub fn takes_parts(&self) -> bool {
+        matches!(self.params, Some(Params::Edit(_) | Params::FaceSwap(_)))
+    }
+
     /// Whether the job reads an input object (`in/<job_id>`): every operation on a file does;
     /// `image.generate` and `prompt.write` carry all they need in their parameters, and their jobs have
     /// an empty `input_key`.
@@ -500,6 +588,9 @@ impl Operation {
             Params::Ocr(_) => "image.ocr",
             Params::Generate(_) => GENERATE_ID,
             Params::WritePrompt(_) => WRITE_PROMPT_ID,
+            Params::Edit(_) => EDIT_ID,
+            Params::Retouch(_) => RETOUCH_ID,
+            Params::FaceSwap(_) => FACE_SWAP_ID,
         })
     }
 
@@ -511,7 +602,11 @@ impl Operation {
             }
             Params::Transcribe(_) => Service::Speech,
             Params::DocumentText(_) | Params::Ocr(_) => Service::Documents,
-            Params::Generate(_) | Params::WritePrompt(_) => Service::Generation,
+            Params::Generate(_)
+            | Params::WritePrompt(_)
+            | Params::Edit(_)
+            | Params::Retouch(_)
+            | Params::FaceSwap(_) => Service::Generation,
         })
     }
 
@@ -569,7 +664,20 @@ impl Operation {
                 ("idea", text_digest(&p.idea)),
                 ("language", language_or_auto(&p.language)),
             ],
-            None => Vec::new(),
+            Some(Params::Edit(p)) => vec![
+                ("instruction", text_digest(&p.instruction)),
+                ("model", p.model_param().to_string()),
+                ("format", p.format_param().to_string()),
+            ],
+            // `wishes` only when the user added an instruction.
+            Some(Params::Retouch(p)) => {
+                let mut params = vec![("preset", p.preset_kind().name().to_string())];
+                if !p.instruction.is_empty() {
+                    params.push(("wishes", text_digest(&p.instruction)));
+                }
+                params
+            }
+            Some(Params::FaceSwap(_)) | None => Vec::new(),
         }
     }
 
@@ -644,6 +752,8 @@ impl Operation {
                     check_language(WRITE_PROMPT_ID, &p.language)
                 }
             }
+            Some(Params::Edit(p)) => validate_edit(p, true),
+            Some(Params::Retouch(p)) => validate_retouch(p),
             Some(_) => Ok(()),
         }
     }
@@ -672,12 +782,19 @@ impl Operation {
     /// parses back to no operation.
     ///
     /// `image.generate`'s button (under a written prompt) is `op:image.generate:`: it takes its prompt
-    /// from the text of the message it is under, and parses back to no operation either.
+    /// from the text of the message it is under, and parses back to no operation either. So do the
+    /// buttons of `image.edit`, `image.retouch` and `image.face_swap`, which open dialogues.
     pub fn callback_data(&self) -> String {
-        match self.params {
-            Some(Params::AddText(_)) => return format!("op:{ADD_TEXT_ID}:"),
-            Some(Params::Generate(_)) => return format!("op:{GENERATE_ID}:"),
-            _ => {}
+        let dialogue = match self.params {
+            Some(Params::AddText(_)) => Some(ADD_TEXT_ID),
+            Some(Params::Generate(_)) => Some(GENERATE_ID),
+            Some(Params::Edit(_)) => Some(EDIT_ID),
+            Some(Params::Retouch(_)) => Some(RETOUCH_ID),
+            Some(Params::FaceSwap(_)) => Some(FACE_SWAP_ID),
+            _ => None,
+        };
+        if let Some(id) = dialogue {
+            return format!("op:{id}:");
         }
         let params = self
             .params()
@@ -800,6 +917,28 @@ impl Operation {
                 validate_generate(&params, false).ok()?;
                 return Some(Operation::generate(params));
             }
+            EDIT_ID => {
+                let params = Edit {
+                    instruction: String::new(),
+                    model: match param("model") {
+                        Some(m) if m != "auto" => m,
+                        _ => String::new(),
+                    },
+                    format: param("format").unwrap_or_default(),
+                };
+                // The instruction is not in the key: check the options only.
+                validate_edit(&params, false).ok()?;
+                return Some(Operation::edit(params));
+            }
+            RETOUCH_ID => {
+                // The instruction is not in the key: the preset only.
+                let preset = match param("preset") {
+                    None => RetouchPreset::Soft,
+                    Some(name) => RetouchPreset::from_name(&name)?,
+                };
+                return Some(Operation::retouch(preset, ""));
+            }
+            FACE_SWAP_ID => Operation::face_swap(),
             WRITE_PROMPT_ID => {
                 // The idea is not in the key: an operation with the language only.
                 let language = param("language").unwrap_or_else(|| "auto".into());
@@ -826,6 +965,71 @@ const ADD_TEXT_ID: &str = "image.add_text";
 pub const GENERATE_ID: &str = "image.generate";
 /// The id of `prompt.write`.
 pub const WRITE_PROMPT_ID: &str = "prompt.write";
+/// The id of `image.edit`.
+pub const EDIT_ID: &str = "image.edit";
+/// The id of `image.retouch`.
+pub const RETOUCH_ID: &str = "image.retouch";
+/// The id of `image.face_swap`.
+pub const FACE_SWAP_ID: &str = "image.face_swap";
+
+/// Checks `image.edit`'s parameters; the instruction only when `instruction` is set (a key does not carry
+/// it).
+fn validate_edit(p: &Edit, instruction: bool) -> Result<(), InvalidOperation> {
+    let invalid = |param: &'static str, reason: String| {
+        Err(InvalidOperation::Param {
+            operation: EDIT_ID,
+            param,
+            reason,
+        })
+    };
+    let chars = p.instruction.chars().count();
+    if instruction && (p.instruction.trim().is_empty() || chars > EDIT_MAX_INSTRUCTION_CHARS) {
+        return invalid(
+            "instruction",
+            format!("1 to {EDIT_MAX_INSTRUCTION_CHARS} characters, got {chars}"),
+        );
+    }
+    if p.instruction.contains('\0') {
+        return invalid("instruction", "no NUL characters".into());
+    }
+    if !p.model.is_empty() && !is_model_alias(&p.model) {
+        return invalid(
+            "model",
+            format!("an alias of [a-z0-9_-], at most {MODEL_ALIAS_MAX_BYTES} bytes"),
+        );
+    }
+    if !p.format.is_empty() && !EDIT_FORMATS.contains(&p.format.as_str()) {
+        return invalid(
+            "format",
+            format!("one of {EDIT_FORMATS:?}, got {:?}", p.format),
+        );
+    }
+    Ok(())
+}
+
+/// Checks `image.retouch`'s parameters.
+fn validate_retouch(p: &Retouch) -> Result<(), InvalidOperation> {
+    let invalid = |param: &'static str, reason: String| {
+        Err(InvalidOperation::Param {
+            operation: RETOUCH_ID,
+            param,
+            reason,
+        })
+    };
+    if RetouchPreset::try_from(p.preset).is_err() {
+        return invalid("preset", format!("unknown preset {}", p.preset));
+    }
+    let chars = p.instruction.chars().count();
+    if chars > RETOUCH_MAX_INSTRUCTION_CHARS || p.instruction.contains('\0') {
+        return invalid(
+            "instruction",
+            format!(
+                "at most {RETOUCH_MAX_INSTRUCTION_CHARS} characters, no NUL characters, got {chars}"
+            ),
+        );
+    }
+    Ok(())
+}
 
 /// Checks `image.generate`'s parameters; the prompt only when `prompt` is set (a key does not carry it).
 fn validate_generate(p: &Generate, prompt: bool) -> Result<(), InvalidOperation> {
@@ -896,7 +1100,9 @@ fn validate_generate(p: &Generate, prompt: bool) -> Result<(), InvalidOperation>
 /// parameters the dialogue collects (`op:image.add_text:` → `image.add_text`), else `None`.
 pub fn opens_dialogue(data: &str) -> Option<&'static str> {
     let id = data.strip_prefix("op:")?.strip_suffix(':')?;
-    (id == ADD_TEXT_ID).then_some(ADD_TEXT_ID)
+    [ADD_TEXT_ID, EDIT_ID, RETOUCH_ID, FACE_SWAP_ID]
+        .into_iter()
+        .find(|dialogue| *dialogue == id)
 }
 
 /// Checks `image.add_text`'s parameters; the text only when `text` is set (a key does not carry it).
@@ -1545,5 +1751,101 @@ mod tests {
             Ok("6f9619ff-8b86-d011-b42d-00c04fc964ff".to_string())
         );
         assert!(JobId::parse("nope").is_err());
+    }
+
+    #[test]
+    fn edits_retouches_and_face_swaps_open_dialogues_and_carry_digests() {
+        let edit = Operation::edit(Edit {
+            instruction: "Сделай ночь".into(),
+            model: "pro".into(),
+            format: "jpeg".into(),
+        });
+        assert_eq!(edit.id(), Some(EDIT_ID));
+        assert_eq!(edit.service(), Some(Service::Generation));
+        assert!(edit.takes_input() && edit.takes_parts());
+        assert_eq!(
+            edit.key(),
+            format!(
+                "image.edit instruction={} model=pro format=jpeg",
+                text_digest("Сделай ночь")
+            )
+        );
+        assert_eq!(edit.validate(), Ok(()));
+        // Defaults spelled out or left empty name the same job.
+        let plain = Operation::edit(Edit {
+            instruction: "x".into(),
+            ..Edit::default()
+        });
+        assert!(
+            plain.key().ends_with("model=auto format=png"),
+            "{}",
+            plain.key()
+        );
+        let back = Operation::from_key(&edit.key()).unwrap();
+        assert!(
+            matches!(back.params, Some(Params::Edit(ref e)) if e.model == "pro" && e.format == "jpeg")
+        );
+        // Their buttons open dialogues and name no complete operation.
+        for op in [
+            &edit,
+            &Operation::retouch(RetouchPreset::Enhance, ""),
+            &Operation::face_swap(),
+        ] {
+            let data = op.callback_data();
+            assert_eq!(opens_dialogue(&data), op.id(), "{data}");
+            assert_eq!(Operation::from_callback_data(&data), None);
+        }
+        let retouch = Operation::retouch(RetouchPreset::Enhance, "");
+        assert_eq!(retouch.key(), "image.retouch preset=enhance");
+        assert!(!retouch.takes_parts() && retouch.takes_input());
+        let wishes = Operation::retouch(RetouchPreset::Soft, "убери блики");
+        assert_eq!(
+            wishes.key(),
+            format!(
+                "image.retouch preset=soft wishes={}",
+                text_digest("убери блики")
+            )
+        );
+        assert_eq!(
+            Operation::from_key("image.retouch preset=enhance"),
+            Some(retouch)
+        );
+        assert_eq!(Operation::face_swap().key(), "image.face_swap");
+        assert_eq!(
+            Operation::from_key("image.face_swap"),
+            Some(Operation::face_swap())
+        );
+        assert!(Operation::face_swap().takes_parts());
+        // Bad parameters, each named.
+        let param_of = |op: Operation| match op.validate() {
+            Err(InvalidOperation::Param { param, .. }) => param,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(param_of(Operation::edit(Edit::default())), "instruction");
+        assert_eq!(
+            param_of(Operation::edit(Edit {
+                instruction: "x".into(),
+                format: "gif".into(),
+                ..Edit::default()
+            })),
+            "format"
+        );
+        assert_eq!(
+            param_of(Operation::edit(Edit {
+                instruction: "x".into(),
+                model: "Pro Max".into(),
+                ..Edit::default()
+            })),
+            "model"
+        );
+        assert_eq!(
+            param_of(Operation::retouch(
+                RetouchPreset::Soft,
+                &"я".repeat(RETOUCH_MAX_INSTRUCTION_CHARS + 1)
+            )),
+            "instruction"
+        );
+        assert_eq!(Operation::from_key("image.edit model=pro format=gif"), None);
+        assert_eq!(Operation::from_key("image.retouch preset=hard"), None);
     }
 }

@@ -199,12 +199,20 @@ async fn on_progress(gateway: &Gateway, message: &NatsMessage) -> Result<(), Err
         return Ok(());
     }
     let lang = Lang::from_code(Some(&context.language_code));
-    let edit = bot_api::call(gateway.bot.edit_message_text(
+    let mut edit = gateway.bot.edit_message_text(
         ChatId(context.chat_id),
         MessageId(context.status_message_id),
         i18n::working_with_estimate(lang, progress.percent, progress.remaining_ms),
-    ))
-    .await;
+    );
+    // A job that can be cancelled keeps its Cancel button while it runs.
+    if progress
+        .operation
+        .as_ref()
+        .is_some_and(crate::jobs::cancellable)
+    {
+        edit = edit.reply_markup(crate::jobs::cancel_keyboard(lang, &progress.job_id));
+    }
+    let edit = bot_api::call(edit).await;
     // Progress is best effort: the status message may be gone already (the result arrived first).
     if let Err(error) = edit {
         tracing::debug!(%error, job_id = %progress.job_id, "progress edit skipped");

@@ -1,6 +1,9 @@
 //! Dialogues that collect an operation's parameters over several messages before its job starts:
 //! `image.add_text` (image → "Add text" → the text → wishes or Skip), `image.generate` (/create → a shape
-//! button or none → the description) and `prompt.write` (/prompt → the idea).
+//! button or none → the description), `prompt.write` (/prompt → the idea), `image.edit` (pictures → model
+//! and format buttons → the instruction), `image.retouch` (picture → a preset button → an instruction or
+//! Start) and `image.face_swap` (the portrait → the target photo); and a main-menu mode waiting for the
+//! picture it works on ([`Stage::AwaitImage`]).
 //!
 //! The state lives in the NATS key-value bucket [`DIALOGUES_BUCKET`], not in the gateway's memory, so the
 //! next message of a dialogue may reach another replica, or a restarted gateway, and still continue it.
@@ -40,6 +43,29 @@ pub enum Stage {
     },
     /// Write a prompt (`prompt.write`): the idea to write it from.
     Idea,
+    /// Edit (`image.edit`): the instruction for [`Dialogue::image`] and [`Dialogue::more_images`]; more
+    /// pictures may come first (up to the catalog's four).
+    Instruct {
+        /// The model alias chosen with the question's buttons.
+        model: String,
+        /// The result's format (`png`, `jpeg`, `webp`).
+        format: String,
+    },
+    /// Retouch (`image.retouch`): a preset button for [`Dialogue::image`].
+    Preset,
+    /// Retouch: an instruction, or a press of Start, for the chosen preset.
+    RetouchWishes {
+        /// The preset's name (`soft`, `enhance`).
+        preset: String,
+    },
+    /// Face swap (`image.face_swap`): the photo to put the face of [`Dialogue::image`] on.
+    SwapTarget,
+    /// A main-menu mode waiting for the picture it works on.
+    AwaitImage {
+        /// The mode ([`crate::menu::Mode`]'s name: `edit`, `retouch`, `add_text`, `face_swap`,
+        /// `enhance`).
+        mode: String,
+    },
 }
 
 /// The picture an add-text dialogue is about.
@@ -58,6 +84,17 @@ pub struct DialogueImage {
 }
 
 impl DialogueImage {
+    /// The picture of the message `message_id`, described by `media`.
+    pub fn new(message_id: MessageId, media: &MediaRef) -> Self {
+        DialogueImage {
+            message_id: message_id.0,
+            file_id: media.file_id.0.clone(),
+            size_bytes: media.size_bytes,
+            mime_type: media.mime_type.clone(),
+            file_name: media.file_name.clone(),
+        }
+    }
+
     /// The image as a job input.
     pub fn media(&self) -> MediaRef {
         MediaRef {
@@ -76,9 +113,13 @@ pub struct Dialogue {
     /// What comes next.
     #[serde(flatten)]
     pub stage: Stage,
-    /// The picture, for add text; none for Create and Write a prompt.
+    /// The picture the dialogue is about (add text, edit, retouch; face swap's portrait); none for
+    /// Create, Write a prompt and a mode still waiting for a picture.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<DialogueImage>,
+    /// Edit's further pictures, in the order sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_images: Vec<DialogueImage>,
     /// The bot's latest question (its buttons must be this message's).
     pub prompt_message_id: i32,
     /// Reply language code (`ru`, `en`).
@@ -88,34 +129,58 @@ pub struct Dialogue {
 impl Dialogue {
     /// An add-text dialogue about to ask for the text of the image in `image_message_id`.
     pub fn new(image_message_id: MessageId, media: &MediaRef, lang: Lang) -> Self {
+        Self::about_image(Stage::Text, image_message_id, media, lang)
+    }
+
+    /// A dialogue at `stage` about the picture of the message `image_message_id`, before its question
+    /// is asked.
+    pub fn about_image(
+        stage: Stage,
+        image_message_id: MessageId,
+        media: &MediaRef,
+        lang: Lang,
+    ) -> Self {
         Dialogue {
-            stage: Stage::Text,
-            image: Some(DialogueImage {
-                message_id: image_message_id.0,
-                file_id: media.file_id.0.clone(),
-                size_bytes: media.size_bytes,
-                mime_type: media.mime_type.clone(),
-                file_name: media.file_name.clone(),
-            }),
+            stage,
+            image: Some(DialogueImage::new(image_message_id, media)),
+            more_images: Vec::new(),
             prompt_message_id: 0,
             lang: lang.code().to_string(),
         }
     }
 
-    /// A dialogue that asked, in `question`, for words at `stage` (Create, Write a prompt).
+    /// A dialogue that asked, in `question`, for words at `stage` (Create, Write a prompt), or for a
+    /// picture (a menu mode).
     pub fn words(stage: Stage, question: MessageId, lang: Lang) -> Self {
         Dialogue {
             stage,
             image: None,
+            more_images: Vec::new(),
             prompt_message_id: question.0,
             lang: lang.code().to_string(),
         }
+    }
+
+    /// Every picture of the dialogue, in the order sent.
+    pub fn images(&self) -> impl Iterator<Item = &DialogueImage> {
+        self.image.iter().chain(&self.more_images)
     }
 
     /// The reply language.
     pub fn lang(&self) -> Lang {
         Lang::from_code(Some(&self.lang))
     }
+}
+
+/// What became of a picture added to an Edit dialogue ([`Gateway::add_dialogue_image`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// Stored; the dialogue as it is now.
+    Added(Dialogue),
+    /// The dialogue holds the most pictures already.
+    Full,
+    /// There is no Edit dialogue any more (it ended, expired or moved on).
+    Ended,
 }
 
 /// The bucket key of a chat member's dialogue.
@@ -156,6 +221,54 @@ impl Gateway {
             .await
             .map_err(|e| Error::KeyValue(e.to_string()))?;
         Ok(())
+    }
+
+    /// Adds `image` to the Edit dialogue of `user_id` in `chat` with a compare-and-set on the entry's
+    /// revision, so the photos of an album that reach two replicas at once are all kept; retried on a
+    /// conflict. Nothing is stored when the dialogue ended meanwhile or is full.
+    pub async fn add_dialogue_image(
+        &self,
+        chat: ChatId,
+        user_id: u64,
+        image: DialogueImage,
+        max_images: usize,
+    ) -> Result<Added, Error> {
+        let key = key(chat, user_id);
+        for _ in 0..8 {
+            let entry = self
+                .dialogues
+                .entry(key.as_str())
+                .await
+                .map_err(|e| Error::KeyValue(e.to_string()))?;
+            let Some(entry) =
+                entry.filter(|e| e.operation == async_nats::jetstream::kv::Operation::Put)
+            else {
+                return Ok(Added::Ended);
+            };
+            let Ok(mut dialogue) = serde_json::from_slice::<Dialogue>(&entry.value) else {
+                return Ok(Added::Ended);
+            };
+            if !matches!(dialogue.stage, Stage::Instruct { .. }) {
+                return Ok(Added::Ended);
+            }
+            if dialogue.images().count() >= max_images {
+                return Ok(Added::Full);
+            }
+            dialogue.more_images.push(image.clone());
+            let value =
+                serde_json::to_vec(&dialogue).map_err(|e| Error::KeyValue(e.to_string()))?;
+            if self
+                .dialogues
+                .update(key.as_str(), value.into(), entry.revision)
+                .await
+                .is_ok()
+            {
+                return Ok(Added::Added(dialogue));
+            }
+        }
+        Err(Error::KeyValue(
+            "the dialogue kept changing while a picture was added".into(),
+        ))
     }
 
     /// Ends the dialogue of `user_id` in `chat`, if there is one; true when there was one (or the state

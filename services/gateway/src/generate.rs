@@ -52,16 +52,7 @@ pub fn is_create_from_prompt(data: &str) -> bool {
 /// The model aliases the price list prices for `image.generate` (not `auto`, the default chain), in the
 /// list's order: the models a user may name.
 pub fn priced_models(prices: &[Price]) -> Vec<String> {
-    let mut models: Vec<String> = Vec::new();
-    for price in prices.iter().filter(|p| p.operation == GENERATE_ID) {
-        if let Some(model) = price.params.get("model")
-            && model != "auto"
-            && !models.contains(model)
-        {
-            models.push(model.clone());
-        }
-    }
-    models
+    crate::operations::priced_models(prices, GENERATE_ID)
 }
 
 /// Why a power-syntax message is not a valid request.
@@ -389,7 +380,7 @@ pub async fn words_message(
             Operation::write_prompt(text, lang.code()),
             WRITE_PROMPT_MAX_IDEA_CHARS,
         ),
-        Stage::Text | Stage::Wishes { .. } => return Ok(()),
+        _ => return Ok(()),
     };
     let chars = text.chars().count();
     if !has_visible_text(text) {
@@ -416,6 +407,7 @@ fn words_start(
     JobStart {
         operation,
         media: None,
+        more_media: Vec::new(),
         chat_id: chat,
         user_id: user_id as i64,
         source_message: source,

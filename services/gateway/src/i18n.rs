@@ -5,7 +5,7 @@ use mediabot_proto::Service;
 use mediabot_proto::billing::v1::{EntryKind, Operation as LedgerEntry};
 use mediabot_proto::imaging::v1::{ColorModel, ImageFacts};
 use mediabot_proto::jobs::v1::{
-    ExtractedText, FailureReason, ImageResult, ImageShape, JobState, Operation,
+    ExtractedText, FailureReason, ImageResult, ImageShape, JobState, Operation, RetouchPreset,
 };
 use time::macros::{format_description, offset};
 
@@ -116,6 +116,18 @@ pub fn operation_name(lang: Lang, operation: &Operation) -> String {
         },
         (Lang::Ru, Some("prompt.write")) => "✍️ Промпт по идее (/prompt)".into(),
         (Lang::En, Some("prompt.write")) => "✍️ Prompt from an idea (/prompt)".into(),
+        (Lang::Ru, Some("image.edit")) => match param(operation, "model").as_str() {
+            "" | "auto" => "✏️ Изменение картинки по описанию".into(),
+            model => format!("✏️ Изменение картинки по описанию, модель {model}"),
+        },
+        (Lang::En, Some("image.edit")) => match param(operation, "model").as_str() {
+            "" | "auto" => "✏️ Picture edit by instruction".into(),
+            model => format!("✏️ Picture edit by instruction, model {model}"),
+        },
+        (Lang::Ru, Some("image.retouch")) => "✨ Ретушь портрета".into(),
+        (Lang::En, Some("image.retouch")) => "✨ Portrait retouch".into(),
+        (Lang::Ru, Some("image.face_swap")) => "🔄 Замена лица".into(),
+        (Lang::En, Some("image.face_swap")) => "🔄 Face swap".into(),
         (Lang::Ru, _) => "Операция".into(),
         (Lang::En, _) => "Operation".into(),
     }
@@ -156,6 +168,12 @@ pub fn operation_button(lang: Lang, operation: &Operation, price: &str) -> Strin
         }
         (Lang::Ru, Some("image.ocr")) => format!("Текст с фото — {price}"),
         (Lang::En, Some("image.ocr")) => format!("Text from photo — {price}"),
+        (Lang::Ru, Some("image.edit")) => format!("✏️ Изменить — {price}"),
+        (Lang::En, Some("image.edit")) => format!("✏️ Edit — {price}"),
+        (Lang::Ru, Some("image.retouch")) => format!("✨ Ретушь — {price}"),
+        (Lang::En, Some("image.retouch")) => format!("✨ Retouch — {price}"),
+        (Lang::Ru, Some("image.face_swap")) => format!("🔄 Заменить лицо — {price}"),
+        (Lang::En, Some("image.face_swap")) => format!("🔄 Face swap — {price}"),
         (_, _) => format!("{} — {price}", operation_name(lang, operation)),
     }
 }
@@ -195,7 +213,9 @@ pub fn welcome(lang: Lang, balance: &str, prices: &[String]) -> String {
              • фото или файл изображения — увеличу в 2 или 4 раза, сожму до нужного размера или \
              переведу в другой формат (JPEG, PNG, WebP; HEIC и AVIF тоже читаю), добавлю на неё текст;\n\
              • голосовое, аудио, видео или видеосообщение — превращу речь в текст;\n\
-             • /create — нарисую картинку по описанию, /prompt — напишу подробный промпт по идее.\n\n\
+             • /create — нарисую картинку по описанию, /prompt — напишу подробный промпт по идее;\n\
+             • по фото: ✏️ изменю по вашему описанию (до 4 фото), ✨ отретуширую портрет, 🔄 заменю лицо.\n\
+             Режимы — на клавиатуре внизу (/menu).\n\n\
              Цены:\n{list}\n\nВаш баланс: {balance}\nДеньги списываются только за выполненную работу.\n/help — помощь, /balance — баланс."
         ),
         Lang::En => format!(
@@ -203,7 +223,9 @@ pub fn welcome(lang: Lang, balance: &str, prices: &[String]) -> String {
              • a photo or an image file — I upscale it 2× or 4×, compress it to a size, or convert it \
              to another format (JPEG, PNG, WebP; I read HEIC and AVIF too), or add text to it;\n\
              • a voice note, audio, a video or a video message — I turn the speech into text;\n\
-             • /create — I draw a picture from a description, /prompt — I write a detailed prompt from an idea.\n\n\
+             • /create — I draw a picture from a description, /prompt — I write a detailed prompt from an idea;\n\
+             • from photos: ✏️ I edit them as you describe (up to 4 photos), ✨ retouch a portrait, 🔄 swap a face.\n\
+             The modes are on the keyboard below (/menu).\n\n\
              Prices:\n{list}\n\nYour balance: {balance}\nYou only pay for work that is done.\n/help for help, /balance for your balance."
         ),
     }
@@ -226,8 +248,12 @@ pub fn help(lang: Lang, limit_mb: u64) -> String {
                      /create — картинка по описанию (формат — кнопками), /prompt — подробный промпт по идее с \
                      кнопкой «Создать». Для точной настройки: «Изображение <описание> | model=flash | \
                      size=vertical | aspect_ratio=16:9 | negative=текст».\n\
+                     Под фото есть кнопки «✏️ Изменить» (по описанию, можно до 4 фото, модель и формат — \
+                     кнопками), «✨ Ретушь» (мягкая или «усилить черты», до 10 МБ) и «🔄 Заменить лицо» (лицо с \
+                     этого фото, потом пришлите фото, куда его поставить). Пока картинка делается, её можно \
+                     отменить кнопкой «✖️ Отменить». Все режимы — в /menu.\n\
                      Файлы до {limit_mb} МБ. Если что-то не получится, деньги не списываются.\n\n\
-                     /start — начало, /balance — баланс, /history — операции, /apikey — ключ для HTTP API, \
+                     /start — начало, /menu — меню, /balance — баланс, /history — операции, /apikey — ключ для HTTP API, \
                      /cancel — отменить то, о чём я спрашиваю, /language — язык, /ping — работает ли бот, /help — эта справка."
         ),
         Lang::En => format!(
@@ -243,8 +269,12 @@ pub fn help(lang: Lang, limit_mb: u64) -> String {
                      /create draws a picture from a description (choose the shape with the buttons), /prompt \
                      writes a detailed prompt from an idea, with a \"Create\" button. For full control: \
                      \"Image <description> | model=flash | size=vertical | aspect_ratio=16:9 | negative=text\".\n\
+                     Under a photo there are \"✏️ Edit\" (by your instruction, up to 4 photos, the model and the \
+                     format with the buttons), \"✨ Retouch\" (soft or enhance features, up to 10 MB) and \
+                     \"🔄 Face swap\" (the face from that photo, then send the photo to put it on). While a \
+                     picture is being made, \"✖️ Cancel\" stops it. Every mode is in /menu.\n\
                      Files up to {limit_mb} MB. If something fails, you are not charged.\n\n\
-                     /start to begin, /balance for your balance, /history for your operations, /apikey for an HTTP API key, \
+                     /start to begin, /menu for the menu, /balance for your balance, /history for your operations, /apikey for an HTTP API key, \
                      /cancel to cancel what I am asking for, /language for the language, /ping to check the bot works, /help for this text."
         ),
     }
@@ -820,6 +850,22 @@ pub fn image_result(
                 image.model
             )
         }
+        (Lang::Ru, Some("image.edit")) => {
+            format!(
+                "✏️ Готово: {w}×{h}, {format}, {size}. Модель: {}.",
+                image.model
+            )
+        }
+        (Lang::En, Some("image.edit")) => {
+            format!(
+                "✏️ Done: {w}×{h}, {format}, {size}. Model: {}.",
+                image.model
+            )
+        }
+        (Lang::Ru, Some("image.retouch")) => format!("✨ Готово: {w}×{h}, {format}, {size}."),
+        (Lang::En, Some("image.retouch")) => format!("✨ Done: {w}×{h}, {format}, {size}."),
+        (Lang::Ru, Some("image.face_swap")) => format!("🔄 Готово: {w}×{h}, {format}, {size}."),
+        (Lang::En, Some("image.face_swap")) => format!("🔄 Done: {w}×{h}, {format}, {size}."),
         (Lang::Ru, _) => format!("Готово: {w}×{h}, {format}, {size}."),
         (Lang::En, _) => format!("Done: {w}×{h}, {format}, {size}."),
     };
@@ -1163,12 +1209,47 @@ pub fn job_failed(lang: Lang, reason: FailureReason) -> String {
         (Lang::En, FailureReason::WorkerLost) => {
             "This file crashed the processing several times, so I gave up on it."
         }
+        (Lang::Ru, FailureReason::Cancelled) => "Отменено, как вы просили.",
+        (Lang::En, FailureReason::Cancelled) => "Cancelled, as you asked.",
         (Lang::Ru, _) => "Что-то пошло не так при обработке.",
         (Lang::En, _) => "Something went wrong while processing it.",
     };
+    let mark = if reason == FailureReason::Cancelled {
+        "✖️"
+    } else {
+        "❌"
+    };
     match lang {
-        Lang::Ru => format!("❌ {what} Деньги не списаны."),
-        Lang::En => format!("❌ {what} You were not charged."),
+        Lang::Ru => format!("{mark} {what} Деньги не списаны."),
+        Lang::En => format!("{mark} {what} You were not charged."),
+    }
+}
+
+/// The button under the status of a job that can be cancelled while it waits or runs.
+pub fn cancel_button(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "✖️ Отменить".into(),
+        Lang::En => "✖️ Cancel".into(),
+    }
+}
+
+/// The answer to a press of Cancel that cancels nothing: the job is someone else's (`not_yours`, in a
+/// group), or it has finished.
+pub fn cancel_refused(lang: Lang, not_yours: bool) -> String {
+    match (lang, not_yours) {
+        (Lang::Ru, true) => "Отменить задание может только тот, кто его запустил.".into(),
+        (Lang::En, true) => "Only the person who started this job can cancel it.".into(),
+        (Lang::Ru, false) => "Это задание уже закончилось — отменять нечего.".into(),
+        (Lang::En, false) => "This job has finished already — nothing to cancel.".into(),
+    }
+}
+
+/// The answer to a press of Cancel under a job's status: the cancel is asked for; the status then says
+/// how it ended.
+pub fn cancelling(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Отменяю…".into(),
+        Lang::En => "Cancelling…".into(),
     }
 }
 
@@ -1434,8 +1515,8 @@ pub fn words_too_long(lang: Lang, chars: usize, max_chars: usize) -> String {
 /// A button under a question that is no longer asked (the dialogue ended or expired).
 pub fn old_question(lang: Lang) -> String {
     match lang {
-        Lang::Ru => "Этот вопрос уже неактуален — начните заново (/create или /prompt).".into(),
-        Lang::En => "This question is no longer open — start again (/create or /prompt).".into(),
+        Lang::Ru => "Этот вопрос уже неактуален — начните заново (/menu).".into(),
+        Lang::En => "This question is no longer open — start again (/menu).".into(),
     }
 }
 
@@ -1535,6 +1616,278 @@ pub fn create_from_prompt_button(lang: Lang, price: &str) -> String {
     match lang {
         Lang::Ru => format!("🎨 Создать по этому промпту — {price}"),
         Lang::En => format!("🎨 Create from this prompt — {price}"),
+    }
+}
+
+/// The result format's name as shown: PNG, JPEG, WebP.
+pub fn format_name(format: &str) -> &'static str {
+    match format {
+        "jpeg" => "JPEG",
+        "webp" => "WebP",
+        _ => "PNG",
+    }
+}
+
+/// The Edit question: what to send, how many pictures there are, the chosen model with its price and
+/// the result's format (both changed with the buttons below).
+pub fn edit_ask(
+    lang: Lang,
+    images: usize,
+    max_images: usize,
+    model: &str,
+    price: &str,
+    format: &str,
+    max_chars: usize,
+) -> String {
+    let format = format_name(format);
+    match lang {
+        Lang::Ru => format!(
+            "✏️ Напишите, что изменить, — своими словами, на любом языке (до {max_chars} символов), \
+             например «сделай ночь и добавь снег».\n\
+             Картинок: {images} из {max_images}. До описания можно прислать ещё фото — например, чтобы \
+             объединить их в одну картинку.\n\
+             Модель: {model} — {price}. Формат результата: {format}. Поменять — кнопками ниже.\n\
+             Деньги спишутся, только когда результат придёт. /cancel — отменить."
+        ),
+        Lang::En => format!(
+            "✏️ Write what to change — in your own words, in any language (up to {max_chars} \
+             characters), e.g. \"make it night and add snow\".\n\
+             Pictures: {images} of {max_images}. You can send more photos before the instruction — to \
+             combine them into one picture, say.\n\
+             Model: {model} — {price}. Result format: {format}. Change them with the buttons below.\n\
+             You pay only once the result has arrived. /cancel to cancel."
+        ),
+    }
+}
+
+/// A model button under the Edit question: the alias and its price, marked when chosen.
+pub fn model_button(model: &str, price: &str, chosen: bool) -> String {
+    if chosen {
+        format!("✅ {model} · {price}")
+    } else {
+        format!("{model} · {price}")
+    }
+}
+
+/// A format button under the Edit question, marked when chosen.
+pub fn format_button(format: &str, chosen: bool) -> String {
+    let name = format_name(format);
+    if chosen {
+        format!("✅ {name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// A picture beyond the most one edit takes.
+pub fn edit_too_many(lang: Lang, max_images: usize) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Больше {max_images} картинок за раз не получится. Теперь напишите, что изменить (или /cancel)."
+        ),
+        Lang::En => format!(
+            "At most {max_images} pictures at a time. Now write what to change (or /cancel)."
+        ),
+    }
+}
+
+/// Something other than words arrived while Edit waits for the instruction.
+pub fn edit_instruction_needed(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Напишите обычным текстом, что изменить на картинке (или /cancel).".into(),
+        Lang::En => "Please write as plain text what to change in the picture (or /cancel).".into(),
+    }
+}
+
+/// What a retouch preset is called.
+pub fn retouch_preset_name(lang: Lang, preset: RetouchPreset) -> &'static str {
+    match (lang, preset) {
+        (Lang::Ru, RetouchPreset::Enhance) => "Усилить черты",
+        (Lang::En, RetouchPreset::Enhance) => "Enhance features",
+        (Lang::Ru, _) => "Мягкая ретушь",
+        (Lang::En, _) => "Soft retouch",
+    }
+}
+
+/// A preset button under the Retouch question, marked when chosen.
+pub fn retouch_preset_button(lang: Lang, preset: RetouchPreset, chosen: bool) -> String {
+    let icon = match preset {
+        RetouchPreset::Enhance => "💎",
+        _ => "🌸",
+    };
+    let name = retouch_preset_name(lang, preset);
+    if chosen {
+        format!("✅ {name}")
+    } else {
+        format!("{icon} {name}")
+    }
+}
+
+/// The Retouch question: the two presets and what neither changes.
+pub fn retouch_ask(lang: Lang, price: &str) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "✨ Ретушь портрета — {price}. Выберите вариант кнопкой:\n\
+             • Мягкая ретушь — ровный тон кожи, меньше пятен, блеска и теней под глазами, текстура кожи \
+             сохраняется;\n\
+             • Усилить черты — выразительнее глаза, брови и контуры лица.\n\
+             Губы, возраст и предметы в кадре не меняются. /cancel — отменить."
+        ),
+        Lang::En => format!(
+            "✨ Portrait retouch — {price}. Choose with a button:\n\
+             • Soft retouch — an even skin tone, fewer blemishes, less shine and fewer shadows under the \
+             eyes, the skin's texture kept;\n\
+             • Enhance features — clearer eyes, brows and facial contours.\n\
+             Lips, age and the objects in the picture stay as they are. /cancel to cancel."
+        ),
+    }
+}
+
+/// After a preset button: an optional instruction, or Start.
+pub fn retouch_ask_wishes(lang: Lang, preset: RetouchPreset, max_chars: usize) -> String {
+    let name = retouch_preset_name(lang, preset);
+    match lang {
+        Lang::Ru => format!(
+            "✨ {name}. Хотите что-то добавить? Напишите пожелание (до {max_chars} символов), например \
+             «убери блик на лбу», — или нажмите «Начать»."
+        ),
+        Lang::En => format!(
+            "✨ {name}. Anything to add? Write it (up to {max_chars} characters), e.g. \"remove the shine \
+             on the forehead\" — or press Start."
+        ),
+    }
+}
+
+/// The button that starts a job with the choices made so far, with its price.
+pub fn start_button(lang: Lang, price: &str) -> String {
+    match lang {
+        Lang::Ru => format!("▶️ Начать — {price}"),
+        Lang::En => format!("▶️ Start — {price}"),
+    }
+}
+
+/// Words arrived before a retouch preset was chosen.
+pub fn retouch_choose_preset(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Сначала выберите вариант ретуши кнопкой под вопросом (или /cancel).".into(),
+        Lang::En => {
+            "First choose the kind of retouch with a button under the question (or /cancel).".into()
+        }
+    }
+}
+
+/// A picture over the largest retouch takes (`limit_mb` in MB of 10^6 bytes).
+pub fn retouch_too_big(lang: Lang, limit_mb: u64) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Для ретуши нужна картинка до {limit_mb} МБ — эта больше. Сожмите её (кнопка «Сжать») и \
+             пришлите снова. Ничего не списано."
+        ),
+        Lang::En => format!(
+            "Retouch takes pictures up to {limit_mb} MB, and this one is larger. Compress it (the \
+             \"Compress\" button) and send it again. Nothing was charged."
+        ),
+    }
+}
+
+/// The Face swap question, under the portrait: now the photo to put the face on.
+pub fn face_swap_ask(lang: Lang, price: &str) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "🔄 Замена лица — {price}. Лицо возьму с этого фото. Теперь пришлите фото, на которое его \
+             перенести (человек на нём должен быть хорошо виден). /cancel — отменить."
+        ),
+        Lang::En => format!(
+            "🔄 Face swap — {price}. I'll take the face from this photo. Now send the photo to put it on \
+             (the person in it should be clearly visible). /cancel to cancel."
+        ),
+    }
+}
+
+/// Something other than a picture arrived while the bot waits for one.
+pub fn photo_needed(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Жду фото — пришлите картинку (или /cancel).".into(),
+        Lang::En => "I'm waiting for a photo — please send a picture (or /cancel).".into(),
+    }
+}
+
+/// The label of a main-menu button (the reply keyboard); either language's label opens the mode.
+pub fn menu_label(lang: Lang, mode: crate::menu::Mode) -> &'static str {
+    use crate::menu::Mode;
+    match (lang, mode) {
+        (Lang::Ru, Mode::Create) => "🎨 Создать",
+        (Lang::En, Mode::Create) => "🎨 Create",
+        (Lang::Ru, Mode::Write) => "✍️ Написать",
+        (Lang::En, Mode::Write) => "✍️ Write a prompt",
+        (Lang::Ru, Mode::Edit) => "✏️ Изменить",
+        (Lang::En, Mode::Edit) => "✏️ Edit",
+        (Lang::Ru, Mode::Retouch) => "✨ Ретушь",
+        (Lang::En, Mode::Retouch) => "✨ Retouch",
+        (Lang::Ru, Mode::AddText) => "📝 Добавить текст",
+        (Lang::En, Mode::AddText) => "📝 Add text",
+        (Lang::Ru, Mode::FaceSwap) => "🔄 Заменить лицо",
+        (Lang::En, Mode::FaceSwap) => "🔄 Face swap",
+        (Lang::Ru, Mode::Enhance) => "⬆️ Улучшить",
+        (Lang::En, Mode::Enhance) => "⬆️ Enhance",
+        (Lang::Ru, Mode::Balance) => "💰 Баланс",
+        (Lang::En, Mode::Balance) => "💰 Balance",
+        (Lang::Ru, Mode::Info) => "ℹ️ Инфо",
+        (Lang::En, Mode::Info) => "ℹ️ Info",
+    }
+}
+
+/// Reply to /menu: the main menu is the keyboard below.
+pub fn menu_text(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Выберите, что сделать, кнопками внизу. Или просто пришлите фото, голосовое, \
+                     видео или документ — я скажу, что могу с ним сделать."
+            .into(),
+        Lang::En => {
+            "Choose what to do with the buttons below. Or just send a photo, a voice note, a \
+                     video or a document and I'll tell you what I can do with it."
+                .into()
+        }
+    }
+}
+
+/// A menu mode asks for the picture it works on (`price`: the mode's price, "from" the cheapest where
+/// there are several).
+pub fn mode_ask_image(lang: Lang, mode: crate::menu::Mode, price: &str) -> String {
+    use crate::menu::Mode;
+    let ask = match (lang, mode) {
+        (Lang::Ru, Mode::Edit) => {
+            "✏️ Пришлите фото, которое нужно изменить (можно до 4 — например, чтобы объединить их)."
+        }
+        (Lang::En, Mode::Edit) => "✏️ Send the photo to edit (up to 4 — to combine them, say).",
+        (Lang::Ru, Mode::Retouch) => "✨ Пришлите портрет для ретуши (до 10 МБ).",
+        (Lang::En, Mode::Retouch) => "✨ Send the portrait to retouch (up to 10 MB).",
+        (Lang::Ru, Mode::AddText) => "📝 Пришлите картинку, на которую добавить текст.",
+        (Lang::En, Mode::AddText) => "📝 Send the picture to put text on.",
+        (Lang::Ru, Mode::FaceSwap) => {
+            "🔄 Пришлите портрет — фото с лицом, которое нужно перенести. Потом я попрошу фото, куда его поставить."
+        }
+        (Lang::En, Mode::FaceSwap) => {
+            "🔄 Send the portrait — the photo with the face to use. Then I'll ask for the photo to put it on."
+        }
+        (Lang::Ru, _) => {
+            "⬆️ Пришлите фото — предложу увеличить его в 2 или 4 раза, сжать или сменить формат."
+        }
+        (Lang::En, _) => {
+            "⬆️ Send a photo — I'll offer to upscale it 2× or 4×, compress it or convert it."
+        }
+    };
+    match lang {
+        Lang::Ru => format!("{ask}\nЦена: {price}. /cancel — отменить."),
+        Lang::En => format!("{ask}\nPrice: {price}. /cancel to cancel."),
+    }
+}
+
+/// "from 8 ₽": the lowest of several prices.
+pub fn price_from(lang: Lang, price: &str) -> String {
+    match lang {
+        Lang::Ru => format!("от {price}"),
+        Lang::En => format!("from {price}"),
     }
 }
 

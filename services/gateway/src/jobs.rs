@@ -24,10 +24,15 @@ use job_pipeline::jetstream::input_key;
 use mediabot_proto::JobId;
 use mediabot_proto::billing::v1::{HoldState, ReleaseRequest, ReserveRequest};
 use mediabot_proto::catalog::price_of;
-use mediabot_proto::jobs::v1::{JobContext, JobOrigin, JobRequest, JobState, Operation};
+use mediabot_proto::jobs::v1::{
+    InputParts, JobContext, JobOrigin, JobRequest, JobState, Operation,
+};
+use prost::Message as _;
 use teloxide::net::Download;
 use teloxide::prelude::*;
-use teloxide::types::{FileId, MessageId, ReplyParameters};
+use teloxide::types::{
+    FileId, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ReplyParameters,
+};
 use tonic::Code;
 use tonic_types::StatusExt;
 use tracing::Instrument;
@@ -36,6 +41,35 @@ use crate::backends::Availability;
 use crate::bot_api;
 use crate::i18n::{self, Lang};
 use crate::{Error, Gateway};
+
+/// Callback data prefix of the Cancel button under a job's status: `job:cancel:<job_id>` (47 bytes).
+pub const CANCEL_PREFIX: &str = "job:cancel:";
+
+/// Whether a job of `operation` gets a Cancel button under its status: the jobs that wait on a provider
+/// (generation), which take seconds to minutes and whose handler stops on a cancel. Local operations
+/// finish in a moment.
+pub fn cancellable(operation: &Operation) -> bool {
+    operation.service() == Some(mediabot_proto::Service::Generation)
+}
+
+/// The Cancel button under the status of `job_id`.
+pub fn cancel_keyboard(lang: Lang, job_id: &str) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
+        i18n::cancel_button(lang),
+        format!("{CANCEL_PREFIX}{job_id}"),
+    )]])
+}
+
+/// What became of a press of Cancel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// The cancel is asked for; the job's status will say how it ended.
+    Requested,
+    /// The job is finished already, or unknown: nothing to cancel.
+    Finished,
+    /// Someone other than the job's payer pressed it (in a group).
+    NotYours,
+}
 
 /// Key-value bucket of job starts (key: job id, value: when the start was claimed, ms since the epoch).
 pub const JOB_STARTS_BUCKET: &str = "gateway-job-starts";
@@ -74,6 +108,9 @@ pub struct JobStart {
     /// The input file; `None` for an operation that takes none (`image.generate`, `prompt.write`: the
     /// user's words are in its parameters).
     pub media: Option<MediaRef>,
+    /// Further pictures of an operation that takes several ([`Operation::takes_parts`]: `image.edit`'s
+    /// second to fourth picture, `image.face_swap`'s portrait); empty for every other operation.
+    pub more_media: Vec<MediaRef>,
     /// The chat the result goes to.
     pub chat_id: ChatId,
     /// The paying Telegram user.
@@ -197,7 +234,7 @@ impl Gateway {
         let Some(service) = start.operation.service() else {
             return Err(refuse(i18n::try_later(lang)));
         };
-        if let Some(media) = &start.media {
+        for media in start.media.iter().chain(&start.more_media) {
             if media.size_bytes > self.limits.max_file_bytes {
                 return Err(refuse(i18n::file_too_big(
                     lang,
@@ -291,8 +328,15 @@ impl Gateway {
         // "Queued" before the job exists: once submitted, a worker may finish it (or fail it in a few
         // milliseconds) and the delivery consumer edit the status before an edit made here would land,
         // which would then cover the outcome with "queued" for good.
-        self.set_status(start.chat_id, status, i18n::queued(lang, 0))
-            .await;
+        let keyboard =
+            cancellable(&start.operation).then(|| cancel_keyboard(lang, job_id.as_str()));
+        self.set_status_marked(
+            start.chat_id,
+            status,
+            i18n::queued(lang, 0),
+            keyboard.clone(),
+        )
+        .await;
         let submitted = match self.backends.jobs(service) {
             Ok(mut jobs) => jobs.submit_job(request).await.map_err(|status| {
                 let text = if status.code() == Code::FailedPrecondition {
@@ -316,8 +360,13 @@ impl Gateway {
                 tracing::info!(position, "job queued");
                 // Jobs ahead: say how many, unless a worker has taken the job meanwhile.
                 if position > 0 && self.still_queued(job_id).await {
-                    self.set_status(start.chat_id, status, i18n::queued(lang, position))
-                        .await;
+                    self.set_status_marked(
+                        start.chat_id,
+                        status,
+                        i18n::queued(lang, position),
+                        keyboard,
+                    )
+                    .await;
                 }
                 Ok(())
             }
@@ -331,7 +380,8 @@ impl Gateway {
     }
 
     /// Downloads the job's input file from the Bot API and stores it at `in/<job_id>`; returns the key.
-    /// Runs after the reserve, so its failures release the hold.
+    /// An operation that takes several pictures gets them all (`media`, then `start.more_media`) in one
+    /// `InputParts` object. Runs after the reserve, so its failures release the hold.
     async fn store_input(
         &self,
         job_id: &JobId,
@@ -345,7 +395,26 @@ impl Gateway {
             self.set_status(start.chat_id, status, i18n::receiving(lang))
                 .await;
         }
-        let bytes = match self.download(&media.file_id).await {
+        let downloaded = if start.operation.takes_parts() {
+            let mut parts = Vec::with_capacity(1 + start.more_media.len());
+            let mut failed = None;
+            for part in std::iter::once(media).chain(&start.more_media) {
+                match self.download(&part.file_id).await {
+                    Ok(bytes) => parts.push(bytes),
+                    Err(error) => {
+                        failed = Some(error);
+                        break;
+                    }
+                }
+            }
+            match failed {
+                Some(error) => Err(error),
+                None => Ok(InputParts { parts }.encode_to_vec()),
+            }
+        } else {
+            self.download(&media.file_id).await
+        };
+        let bytes = match downloaded {
             Ok(bytes) => bytes,
             Err(error) => {
                 let text = if is_file_too_big(&error) {
@@ -510,10 +579,43 @@ impl Gateway {
     /// Replaces the text of a status message (dropping any keyboard). Best effort: the message may be
     /// gone, and the outcome is told by the delivery consumer anyway.
     pub(crate) async fn set_status(&self, chat: ChatId, message: MessageId, text: String) {
-        match bot_api::call(self.bot.edit_message_text(chat, message, text)).await {
+        self.set_status_marked(chat, message, text, None).await;
+    }
+
+    /// [`set_status`](Self::set_status) with `keyboard` under the text (a job's Cancel button).
+    pub(crate) async fn set_status_marked(
+        &self,
+        chat: ChatId,
+        message: MessageId,
+        text: String,
+        keyboard: Option<InlineKeyboardMarkup>,
+    ) {
+        let mut request = self.bot.edit_message_text(chat, message, text);
+        if let Some(keyboard) = keyboard {
+            request = request.reply_markup(keyboard);
+        }
+        match bot_api::call(request).await {
             Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
             Err(error) => tracing::warn!(%error, "could not update the status message"),
         }
+    }
+
+    /// A press of Cancel under the status of `job_id` by `user_id`: asks the job's worker to stop it
+    /// when the job is the presser's and not finished. Errors: NATS failing.
+    pub async fn cancel_job(&self, job_id: &str, user_id: i64) -> Result<Cancel, Error> {
+        let Some(status) = self.pipeline.get_status(job_id).await? else {
+            return Ok(Cancel::Finished);
+        };
+        if status.context.as_ref().map(|c| c.user_id) != Some(user_id) {
+            return Ok(Cancel::NotYours);
+        }
+        let state = JobState::try_from(status.state).unwrap_or(JobState::Unspecified);
+        if !matches!(state, JobState::Queued | JobState::Running) {
+            return Ok(Cancel::Finished);
+        }
+        self.pipeline.request_cancel(job_id).await?;
+        tracing::info!(job_id, user_id, "the user asked to cancel a job");
+        Ok(Cancel::Requested)
     }
 }
 

@@ -8,8 +8,10 @@
 //! Adding an operation to the bot is one row here plus its texts (and, outside the gateway, the catalog
 //! case, the worker's module and a price line).
 
+use mediabot_proto::billing::v1::Price;
+use mediabot_proto::catalog::{EDIT_ID, RETOUCH_MAX_INPUT_BYTES};
 use mediabot_proto::jobs::v1::operation::Params;
-use mediabot_proto::jobs::v1::{AddText, ConvertTarget, Generate, Operation};
+use mediabot_proto::jobs::v1::{AddText, ConvertTarget, Edit, Generate, Operation, RetouchPreset};
 
 use crate::i18n::Lang;
 
@@ -133,6 +135,24 @@ pub const OFFERS: &[Offer] = &[
         inputs: IMAGES,
         start: Start::Dialogue,
     },
+    // Through a provider (generation): Edit, Retouch and Face swap open dialogues that collect the rest
+    // (the instruction and the model, the preset, the second photo). Edit's row names no model: the
+    // first model the price list prices for edits is offered (`with_default_model`).
+    Offer {
+        operation: |_| Operation::edit(Edit::default()),
+        inputs: IMAGES,
+        start: Start::Dialogue,
+    },
+    Offer {
+        operation: |_| Operation::retouch(RetouchPreset::Soft, ""),
+        inputs: IMAGES,
+        start: Start::Dialogue,
+    },
+    Offer {
+        operation: |_| Operation::face_swap(),
+        inputs: IMAGES,
+        start: Start::Dialogue,
+    },
     // Text from a photo: the user's language picks the OCR languages (ru: Russian then English).
     Offer {
         operation: Operation::ocr,
@@ -207,12 +227,42 @@ pub fn buttons_for_file(input: Input, size_bytes: u64, language: &str) -> Vec<Op
 }
 
 /// Whether `operation` makes sense for a file of `size_bytes`: a compression only to a target smaller
-/// than the file (an unknown size, 0, offers none); everything else always.
+/// than the file (an unknown size, 0, offers none); a retouch only of a picture up to the catalog's
+/// 10 MB; everything else always.
 pub fn fits_input(operation: &Operation, size_bytes: u64) -> bool {
     match operation.params.as_ref() {
         Some(Params::Compress(c)) => u64::from(c.target_kb) * 1000 < size_bytes,
+        Some(Params::Retouch(_)) => size_bytes <= RETOUCH_MAX_INPUT_BYTES,
         _ => true,
     }
+}
+
+/// The model aliases the price list prices for the operation `operation_id` (`image.generate`,
+/// `image.edit`), in the list's order, without `auto` (the default chain): the models a user may choose.
+pub fn priced_models(prices: &[Price], operation_id: &str) -> Vec<String> {
+    let mut models: Vec<String> = Vec::new();
+    for price in prices.iter().filter(|p| p.operation == operation_id) {
+        if let Some(model) = price.params.get("model")
+            && model != "auto"
+            && !models.contains(model)
+        {
+            models.push(model.clone());
+        }
+    }
+    models
+}
+
+/// `operation` as the bot sells it when the user has not chosen a model: an `image.edit` without one
+/// gets the first model the price list prices for edits (unchanged when there is none, so it stays
+/// unpriced and is not offered); every other operation is itself.
+pub fn with_default_model(mut operation: Operation, prices: &[Price]) -> Operation {
+    if let Some(Params::Edit(edit)) = operation.params.as_mut()
+        && edit.model.is_empty()
+        && let Some(model) = priced_models(prices, EDIT_ID).into_iter().next()
+    {
+        edit.model = model;
+    }
+    operation
 }
 
 /// An image's format as Telegram declares it (the MIME type, else the file name's extension); imaging
@@ -496,5 +546,42 @@ mod tests {
                 assert!(operation.service().is_some());
             }
         }
+    }
+
+    #[test]
+    fn provider_modes_open_dialogues_and_edits_get_the_first_priced_model() {
+        let buttons = buttons_for(Input::Photo, "ru");
+        for id in ["image.edit", "image.retouch", "image.face_swap"] {
+            assert!(buttons.iter().any(|o| o.id() == Some(id)), "{id}");
+        }
+        assert_eq!(button_start(&Operation::face_swap(), Input::Photo), None);
+        // Retouch takes pictures up to 10 MB.
+        let retouch = Operation::retouch(RetouchPreset::Soft, "");
+        assert!(fits_input(&retouch, 10_000_000));
+        assert!(!fits_input(&retouch, 10_000_001));
+        let price = |model: &str, amount_minor| Price {
+            operation: EDIT_ID.into(),
+            params: [("model".to_string(), model.to_string())].into(),
+            amount_minor,
+            ..Price::default()
+        };
+        let prices = [price("flash", 800), price("pro", 2400)];
+        assert_eq!(priced_models(&prices, EDIT_ID), ["flash", "pro"]);
+        let edit = with_default_model(Operation::edit(Edit::default()), &prices);
+        assert!(matches!(edit.params, Some(Params::Edit(ref e)) if e.model == "flash"));
+        // A chosen model stays; nothing priced leaves it unpriced.
+        let pro = Operation::edit(Edit {
+            model: "pro".into(),
+            ..Edit::default()
+        });
+        assert_eq!(with_default_model(pro.clone(), &prices), pro);
+        assert_eq!(
+            with_default_model(Operation::edit(Edit::default()), &[]),
+            Operation::edit(Edit::default())
+        );
+        assert_eq!(
+            with_default_model(Operation::upscale(2), &prices),
+            Operation::upscale(2)
+        );
     }
 }

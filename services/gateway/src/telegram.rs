@@ -11,7 +11,9 @@
 use mediabot_proto::billing::v1::{
     GetBalanceRequest, IssueApiKeyRequest, ListOperationsRequest, PriceUnit, TopUpRequest,
 };
-use mediabot_proto::catalog::{self, ADD_TEXT_MAX_CHARS, price_of};
+use mediabot_proto::catalog::{
+    self, ADD_TEXT_MAX_CHARS, EDIT_ID, FACE_SWAP_ID, RETOUCH_ID, price_of,
+};
 use mediabot_proto::jobs::v1::{AddText, Operation};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
@@ -26,11 +28,13 @@ use tracing::Instrument as _;
 use crate::admin::{self, AddBalance};
 use crate::bot_api;
 use crate::dialogue::{Dialogue, DialogueImage, Stage};
+use crate::edits::{self, Opening};
 use crate::generate;
 use crate::i18n::{self, Lang};
 use crate::intake::ImageIntake;
-use crate::jobs::{JobStart, MediaRef, Started, StatusMessage};
+use crate::jobs::{self, Cancel, JobStart, MediaRef, Started, StatusMessage};
 use crate::languages::LanguageChoice;
+use crate::menu;
 use crate::operations::{self, Input, Start};
 use crate::text_wishes;
 use crate::{Gateway, TelegramBot};
@@ -46,8 +50,10 @@ type HandlerResult = Result<(), HandlerError>;
 #[derive(BotCommands, Clone, Debug)]
 #[command(rename_rule = "lowercase")]
 pub enum Command {
-    /// Greeting, balance and prices; opens the account.
+    /// Greeting, balance and prices; opens the account and shows the main menu.
     Start,
+    /// The main menu (a keyboard of modes: Create, Write a prompt, Edit, Retouch, ...).
+    Menu,
     /// The current balance.
     Balance,
     /// The latest operations on the account.
@@ -99,6 +105,7 @@ pub async fn register_commands(bot: &TelegramBot) {
             None,
             [
                 ("start", "Start: balance and prices"),
+                ("menu", "Main menu"),
                 ("create", "Create a picture from a description"),
                 ("prompt", "Write a prompt from an idea"),
                 ("balance", "Your balance"),
@@ -114,6 +121,7 @@ pub async fn register_commands(bot: &TelegramBot) {
             Some("ru"),
             [
                 ("start", "Начало: баланс и цены"),
+                ("menu", "Главное меню"),
                 ("create", "Создать картинку по описанию"),
                 ("prompt", "Написать промпт по идее"),
                 ("balance", "Ваш баланс"),
@@ -347,6 +355,7 @@ async fn on_command(
     let text = match command {
         Command::Help => i18n::help(lang, gateway.limits.max_file_bytes >> 20),
         Command::Cancel => i18n::cancelled(lang, ended),
+        Command::Menu => return menu::show(&bot, &message, lang).await,
         Command::Create => return generate::open_create(&bot, &gateway, &message, lang).await,
         Command::Prompt => return generate::open_prompt(&bot, &gateway, &message, lang).await,
         Command::Ping => i18n::ping(lang, &crate::ping::ping(&gateway).await),
@@ -362,30 +371,49 @@ async fn on_command(
         Command::Apikey => api_key(&gateway, lang, &message, account_id).await,
         Command::History => history(&gateway, lang, account_id).await,
         Command::AddBalance(args) => add_balance(&gateway, lang, &message, user, &args).await,
-        Command::Start | Command::Balance => {
-            let mut billing = gateway.backends.billing.clone();
-            match billing.get_balance(GetBalanceRequest { account_id }).await {
-                Err(status) => {
-                    tracing::warn!(%status, "billing GetBalance failed");
-                    i18n::try_later(lang)
-                }
-                Ok(balance) => {
-                    let balance = balance.into_inner();
-                    let available = i18n::money(lang, balance.available_minor, &balance.currency);
-                    if matches!(command, Command::Balance) {
-                        let held = (balance.held_minor > 0)
-                            .then(|| i18n::money(lang, balance.held_minor, &balance.currency));
-                        i18n::balance(lang, &available, held.as_deref())
-                    } else {
-                        let lines = price_lines(&gateway, lang).await;
-                        i18n::welcome(lang, &available, &lines)
-                    }
-                }
-            }
+        Command::Balance => balance_text(&gateway, lang, account_id, false).await,
+        Command::Start => {
+            // The welcome comes with the main menu.
+            let text = balance_text(&gateway, lang, account_id, true).await;
+            bot_api::call(
+                bot.send_message(message.chat.id, text)
+                    .reply_markup(menu::keyboard(lang)),
+            )
+            .await?;
+            return Ok(());
         }
     };
     bot_api::call(bot.send_message(message.chat.id, text)).await?;
     Ok(())
+}
+
+/// The balance (/balance, 💰 Balance), or with `welcome` the /start greeting with the balance and the
+/// price list; "try later" when billing does not answer.
+pub(crate) async fn balance_text(
+    gateway: &Gateway,
+    lang: Lang,
+    account_id: i64,
+    welcome: bool,
+) -> String {
+    let mut billing = gateway.backends.billing.clone();
+    match billing.get_balance(GetBalanceRequest { account_id }).await {
+        Err(status) => {
+            tracing::warn!(%status, "billing GetBalance failed");
+            i18n::try_later(lang)
+        }
+        Ok(balance) => {
+            let balance = balance.into_inner();
+            let available = i18n::money(lang, balance.available_minor, &balance.currency);
+            if welcome {
+                let lines = price_lines(gateway, lang).await;
+                i18n::welcome(lang, &available, &lines)
+            } else {
+                let held = (balance.held_minor > 0)
+                    .then(|| i18n::money(lang, balance.held_minor, &balance.currency));
+                i18n::balance(lang, &available, held.as_deref())
+            }
+        }
+    }
 }
 
 /// `/apikey`: a new key for the HTTP API (billing revokes the previous one), in a private chat only, so
@@ -495,6 +523,7 @@ async fn price_lines(gateway: &Gateway, lang: Lang) -> Vec<String> {
     };
     let mut lines: Vec<String> = Vec::new();
     for operation in operations::all() {
+        let operation = operations::with_default_model(operation, &prices);
         let Some((amount, entry)) = price_of(&prices, &operation, 0) else {
             continue;
         };
@@ -519,9 +548,37 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
     let Some((input, media)) = image_of(&message) else {
         return Ok(());
     };
-    // A new picture ends a pending dialogue (about the previous one).
+    // A picture a dialogue waits for goes to it (a menu mode's picture, Edit's further pictures, Face
+    // swap's target); any other dialogue ends (it was about the previous picture).
+    let mut enhance = false;
     if let Some(user) = message.from.as_ref() {
-        gateway.end_dialogue(message.chat.id, user.id.0).await;
+        match gateway.dialogue(message.chat.id, user.id.0).await {
+            Ok(Some(dialogue)) => match dialogue.stage.clone() {
+                Stage::AwaitImage { mode } => {
+                    let lang = dialogue.lang();
+                    if menu::image_for_mode(&bot, &gateway, &message, media.clone(), &mode, lang)
+                        .await?
+                    {
+                        return Ok(());
+                    }
+                    enhance = true;
+                }
+                Stage::Instruct { .. } => {
+                    return edits::more_image(&bot, &gateway, &message, &media, dialogue).await;
+                }
+                Stage::SwapTarget => {
+                    return edits::swap_target(&bot, &gateway, &message, media, dialogue).await;
+                }
+                _ => {
+                    gateway.end_dialogue(message.chat.id, user.id.0).await;
+                }
+            },
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "could not read the dialogue state");
+                gateway.end_dialogue(message.chat.id, user.id.0).await;
+            }
+        }
     }
     let prices = match gateway.backends.prices().await {
         Ok(prices) => prices,
@@ -541,6 +598,8 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
     let buttons = operations::buttons_for_file(input, media.size_bytes, language)
         .into_iter()
         .filter(|operation| operations::fits_format(operation, format))
+        .filter(|operation| !enhance || menu::enhance_only(operation))
+        .map(|operation| operations::with_default_model(operation, &prices))
         .filter_map(|operation| {
             let (amount, entry) = price_of(&prices, &operation, 0)?;
             let price = i18n::money(lang, amount, &entry.currency);
@@ -648,6 +707,7 @@ async fn immediate_update(
     let start = JobStart {
         operation,
         media: Some(media),
+        more_media: Vec::new(),
         chat_id: message.chat.id,
         user_id: user.id.0 as i64,
         source_message: message.id,
@@ -670,6 +730,12 @@ async fn on_other(
     if let Some(user) = message.from.as_ref() {
         let chat = message.chat.id;
         let span = update_span(&update, chat.0, Some(user));
+        // A main-menu button opens its mode, whatever was pending.
+        if let Some(mode) = message.text().and_then(menu::Mode::from_label) {
+            return menu::open(&bot, &gateway, &message, mode, lang)
+                .instrument(span)
+                .await;
+        }
         // Power syntax («Изображение …», "Image …") starts a picture at any time, except as the text
         // of a pending add-text dialogue.
         let power = message.text().is_some_and(generate::is_power);
@@ -690,6 +756,22 @@ async fn on_other(
                             .await;
                     }
                     Stage::Describe { .. } | Stage::Idea => {}
+                    Stage::Instruct { .. } | Stage::Preset | Stage::RetouchWishes { .. }
+                        if !power =>
+                    {
+                        return edits::words_message(bot, gateway, message, dialogue)
+                            .instrument(span)
+                            .await;
+                    }
+                    Stage::SwapTarget | Stage::AwaitImage { .. } if !power => {
+                        bot_api::call(
+                            bot.send_message(chat, i18n::photo_needed(dialogue.lang()))
+                                .reply_parameters(ReplyParameters::new(message.id)),
+                        )
+                        .await?;
+                        return Ok(());
+                    }
+                    _ => {}
                 },
                 Ok(None) => {}
                 Err(error) => tracing::warn!(%error, "could not read the dialogue state"),
@@ -790,8 +872,14 @@ async fn dialogue_message(
                 gateway.save_dialogue(chat, user.id.0, &next).await?;
             }
         }
-        // Other stages are Create's and Write a prompt's (`generate::words_message`).
-        Stage::Describe { .. } | Stage::Idea => {}
+        // Other stages are other dialogues' (`generate::words_message`, `edits::words_message`).
+        Stage::Describe { .. }
+        | Stage::Idea
+        | Stage::Instruct { .. }
+        | Stage::Preset
+        | Stage::RetouchWishes { .. }
+        | Stage::SwapTarget
+        | Stage::AwaitImage { .. } => {}
         Stage::Wishes { text: words } => {
             let wishes = text_wishes::parse(text);
             tracing::info!(?wishes, "add-text wishes parsed");
@@ -884,6 +972,7 @@ fn add_text_start(
     JobStart {
         operation: Operation::add_text(params),
         media: Some(image.media()),
+        more_media: Vec::new(),
         chat_id: chat,
         user_id: user_id as i64,
         source_message: MessageId(image.message_id),
@@ -907,15 +996,35 @@ async fn open_add_text(bot: TelegramBot, gateway: Gateway, query: CallbackQuery)
         answer(&bot, &query, Some(i18n::send_again(lang))).await;
         return Ok(());
     };
-    let chat = offer.chat.id;
+    answer(&bot, &query, None).await;
+    let opening = Opening {
+        chat: offer.chat.id,
+        user_id: query.from.id.0,
+        source,
+        media,
+        lang,
+    };
+    ask_add_text(&bot, &gateway, opening).await
+}
+
+/// Starts an add-text dialogue about the picture of `opening` (in the bucket, so any replica continues
+/// it) and asks for the text, replying to the picture; a dialogue that cannot be stored is told as "try
+/// later" in the chat.
+pub(crate) async fn ask_add_text(
+    bot: &TelegramBot,
+    gateway: &Gateway,
+    opening: Opening,
+) -> HandlerResult {
+    let Opening {
+        chat,
+        user_id,
+        source,
+        media,
+        lang,
+    } = opening;
     let dialogue = Dialogue::new(source, &media, lang);
-    if let Err(error) = gateway
-        .save_dialogue(chat, query.from.id.0, &dialogue)
-        .await
-    {
+    if let Err(error) = gateway.save_dialogue(chat, user_id, &dialogue).await {
         tracing::warn!(%error, "could not start a dialogue");
-        // In the chat, not only as a toast, which vanishes after a moment.
-        answer(&bot, &query, None).await;
         bot_api::call(
             bot.send_message(chat, i18n::try_later(lang))
                 .reply_parameters(ReplyParameters::new(source)),
@@ -923,7 +1032,6 @@ async fn open_add_text(bot: TelegramBot, gateway: Gateway, query: CallbackQuery)
         .await?;
         return Ok(());
     }
-    answer(&bot, &query, None).await;
     bot_api::call(
         bot.send_message(chat, i18n::add_text_ask_text(lang, ADD_TEXT_MAX_CHARS))
             .reply_parameters(ReplyParameters::new(source))
@@ -1020,7 +1128,32 @@ async fn callback_update(
     let lang = lang_of(&gateway, Some(&query.from)).await;
     match query.data.as_deref() {
         Some(data) if catalog::opens_dialogue(data).is_some() => {
-            return open_add_text(bot, gateway, query).await;
+            return match catalog::opens_dialogue(data) {
+                Some(id @ (EDIT_ID | RETOUCH_ID | FACE_SWAP_ID)) => {
+                    edits::open_from_offer(bot, gateway, query, id).await
+                }
+                _ => open_add_text(bot, gateway, query).await,
+            };
+        }
+        Some(data) if data.starts_with(jobs::CANCEL_PREFIX) => {
+            let job_id = data[jobs::CANCEL_PREFIX.len()..].to_string();
+            let text = match gateway.cancel_job(&job_id, query.from.id.0 as i64).await {
+                Ok(Cancel::Requested) => i18n::cancelling(lang),
+                Ok(Cancel::Finished) => i18n::cancel_refused(lang, false),
+                Ok(Cancel::NotYours) => i18n::cancel_refused(lang, true),
+                Err(error) => {
+                    tracing::warn!(%error, "could not ask for a cancel");
+                    i18n::try_later(lang)
+                }
+            };
+            answer(&bot, &query, Some(text)).await;
+            return Ok(());
+        }
+        Some(data) if data.starts_with(edits::EDIT_PREFIX) => {
+            return edits::edit_button(bot, gateway, query).await;
+        }
+        Some(data) if data.starts_with(edits::RETOUCH_PREFIX) => {
+            return edits::retouch_button(bot, gateway, query).await;
         }
         Some(SKIP_WISHES) => return skip_wishes(bot, gateway, query).await,
         Some(data) if generate::is_create_from_prompt(data) => {
@@ -1073,6 +1206,7 @@ async fn callback_update(
     let start = JobStart {
         operation,
         media: Some(media),
+        more_media: Vec::new(),
         chat_id: offer.chat.id,
         user_id: query.from.id.0 as i64,
         source_message: source.id,

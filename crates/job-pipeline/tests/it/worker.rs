@@ -393,3 +393,51 @@ async fn a_job_stopped_by_shutdown_is_left_for_the_next_worker() {
     shutdown.cancel();
     running.await.unwrap();
 }
+
+/// A user's cancel stops the running job alone (its handler sees its stop token fire, the worker keeps
+/// running) and fails it as CANCELLED; a job cancelled while queued fails as CANCELLED without running.
+#[tokio::test]
+async fn a_cancelled_job_fails_as_cancelled_running_or_queued() {
+    let nats = NatsServer::start().unwrap();
+    let pipeline = pipeline(&nats).await;
+    let stopping = WaitsForStop::default();
+    let worker = Worker::new(pipeline.clone(), stopping.clone(), config())
+        .await
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(worker.run(shutdown.clone()));
+    let queue = JobQueue::new(pipeline.clone(), Service::Imaging);
+
+    let job_id = put_input(&pipeline, b"abc").await;
+    queue.submit(request(&job_id)).await.unwrap();
+    tokio::time::timeout(DEADLINE, stopping.started.notified())
+        .await
+        .expect("the job started");
+    pipeline.request_cancel(&job_id).await.unwrap();
+    let (outcome, _) = wait_outcome(&pipeline, &job_id, DEADLINE).await;
+    let Outcome::Failed(failed) = outcome else {
+        panic!("expected a failure, got {outcome:?}")
+    };
+    assert_eq!(
+        failed.reason,
+        FailureReason::Cancelled as i32,
+        "{}",
+        failed.detail
+    );
+    assert!(failed.detail.contains("while running"), "{}", failed.detail);
+    assert!(!shutdown.is_cancelled());
+
+    // Cancelled before any worker took it: never run. (The worker is still taking jobs.)
+    let queued = put_input(&pipeline, b"def").await;
+    pipeline.request_cancel(&queued).await.unwrap();
+    queue.submit(request(&queued)).await.unwrap();
+    let (outcome, _) = wait_outcome(&pipeline, &queued, DEADLINE).await;
+    let Outcome::Failed(failed) = outcome else {
+        panic!("expected a failure, got {outcome:?}")
+    };
+    assert_eq!(failed.reason, FailureReason::Cancelled as i32);
+    assert!(failed.detail.contains("before it ran"), "{}", failed.detail);
+    wait_for_depth(&pipeline, Service::Imaging, 0).await;
+    shutdown.cancel();
+    running.await.unwrap();
+}

@@ -146,7 +146,8 @@ impl ApiError {
             | FailureReason::NoText
             | FailureReason::Encrypted
             | FailureReason::Rejected
-            | FailureReason::ProviderFailed => Self::internal(),
+            | FailureReason::ProviderFailed
+            | FailureReason::Cancelled => Self::internal(),
         }
     }
 

@@ -454,6 +454,7 @@ async fn a_redelivered_job_that_already_completed_is_not_run_again() {
         completed: Some(completed.clone()),
         failed: None,
         updated_at_unix_ms: 1,
+        context: None,
     };
     app.pipeline.put_status(&status).await.unwrap();
     let request = language_request(&job_id, "auto");

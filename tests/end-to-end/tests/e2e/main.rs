@@ -19,6 +19,7 @@ mod image_results;
 mod long_audio;
 mod money_follows_delivery;
 mod openai_api;
+mod picture_modes;
 mod resilience;
 mod speech_languages;
 mod tracing;
