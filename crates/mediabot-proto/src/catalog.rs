@@ -22,7 +22,7 @@ use crate::billing::v1::{Price, PriceUnit};
 use crate::jobs::v1::{
     AddText, Compress, Convert, ConvertTarget, DocumentText, Edit, FaceSwap, Generate, ImageShape,
     Ocr, Operation, Retouch, RetouchPreset, TextPlate, TextPosition, TextSize, Transcribe, Upscale,
-    WritePrompt, operation::Params,
+    UpscaleRemote, WritePrompt, operation::Params,
 };
 
 /// A worker service that runs jobs from its own JetStream work queue.
@@ -553,6 +553,13 @@ impl Operation {
         }
     }
 
+    /// `image.upscale_remote` by `factor` (2 or 4), at a provider.
+    pub fn upscale_remote(factor: u32) -> Self {
+        Operation {
+            params: Some(Params::UpscaleRemote(UpscaleRemote { factor })),
+        }
+    }
+
     /// `image.face_swap`.
     pub fn face_swap() -> Self {
         Operation {
@@ -591,6 +598,7 @@ impl Operation {
             Params::Edit(_) => EDIT_ID,
             Params::Retouch(_) => RETOUCH_ID,
             Params::FaceSwap(_) => FACE_SWAP_ID,
+            Params::UpscaleRemote(_) => UPSCALE_REMOTE_ID,
         })
     }
 
@@ -606,7 +614,8 @@ impl Operation {
             | Params::WritePrompt(_)
             | Params::Edit(_)
             | Params::Retouch(_)
-            | Params::FaceSwap(_) => Service::Generation,
+            | Params::FaceSwap(_)
+            | Params::UpscaleRemote(_) => Service::Generation,
         })
     }
 
@@ -615,6 +624,7 @@ impl Operation {
     pub fn params(&self) -> Vec<(&'static str, String)> {
         match self.params.as_ref() {
             Some(Params::Upscale(p)) => vec![("factor", p.factor.to_string())],
+            Some(Params::UpscaleRemote(p)) => vec![("factor", p.factor.to_string())],
             Some(Params::Compress(p)) => vec![("target_kb", p.target_kb.to_string())],
             Some(Params::Convert(p)) => vec![("target", convert_target_name(p.target))],
             // The text as a digest (see `AddText::text_digest`); every option with its default resolved,
@@ -698,6 +708,13 @@ impl Operation {
             Some(Params::Upscale(p)) if !UPSCALE_FACTORS.contains(&p.factor) => {
                 Err(InvalidOperation::Param {
                     operation: "image.upscale",
+                    param: "factor",
+                    reason: format!("must be 2 or 4, got {}", p.factor),
+                })
+            }
+            Some(Params::UpscaleRemote(p)) if !UPSCALE_FACTORS.contains(&p.factor) => {
+                Err(InvalidOperation::Param {
+                    operation: UPSCALE_REMOTE_ID,
                     param: "factor",
                     reason: format!("must be 2 or 4, got {}", p.factor),
                 })
@@ -835,6 +852,7 @@ impl Operation {
         };
         let operation = match id {
             "image.upscale" => Operation::upscale(param("factor")?.parse().ok()?),
+            UPSCALE_REMOTE_ID => Operation::upscale_remote(param("factor")?.parse().ok()?),
             "image.compress" => Operation::compress(param("target_kb")?.parse().ok()?),
             "image.convert" => Operation::convert(ConvertTarget::from_name(&param("target")?)?),
             ADD_TEXT_ID => {
@@ -971,6 +989,10 @@ pub const EDIT_ID: &str = "image.edit";
 pub const RETOUCH_ID: &str = "image.retouch";
 /// The id of `image.face_swap`.
 pub const FACE_SWAP_ID: &str = "image.face_swap";
+/// The id of `image.upscale_remote`.
+pub const UPSCALE_REMOTE_ID: &str = "image.upscale_remote";
+/// The longest side an `image.upscale_remote` result may have, pixels.
+pub const UPSCALE_REMOTE_MAX_SIDE_PX: u32 = 8192;
 
 /// Checks `image.edit`'s parameters; the instruction only when `instruction` is set (a key does not carry
 /// it).
@@ -1342,6 +1364,15 @@ mod tests {
             Operation::default().validate(),
             Err(InvalidOperation::Missing)
         );
+        let remote = Operation::upscale_remote(2);
+        assert_eq!(remote.key(), "image.upscale_remote factor=2");
+        assert_eq!(remote.service(), Some(Service::Generation));
+        assert_eq!(remote.callback_data(), "op:image.upscale_remote:factor=2");
+        assert_eq!(
+            Operation::from_callback_data("op:image.upscale_remote:factor=4"),
+            Some(Operation::upscale_remote(4))
+        );
+        assert_eq!(Operation::from_key("image.upscale_remote factor=3"), None);
     }
 
     #[test]

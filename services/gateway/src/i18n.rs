@@ -116,6 +116,12 @@ pub fn operation_name(lang: Lang, operation: &Operation) -> String {
         },
         (Lang::Ru, Some("prompt.write")) => "✍️ Промпт по идее (/prompt)".into(),
         (Lang::En, Some("prompt.write")) => "✍️ Prompt from an idea (/prompt)".into(),
+        (Lang::Ru, Some("image.upscale_remote")) => {
+            format!("Увеличение нейросетью ×{}", param(operation, "factor"))
+        }
+        (Lang::En, Some("image.upscale_remote")) => {
+            format!("AI upscale ×{}", param(operation, "factor"))
+        }
         (Lang::Ru, Some("image.edit")) => match param(operation, "model").as_str() {
             "" | "auto" => "✏️ Изменение картинки по описанию".into(),
             model => format!("✏️ Изменение картинки по описанию, модель {model}"),
@@ -168,6 +174,12 @@ pub fn operation_button(lang: Lang, operation: &Operation, price: &str) -> Strin
         }
         (Lang::Ru, Some("image.ocr")) => format!("Текст с фото — {price}"),
         (Lang::En, Some("image.ocr")) => format!("Text from photo — {price}"),
+        (Lang::Ru, Some("image.upscale_remote")) => {
+            format!("✨ Увеличить ИИ ×{} — {price}", param(operation, "factor"))
+        }
+        (Lang::En, Some("image.upscale_remote")) => {
+            format!("✨ AI upscale ×{} — {price}", param(operation, "factor"))
+        }
         (Lang::Ru, Some("image.edit")) => format!("✏️ Изменить — {price}"),
         (Lang::En, Some("image.edit")) => format!("✏️ Edit — {price}"),
         (Lang::Ru, Some("image.retouch")) => format!("✨ Ретушь — {price}"),

@@ -237,11 +237,11 @@ pub async fn image_for_mode(
     Ok(true)
 }
 
-/// Whether `operation` is one Enhance offers: upscale, compression, conversion.
+/// Whether `operation` is one Enhance offers: upscale (local or at a provider), compression, conversion.
 pub fn enhance_only(operation: &Operation) -> bool {
     matches!(
         operation.id(),
-        Some("image.upscale" | "image.compress" | "image.convert")
+        Some("image.upscale" | "image.upscale_remote" | "image.compress" | "image.convert")
     )
 }
 

@@ -9,7 +9,7 @@
 //! case, the worker's module and a price line).
 
 use mediabot_proto::billing::v1::Price;
-use mediabot_proto::catalog::{EDIT_ID, RETOUCH_MAX_INPUT_BYTES};
+use mediabot_proto::catalog::{EDIT_ID, RETOUCH_MAX_INPUT_BYTES, UPSCALE_REMOTE_MAX_SIDE_PX};
 use mediabot_proto::jobs::v1::operation::Params;
 use mediabot_proto::jobs::v1::{AddText, ConvertTarget, Edit, Generate, Operation, RetouchPreset};
 
@@ -83,6 +83,17 @@ pub const OFFERS: &[Offer] = &[
     },
     Offer {
         operation: |_| Operation::upscale(4),
+        inputs: IMAGES,
+        start: Start::Button,
+    },
+    // The same at a provider (a model that adds detail), where the price list sells it.
+    Offer {
+        operation: |_| Operation::upscale_remote(2),
+        inputs: IMAGES,
+        start: Start::Button,
+    },
+    Offer {
+        operation: |_| Operation::upscale_remote(4),
         inputs: IMAGES,
         start: Start::Button,
     },
@@ -233,6 +244,18 @@ pub fn fits_input(operation: &Operation, size_bytes: u64) -> bool {
     match operation.params.as_ref() {
         Some(Params::Compress(c)) => u64::from(c.target_kb) * 1000 < size_bytes,
         Some(Params::Retouch(_)) => size_bytes <= RETOUCH_MAX_INPUT_BYTES,
+        _ => true,
+    }
+}
+
+/// Whether `operation` makes sense for a picture of `size` (width, height as shown, pixels): an upscale
+/// at a provider only when its result stays within the catalog's 8192 px a side; everything else always.
+pub fn fits_size(operation: &Operation, (width, height): (u32, u32)) -> bool {
+    match operation.params.as_ref() {
+        Some(Params::UpscaleRemote(p)) => {
+            u64::from(width.max(height)) * u64::from(p.factor)
+                <= u64::from(UPSCALE_REMOTE_MAX_SIDE_PX)
+        }
         _ => true,
     }
 }

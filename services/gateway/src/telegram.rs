@@ -594,10 +594,24 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
         media.mime_type.as_deref(),
         media.file_name.as_deref(),
     );
+    let facts = match gateway.image_intake(&media).await {
+        ImageIntake::Facts(facts) => Some(facts),
+        ImageIntake::Unreadable => {
+            bot_api::call(
+                bot.send_message(message.chat.id, i18n::image_unreadable(lang))
+                    .reply_parameters(ReplyParameters::new(message.id)),
+            )
+            .await?;
+            return Ok(());
+        }
+        ImageIntake::Unknown => None,
+    };
+    let size = facts.as_ref().map(|f| (f.width_px, f.height_px));
     let language = choice.speech_language();
     let buttons = operations::buttons_for_file(input, media.size_bytes, language)
         .into_iter()
         .filter(|operation| operations::fits_format(operation, format))
+        .filter(|operation| size.is_none_or(|size| operations::fits_size(operation, size)))
         .filter(|operation| !enhance || menu::enhance_only(operation))
         .map(|operation| operations::with_default_model(operation, &prices))
         .filter_map(|operation| {
@@ -614,18 +628,6 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
         bot_api::call(bot.send_message(message.chat.id, i18n::try_later(lang))).await?;
         return Ok(());
     }
-    let facts = match gateway.image_intake(&media).await {
-        ImageIntake::Facts(facts) => Some(facts),
-        ImageIntake::Unreadable => {
-            bot_api::call(
-                bot.send_message(message.chat.id, i18n::image_unreadable(lang))
-                    .reply_parameters(ReplyParameters::new(message.id)),
-            )
-            .await?;
-            return Ok(());
-        }
-        ImageIntake::Unknown => None,
-    };
     bot_api::call(
         bot.send_message(message.chat.id, i18n::image_offer(lang, facts.as_ref()))
             .reply_parameters(ReplyParameters::new(message.id))
@@ -640,7 +642,7 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
 fn keyboard_rows(
     buttons: impl Iterator<Item = (Option<&'static str>, InlineKeyboardButton)>,
 ) -> Vec<Vec<InlineKeyboardButton>> {
-    const SHARED: &[&str] = &["image.compress", "image.convert"];
+    const SHARED: &[&str] = &["image.compress", "image.convert", "image.upscale_remote"];
     let mut rows: Vec<(Option<&'static str>, Vec<InlineKeyboardButton>)> = Vec::new();
     for (id, button) in buttons {
         match rows.last_mut() {
