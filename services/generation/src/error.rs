@@ -4,10 +4,11 @@
 //! | cause | job |
 //! | --- | --- |
 //! | the provider refused what the user asked (content policy) | FAILED `REJECTED`, the provider's words in `provider_message` |
-//! | every model of the chain failed, or the job's deadline passed, or the LLM failed for good | FAILED `PROVIDER_FAILED` at once (the service has retried already; the detail lists each model's failure) |
+//! | every model of the chain failed, the one model of an edit, retouch or face swap failed, the job's deadline passed, or the LLM failed for good | FAILED `PROVIDER_FAILED` at once (the service has retried already; the detail lists each model's failure) |
+//! | one of the user's pictures is corrupt, of a format not read here (HEIC), or too large | FAILED `CORRUPT_INPUT`, `UNSUPPORTED_FORMAT`, `TOO_LARGE`, before any provider is asked |
 //! | the service is shutting down | transient: the job is redelivered (its request was cancelled at the provider) |
 //! | the provider-slots bucket failed (NATS) | transient: redelivered with back-off |
-//! | an alias the model list lacks, a job of another service | FAILED `INTERNAL` (a configuration mismatch or a bug) |
+//! | an alias the model list lacks, a job of another service, an input object the gateway should not have sent (not an `InputParts`, a wrong number of pictures) | FAILED `INTERNAL` (a configuration mismatch or a bug) |
 //!
 //! The service's gRPC surface is the job pipeline's Jobs service, whose status codes are mapped in
 //! `job_pipeline::error`.
@@ -17,6 +18,7 @@ use std::time::Duration;
 use job_pipeline::JobError;
 use mediabot_proto::jobs::v1::FailureReason;
 
+use crate::inputs::PartError;
 use crate::models::UnknownModel;
 
 /// One model of the chain and why it failed.
@@ -37,6 +39,13 @@ pub enum GenerationError {
     /// The job is not one of this service's operations.
     #[error("not a generation operation: {0}")]
     NotOurs(String),
+    /// The job's input or parameters are not what the gateway should send (a bug there): an input object
+    /// that is not an `InputParts`, a wrong number of pictures, an unknown format.
+    #[error("a job the gateway should not have sent: {0}")]
+    BadJob(String),
+    /// One of the user's pictures cannot be sent (corrupt, unsupported, too large).
+    #[error(transparent)]
+    Input(#[from] PartError),
     /// The provider refused what the user asked.
     #[error("{model}: {status}: {message}")]
     Rejected {
@@ -50,6 +59,9 @@ pub enum GenerationError {
     /// Every model tried failed.
     #[error("every model failed: {}", list(.0))]
     AllFailed(Vec<ModelFailure>),
+    /// The one model of an edit, a retouch or a face swap failed (they have no chain to fall back on).
+    #[error("{}: {}", .0.model, .0.reason)]
+    Failed(ModelFailure),
     /// The job's deadline passed.
     #[error("timed out after {} s{}", .after.as_secs(), earlier(.failures))]
     TimedOut {
@@ -61,8 +73,9 @@ pub enum GenerationError {
     /// The LLM failed for good (`prompt.write`).
     #[error("the LLM failed: {0}")]
     Llm(String),
-    /// The service is shutting down.
-    #[error("stopped by shutdown; the job is left for redelivery")]
+    /// The job's stop token fired: the service is shutting down (the job is left for redelivery) or the
+    /// user cancelled it (it fails as CANCELLED); the worker tells which.
+    #[error("stopped (shutdown or the user's cancel); the request at Fal was cancelled")]
     Stopped,
     /// NATS failed (the provider-slots bucket).
     #[error("{0}")]
@@ -94,12 +107,18 @@ impl From<GenerationError> for JobError {
         match error {
             GenerationError::UnknownModel(_)
             | GenerationError::NotOurs(_)
+            | GenerationError::BadJob(_)
             | GenerationError::Crashed(_) => JobError::Internal(detail),
+            GenerationError::Input(error) => match error.error.reason() {
+                FailureReason::Internal => JobError::Internal(detail),
+                reason => JobError::input(reason, detail),
+            },
             GenerationError::Rejected { message, .. } => JobError::Rejected {
                 provider_message: message,
                 detail,
             },
             GenerationError::AllFailed(_)
+            | GenerationError::Failed(_)
             | GenerationError::TimedOut { .. }
             | GenerationError::Llm(_) => JobError::input(FailureReason::ProviderFailed, detail),
             GenerationError::Stopped | GenerationError::Nats(_) => JobError::Transient(detail),
@@ -110,6 +129,7 @@ impl From<GenerationError> for JobError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inputs::InputError;
 
     #[test]
     fn classes() {
@@ -155,6 +175,30 @@ mod tests {
         assert!(matches!(
             JobError::from(GenerationError::Stopped),
             JobError::Transient(_)
+        ));
+        let one = JobError::from(GenerationError::Failed(failures[0].clone()));
+        assert_eq!(
+            one,
+            JobError::input(
+                FailureReason::ProviderFailed,
+                "pro: the request completed with 500"
+            )
+        );
+        let corrupt = JobError::from(GenerationError::Input(PartError {
+            number: 2,
+            count: 3,
+            error: InputError::Corrupt("truncated".into()),
+        }));
+        assert_eq!(
+            corrupt,
+            JobError::input(
+                FailureReason::CorruptInput,
+                "picture 2 of 3: not a readable picture: truncated"
+            )
+        );
+        assert!(matches!(
+            JobError::from(GenerationError::BadJob("3 pictures".into())),
+            JobError::Internal(_)
         ));
     }
 }

@@ -9,12 +9,14 @@
 //!    honouring `Retry-After`; another 4xx is a configuration problem of this model;
 //! 3. poll `status_url` (every 250 ms, growing to 2 s) until `COMPLETED`, turning `IN_QUEUE` and
 //!    `IN_PROGRESS` into progress (5 %, then rising toward 90 % with the time spent);
-//! 4. `GET response_url`: 200 → `images[0].url`; then the slot is freed;
+//! 4. `GET response_url`: 200 → `images[0].url` (or `image.url`, the shape of single-picture models such
+//!    as face swap); then the slot is freed;
 //! 5. download the picture (`https:` or `data:`), at most `max_image_bytes`.
 //!
 //! A 422 whose `detail` has `type: content_policy_violation` (at submit or as the result), or a result
 //! flagged `has_nsfw_concepts`, is the user's: [`FalError::Rejected`]. Any other failure is this model's
-//! ([`FalError::Failed`]), and the handler tries the next model of the chain. When the job's deadline
+//! ([`FalError::Failed`]): `image.generate` tries the next model of its chain, the other operations fail
+//! as PROVIDER_FAILED. When the job's deadline
 //! passes or the service stops while a request is at Fal, the request is cancelled there (`PUT
 //! cancel_url`, best effort) and its slot freed.
 
@@ -30,7 +32,6 @@ use tokio::sync::watch;
 use tracing::Instrument as _;
 
 use crate::bounds::{Bounds, Interruption};
-use crate::models::Model;
 use crate::secret::Secret;
 use crate::slots::{SlotError, Slots};
 
@@ -122,6 +123,15 @@ pub fn raise(progress: &watch::Sender<u32>, percent: u32) {
     });
 }
 
+/// Where a request goes: Fal's endpoint id, and the name logs and metrics give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint<'a> {
+    /// The `model` label: an `image.generate` alias (`pro`), `edit/<alias>`, `retouch`, `face_swap`.
+    pub label: &'a str,
+    /// Fal's endpoint id, subpath included (`fal-ai/nano-banana-pro/edit`).
+    pub fal_model: &'a str,
+}
+
 /// The queue's answer to a submit.
 #[derive(Debug, Clone, serde::Deserialize)]
 struct Submitted {
@@ -160,26 +170,27 @@ impl FalClient {
         }
     }
 
-    /// A picture from `model` for the request body `input` (see [`Model::input`]), for job `job_id`,
-    /// within `bounds`; progress goes to `progress`. Errors: [`FalError`].
-    pub async fn generate(
+    /// A picture from `endpoint` for the request body `input` (see the model list's `input` methods), for
+    /// job `job_id`, within `bounds`; progress goes to `progress`. Errors: [`FalError`].
+    pub async fn picture(
         &self,
         job_id: &str,
-        model: &Model,
+        endpoint: Endpoint<'_>,
         input: &Value,
         progress: &watch::Sender<u32>,
         bounds: &Bounds,
     ) -> Result<Bytes, FalError> {
-        let span = tracing::info_span!("fal", model = %model.alias, endpoint = %model.fal_model);
-        self.generate_inner(job_id, model, input, progress, bounds)
+        let span =
+            tracing::info_span!("fal", model = %endpoint.label, endpoint = %endpoint.fal_model);
+        self.picture_inner(job_id, endpoint, input, progress, bounds)
             .instrument(span)
             .await
     }
 
-    async fn generate_inner(
+    async fn picture_inner(
         &self,
         job_id: &str,
-        model: &Model,
+        endpoint: Endpoint<'_>,
         input: &Value,
         progress: &watch::Sender<u32>,
         bounds: &Bounds,
@@ -188,7 +199,7 @@ impl FalClient {
             .slots
             .acquire(job_id, bounds.deadline, &bounds.stop)
             .await?;
-        let url = self.request(model, input, progress, bounds).await;
+        let url = self.request(endpoint, input, progress, bounds).await;
         // Held from the submit until the result is read: the request is in flight at Fal until then.
         slot.release().await;
         let url = url?;
@@ -199,12 +210,12 @@ impl FalClient {
     /// shutdown comes first.
     async fn request(
         &self,
-        model: &Model,
+        endpoint: Endpoint<'_>,
         input: &Value,
         progress: &watch::Sender<u32>,
         bounds: &Bounds,
     ) -> Result<String, FalError> {
-        let submitted = self.submit(model, input, bounds).await?;
+        let submitted = self.submit(endpoint, input, bounds).await?;
         tracing::info!(request_id = %submitted.request_id, "submitted to Fal");
         // A submit is never abandoned half-way (Fal might have queued it): a limit reached meanwhile
         // cancels the request it made.
@@ -226,11 +237,11 @@ impl FalClient {
     /// between tries and shorten a call's timeout to the deadline, but never cut a call short.
     async fn submit(
         &self,
-        model: &Model,
+        endpoint: Endpoint<'_>,
         input: &Value,
         bounds: &Bounds,
     ) -> Result<Submitted, FalError> {
-        let url = format!("{}/{}", self.queue_url, model.fal_model);
+        let url = format!("{}/{}", self.queue_url, endpoint.fal_model);
         let mut delays = ExponentialBuilder::new()
             .with_min_delay(SUBMIT_MIN_DELAY)
             .with_factor(2.0)
@@ -375,7 +386,7 @@ impl FalClient {
         }
     }
 
-    /// `GET response_url`: the first picture's URL.
+    /// `GET response_url`: the (first) picture's URL.
     async fn result(&self, submitted: &Submitted) -> Result<String, FalError> {
         let response = self
             .http
@@ -409,9 +420,7 @@ impl FalClient {
                 status: "result flagged has_nsfw_concepts".into(),
             });
         }
-        result["images"][0]["url"]
-            .as_str()
-            .filter(|url| !url.is_empty())
+        picture_url(&result)
             .map(String::from)
             .ok_or_else(|| FalError::Failed(format!("the result has no images: {}", cut(&body))))
     }
@@ -492,6 +501,14 @@ pub fn working_percent(elapsed: Duration) -> u32 {
     let share = 1.0 - (-elapsed.as_secs_f64() / WORKING_TIME_CONSTANT.as_secs_f64()).exp();
     let span = f64::from(WORKING_MAX_PERCENT - WORKING_MIN_PERCENT);
     (WORKING_MIN_PERCENT + (span * share) as u32).min(WORKING_MAX_PERCENT - 1)
+}
+
+/// The picture's URL in a result: `images[0].url` (most image models) or `image.url` (models that make
+/// one picture, such as face swap).
+pub fn picture_url(result: &Value) -> Option<&str> {
+    [&result["images"][0]["url"], &result["image"]["url"]]
+        .into_iter()
+        .find_map(|url| url.as_str().filter(|url| !url.is_empty()))
 }
 
 /// `Retry-After` in seconds, if the answer has one.
@@ -584,6 +601,22 @@ mod tests {
             content_policy(StatusCode::UNPROCESSABLE_ENTITY, r#"{"detail":"x"}"#),
             None
         );
+    }
+
+    #[test]
+    fn picture_urls_in_either_shape() {
+        let url = |v: Value| picture_url(&v).map(String::from);
+        assert_eq!(
+            url(serde_json::json!({"images": [{"url": "https://a/1.png"}, {"url": "x"}]}))
+                .as_deref(),
+            Some("https://a/1.png")
+        );
+        assert_eq!(
+            url(serde_json::json!({"image": {"url": "https://a/s.jpg", "width": 10}})).as_deref(),
+            Some("https://a/s.jpg")
+        );
+        assert_eq!(url(serde_json::json!({"images": []})), None);
+        assert_eq!(url(serde_json::json!({"images": [{"url": ""}]})), None);
     }
 
     #[test]

@@ -1,16 +1,20 @@
-//! mediabot generation: pictures from words through Fal's hosted models, and image prompts written by an
-//! LLM, on the job pipeline. The `job-pipeline` crate does the lifecycle — the `mediabot.jobs.v1.Jobs`
-//! gRPC service validates and queues jobs on the `JOBS_GENERATION` work queue, its worker pulls them,
-//! records their status, stores a picture at `out/<job_id>` and publishes the outcome events billing and
-//! the gateway consume. This crate adds the operations, which wait on the network rather than the CPU
-//! (hence a service of its own, with its own concurrency, secrets and scaling):
+//! mediabot generation: pictures from words, edits of the user's pictures, retouched portraits and face
+//! swaps through Fal's hosted models, and image prompts written by an LLM, on the job pipeline. The
+//! `job-pipeline` crate does the lifecycle — the `mediabot.jobs.v1.Jobs` gRPC service validates and queues
+//! jobs on the `JOBS_GENERATION` work queue, its worker pulls them, reads their input object, records
+//! their status, stores a picture at `out/<job_id>` and publishes the outcome events billing and the
+//! gateway consume. This crate adds the operations, which wait on the network rather than the CPU (hence a
+//! service of its own, with its own concurrency, secrets and scaling):
 //!
-//! - [`handler`]: the [`JobHandler`](job_pipeline::JobHandler) for `image.generate` and `prompt.write`;
-//! - [`models`]: the model list (`models.toml`): aliases, Fal endpoints, how each takes a size;
+//! - [`handler`]: the [`JobHandler`](job_pipeline::JobHandler) for `image.generate`, `prompt.write`,
+//!   `image.edit`, `image.retouch` and `image.face_swap`;
+//! - [`models`]: the model list (`models.toml`): aliases, Fal endpoints, how each takes a size; the edit
+//!   models, the retouch presets' prompts, the face-swap model;
 //! - [`fal`]: Fal's queue API — submit, poll, result, cancel, download;
 //! - [`slots`]: the per-key cap on requests in flight, shared by every replica through NATS KV;
 //! - [`llm`]: an OpenAI-compatible chat-completions client (prompt writing, translation);
-//! - [`picture`]: a generated picture's format, size and preview;
+//! - [`inputs`]: the user's pictures made ready for Fal (upright, at most 2048 px, `data:` URIs);
+//! - [`picture`]: a picture from Fal: its format (converted when the job wants another), size, preview;
 //! - [`bounds`]: the job's deadline and the shutdown token every provider call runs under;
 //! - [`error`]: job failures → job outcomes; [`metrics`]: the provider metrics; [`secret`]: keys.
 //!
@@ -22,6 +26,7 @@ pub mod bounds;
 pub mod error;
 pub mod fal;
 pub mod handler;
+pub mod inputs;
 pub mod llm;
 pub mod metrics;
 pub mod models;
@@ -37,6 +42,7 @@ use std::time::Duration;
 use job_pipeline::jetstream::{self, Pipeline};
 use job_pipeline::{JobQueue, Worker, WorkerConfig};
 use mediabot_proto::Service;
+use mediabot_proto::catalog::EDIT_MAX_IMAGES;
 use service_runtime::config::{NatsArgs, TelemetryArgs};
 use service_runtime::grpc::GrpcServer;
 use service_runtime::metrics::MetricsServer;
@@ -52,6 +58,10 @@ use crate::slots::Slots;
 
 /// The largest picture downloaded from a provider, bytes (50 MB).
 pub const MAX_IMAGE_BYTES: u64 = 50_000_000;
+/// The largest input object read, bytes: an `image.edit` of [`EDIT_MAX_IMAGES`] pictures, each as large as
+/// the Bot API lets a bot download (20 MiB, the gateway's `--max-file-bytes` default), plus the
+/// `InputParts` framing. The job pipeline's default (64 MiB) would refuse four such pictures.
+pub const MAX_INPUT_BYTES: u64 = EDIT_MAX_IMAGES as u64 * (20 << 20) + (1 << 20);
 /// How long a dead replica's slots outlive the job deadline before the bucket's `max_age` frees them.
 pub const SLOT_GRACE: Duration = Duration::from_secs(60);
 
@@ -60,7 +70,7 @@ pub const SLOT_GRACE: Duration = Duration::from_secs(60);
 #[command(
     name = "generation",
     version,
-    about = "mediabot generation service: pictures from words (Fal) and image prompts (an OpenAI-compatible LLM) over gRPC and NATS JetStream"
+    about = "mediabot generation service: pictures from words, edits, retouches and face swaps (Fal) and image prompts (an OpenAI-compatible LLM) over gRPC and NATS JetStream"
 )]
 pub struct Config {
     /// gRPC listen address.
@@ -132,13 +142,14 @@ pub struct Config {
 }
 
 impl Config {
-    /// How the job worker runs (no input objects: the input limit is moot).
+    /// How the job worker runs; input objects (the pictures of edits, retouches and face swaps) up to
+    /// [`MAX_INPUT_BYTES`].
     pub fn worker_config(&self) -> WorkerConfig {
         WorkerConfig::from_flags(
             Some(self.workers.max(1)),
             self.ack_wait_secs,
             self.max_deliver,
-            WorkerConfig::default().max_input_bytes,
+            MAX_INPUT_BYTES,
         )
     }
 
@@ -232,6 +243,8 @@ impl Application {
         tracing::info!(
             models = ?models.aliases().collect::<Vec<_>>(),
             default_chain = ?models.default_chain(),
+            edit_models = ?models.edit().aliases().collect::<Vec<_>>(),
+            default_edit_model = models.edit().default_alias(),
             fal_url = %config.fal_url,
             fal_max_concurrent = config.fal_max_concurrent,
             llm_url = %config.llm_url,

@@ -1,10 +1,15 @@
-//! What a generated picture is before it becomes the job's result: its format sniffed from the bytes
+//! What a picture from Fal is before it becomes the job's result: its format sniffed from the bytes
 //! (`image::guess_format`), its size read from the header and checked (at most [`MAX_PIXELS`]) before it is
 //! decoded, and a JPEG preview of at most [`PREVIEW_MAX_SIDE`] px a side for the document's thumbnail. A
-//! picture that fails any of this is the model's failure, and the chain moves on.
+//! picture that fails any of this is the model's failure (`image.generate`'s chain moves on).
+//!
+//! A job that asks for a format ([`ResultFormat`]: `image.edit`'s `format`, PNG for retouches and face
+//! swaps) gets it even from a model that ignores Fal's `output_format`: [`probe_as`] converts the picture
+//! (PNG, JPEG quality [`CONVERT_JPEG_QUALITY`], lossless WebP).
 
 use std::io::Cursor;
 
+use bytes::Bytes;
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 
@@ -14,6 +19,48 @@ pub const MAX_PIXELS: u64 = 64_000_000;
 pub const PREVIEW_MAX_SIDE: u32 = 320;
 /// JPEG quality of the preview.
 pub const PREVIEW_QUALITY: u8 = 80;
+/// JPEG quality of a picture converted to JPEG (libjpeg scale 1–100): high, the user pays for it.
+pub const CONVERT_JPEG_QUALITY: i32 = 95;
+
+/// The format a job wants its picture in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultFormat {
+    /// `image/png`.
+    Png,
+    /// `image/jpeg`.
+    Jpeg,
+    /// `image/webp`, lossless.
+    WebP,
+}
+
+impl ResultFormat {
+    /// `image.edit`'s `format`: `png` (also when empty), `jpeg` or `webp`; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "" | "png" => Some(ResultFormat::Png),
+            "jpeg" => Some(ResultFormat::Jpeg),
+            "webp" => Some(ResultFormat::WebP),
+            _ => None,
+        }
+    }
+
+    /// The value of Fal's `output_format`: `png`, `jpeg`, `webp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResultFormat::Png => "png",
+            ResultFormat::Jpeg => "jpeg",
+            ResultFormat::WebP => "webp",
+        }
+    }
+
+    fn image_format(self) -> ImageFormat {
+        match self {
+            ResultFormat::Png => ImageFormat::Png,
+            ResultFormat::Jpeg => ImageFormat::Jpeg,
+            ResultFormat::WebP => ImageFormat::WebP,
+        }
+    }
+}
 
 /// Why a picture is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +82,14 @@ pub enum PictureError {
     /// The preview could not be encoded.
     #[error("preview: {0}")]
     Preview(String),
+    /// The picture could not be converted to the format the job asks for.
+    #[error("converting to {format}: {detail}")]
+    Convert {
+        /// The format asked for.
+        format: &'static str,
+        /// The encoder's message.
+        detail: String,
+    },
 }
 
 /// The facts of a picture.
@@ -53,6 +108,69 @@ pub struct Picture {
 /// Sniffs, measures and decodes `bytes`, and makes the preview. Blocking (decoding a 2048 px picture
 /// takes tens of milliseconds).
 pub fn probe(bytes: &[u8]) -> Result<Picture, PictureError> {
+    let (format, image) = decode(bytes)?;
+    Ok(Picture {
+        mime_type: mime_type(format).to_string(),
+        width: image.width(),
+        height: image.height(),
+        preview_jpeg: preview_jpeg(&image)?,
+    })
+}
+
+/// [`probe`] for a job that wants `wanted`: a picture in another format (a model that ignores
+/// `output_format`) is converted to it first — PNG, JPEG at [`CONVERT_JPEG_QUALITY`] (transparency on
+/// white), lossless WebP. Returns the facts and the bytes to store. Blocking.
+pub fn probe_as(bytes: Bytes, wanted: ResultFormat) -> Result<(Picture, Bytes), PictureError> {
+    let (format, image) = decode(&bytes)?;
+    let bytes = if format == wanted.image_format() {
+        bytes
+    } else {
+        tracing::info!(
+            from = mime_type(format),
+            to = mime_type(wanted.image_format()),
+            "the model ignored output_format; converting its picture"
+        );
+        Bytes::from(convert(&image, wanted)?)
+    };
+    let picture = Picture {
+        mime_type: mime_type(wanted.image_format()).to_string(),
+        width: image.width(),
+        height: image.height(),
+        preview_jpeg: preview_jpeg(&image)?,
+    };
+    Ok((picture, bytes))
+}
+
+/// `image` encoded as `format`.
+fn convert(image: &DynamicImage, format: ResultFormat) -> Result<Vec<u8>, PictureError> {
+    let failed = |e: &dyn std::fmt::Display| PictureError::Convert {
+        format: format.name(),
+        detail: e.to_string(),
+    };
+    if format == ResultFormat::Jpeg {
+        return turbojpeg::compress_image(
+            &over_white(image),
+            CONVERT_JPEG_QUALITY,
+            turbojpeg::Subsamp::Sub2x2,
+        )
+        .map(|jpeg| jpeg.to_vec())
+        .map_err(|e| failed(&e));
+    }
+    // PNG and WebP keep the alpha; both are written 8 bits a channel (`image`'s WebP encoder is lossless).
+    let eight_bit = if image.color().has_alpha() {
+        DynamicImage::ImageRgba8(image.to_rgba8())
+    } else {
+        DynamicImage::ImageRgb8(image.to_rgb8())
+    };
+    let mut bytes = Vec::new();
+    eight_bit
+        .write_to(&mut Cursor::new(&mut bytes), format.image_format())
+        .map_err(|e| failed(&e))?;
+    Ok(bytes)
+}
+
+/// Sniffs, measures and decodes `bytes`.
+fn decode(bytes: &[u8]) -> Result<(ImageFormat, DynamicImage), PictureError> {
     let format = image::guess_format(bytes).map_err(|_| PictureError::UnknownFormat)?;
     let reader = || ImageReader::with_format(Cursor::new(bytes), format);
     let (width, height) = reader()
@@ -69,12 +187,7 @@ pub fn probe(bytes: &[u8]) -> Result<Picture, PictureError> {
     let image = reader
         .decode()
         .map_err(|e| PictureError::Corrupt(e.to_string()))?;
-    Ok(Picture {
-        mime_type: mime_type(format).to_string(),
-        width,
-        height,
-        preview_jpeg: preview_jpeg(&image)?,
-    })
+    Ok((format, image))
 }
 
 fn mime_type(format: ImageFormat) -> &'static str {
@@ -88,24 +201,29 @@ pub fn preview_jpeg(image: &DynamicImage) -> Result<Vec<u8>, PictureError> {
     } else {
         image.clone()
     };
-    let mut rgb = image::RgbImage::new(small.width(), small.height());
-    for (x, y, pixel) in small.to_rgba8().enumerate_pixels() {
-        let [r, g, b, a] = pixel.0;
-        let over_white = |c: u8| -> u8 {
-            let (c, a) = (u32::from(c), u32::from(a));
-            ((c * a + 255 * (255 - a) + 127) / 255) as u8
-        };
-        rgb.put_pixel(
-            x,
-            y,
-            image::Rgb([over_white(r), over_white(g), over_white(b)]),
-        );
-    }
+    let rgb = over_white(&small);
     let mut jpeg = Vec::new();
     JpegEncoder::new_with_quality(&mut jpeg, PREVIEW_QUALITY)
         .encode_image(&rgb)
         .map_err(|e| PictureError::Preview(e.to_string()))?;
     Ok(jpeg)
+}
+
+/// `image` as 8-bit RGB, alpha composed over white (what a viewer shows for transparency).
+fn over_white(image: &DynamicImage) -> image::RgbImage {
+    if !image.color().has_alpha() {
+        return image.to_rgb8();
+    }
+    let mut rgb = image::RgbImage::new(image.width(), image.height());
+    for (x, y, pixel) in image.to_rgba8().enumerate_pixels() {
+        let [r, g, b, a] = pixel.0;
+        let on_white = |c: u8| -> u8 {
+            let (c, a) = (u32::from(c), u32::from(a));
+            ((c * a + 255 * (255 - a) + 127) / 255) as u8
+        };
+        rgb.put_pixel(x, y, image::Rgb([on_white(r), on_white(g), on_white(b)]));
+    }
+    rgb
 }
 
 #[cfg(test)]
@@ -154,6 +272,32 @@ mod tests {
         let crc = crc32(&huge[12..29]);
         huge[29..33].copy_from_slice(&crc.to_be_bytes());
         assert!(matches!(probe(&huge), Err(PictureError::TooLarge { .. })));
+    }
+
+    /// A picture already in the wanted format is stored as it came; another is converted, transparency
+    /// kept in WebP and shown on white in JPEG.
+    #[test]
+    fn pictures_are_converted_to_the_wanted_format() {
+        let source = Bytes::from(png(300, 200, 0));
+        let (picture, kept) = probe_as(source.clone(), ResultFormat::Png).unwrap();
+        assert_eq!(kept, source);
+        assert_eq!(picture.mime_type, "image/png");
+        let (picture, jpeg) = probe_as(source.clone(), ResultFormat::Jpeg).unwrap();
+        assert_eq!(picture.mime_type, "image/jpeg");
+        assert_eq!((picture.width, picture.height), (300, 200));
+        assert_eq!(image::guess_format(&jpeg).unwrap(), ImageFormat::Jpeg);
+        let decoded = image::load_from_memory(&jpeg).unwrap();
+        assert!(decoded.to_rgb8().get_pixel(5, 5).0.iter().all(|&c| c > 245));
+        let (picture, webp) = probe_as(source, ResultFormat::WebP).unwrap();
+        assert_eq!(picture.mime_type, "image/webp");
+        let decoded = image::load_from_memory(&webp).unwrap();
+        assert_eq!(image::guess_format(&webp).unwrap(), ImageFormat::WebP);
+        assert_eq!(decoded.to_rgba8().get_pixel(5, 5).0[3], 0);
+        let (_, png) = probe_as(jpeg, ResultFormat::Png).unwrap();
+        assert_eq!(image::guess_format(&png).unwrap(), ImageFormat::Png);
+        assert_eq!(ResultFormat::parse(""), Some(ResultFormat::Png));
+        assert_eq!(ResultFormat::parse("jpeg").unwrap().name(), "jpeg");
+        assert_eq!(ResultFormat::parse("gif"), None);
     }
 
     /// CRC-32 (IEEE) of a PNG chunk's type and data.

@@ -11,8 +11,8 @@ use generation::{Application, Config};
 use job_pipeline::jetstream::{self, EVENTS_STREAM, Pipeline, subjects};
 use mediabot_proto::jobs::v1::jobs_client::JobsClient;
 use mediabot_proto::jobs::v1::{
-    Generate, ImageResult, JobCompleted, JobContext, JobFailed, JobRequest, JobState, Operation,
-    job_completed,
+    Generate, ImageResult, InputParts, JobCompleted, JobContext, JobFailed, JobRequest, JobState,
+    Operation, job_completed,
 };
 use nats_test_server::NatsServer;
 use prost::Message as _;
@@ -25,6 +25,23 @@ use tonic::transport::Channel;
 
 /// How long a test waits for a job's outcome.
 pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// The bytes of `shared/fixtures/images/<name>` (real photos; never copied into the repository).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/images/"
+    );
+    std::fs::read(format!("{path}{name}")).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// An `InputParts` input object holding `parts`, as the gateway stores it.
+pub fn input_parts(parts: &[&[u8]]) -> Vec<u8> {
+    InputParts {
+        parts: parts.iter().map(|part| part.to_vec()).collect(),
+    }
+    .encode_to_vec()
+}
 
 /// NATS and the provider sandbox, shared by the replicas a test starts.
 pub struct TestEnv {
@@ -67,7 +84,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The picture of a completed `image.generate`; panics otherwise.
+    /// The picture of a completed `image.generate`, `image.edit`, `image.retouch` or `image.face_swap`;
+    /// panics otherwise.
     pub fn image(self) -> ImageResult {
         match self {
             Outcome::Completed(JobCompleted {
@@ -169,11 +187,38 @@ impl TestEnv {
 
     /// Submits `operation` (no input object) through `app`'s Jobs service; returns the job id.
     pub async fn submit(&self, app: &TestApp, operation: Operation) -> String {
+        self.submit_with(app, operation, None).await
+    }
+
+    /// Stores `input` at `in/<job_id>` as the gateway does and submits `operation` on it; returns the job
+    /// id.
+    pub async fn submit_input(&self, app: &TestApp, operation: Operation, input: &[u8]) -> String {
+        self.submit_with(app, operation, Some(input)).await
+    }
+
+    async fn submit_with(
+        &self,
+        app: &TestApp,
+        operation: Operation,
+        input: Option<&[u8]>,
+    ) -> String {
         let job_id = mediabot_proto::JobId::random().to_string();
+        let input_key = match input {
+            Some(mut bytes) => {
+                let key = jetstream::input_key(&job_id);
+                self.pipeline
+                    .media
+                    .put(key.as_str(), &mut bytes)
+                    .await
+                    .unwrap();
+                key
+            }
+            None => String::new(),
+        };
         let request = JobRequest {
             job_id: job_id.clone(),
             operation: Some(operation),
-            input_key: String::new(),
+            input_key,
             mime_type: String::new(),
             file_name: String::new(),
             context: Some(JobContext {

@@ -62,19 +62,30 @@ async fn a_bad_model_list_stops_start_up() {
     let dir = std::env::temp_dir().join(format!("generation-models-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("models.toml");
-    std::fs::write(
-        &path,
-        "default_chain = [\"x\"]\n[models.x]\nname = \"X\"\nfal_model = \"fal-ai/x\"\nsize_style = \"image_size\"\nresolution = \"2K\"\n",
-    )
-    .unwrap();
-    let config = Config::parse_from([
-        "generation",
-        "--models-file",
-        path.to_str().unwrap(),
-        "--nats-url",
-        "nats://127.0.0.1:1",
-    ]);
-    let error = Application::build(config).await.err().expect("refused");
-    assert!(error.to_string().contains("model \"x\""), "{error}");
+    // The shipped list with one bad `image.generate` entry, then with one bad edit entry.
+    let shipped = generation::models::SHIPPED_MODELS;
+    let bad_generate =
+        shipped.replacen("[models.flux]\n", "[models.flux]\nresolution = \"2K\"\n", 1);
+    let bad_edit = shipped.replacen(
+        "[edit.models.seedream]\n",
+        "[edit.models.seedream]\nresolution = \"2K\"\n",
+        1,
+    );
+    for (text, named) in [
+        (bad_generate, "model \"flux\""),
+        (bad_edit, "edit model \"seedream\""),
+    ] {
+        assert_ne!(text, shipped);
+        std::fs::write(&path, text).unwrap();
+        let config = Config::parse_from([
+            "generation",
+            "--models-file",
+            path.to_str().unwrap(),
+            "--nats-url",
+            "nats://127.0.0.1:1",
+        ]);
+        let error = Application::build(config).await.err().expect("refused");
+        assert!(error.to_string().contains(named), "{error}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
