@@ -978,7 +978,7 @@ impl Operation {
 }
 
 /// The id of `image.add_text`.
-const ADD_TEXT_ID: &str = "image.add_text";
+pub const ADD_TEXT_ID: &str = "image.add_text";
 /// The id of `image.generate`.
 pub const GENERATE_ID: &str = "image.generate";
 /// The id of `prompt.write`.

@@ -15,8 +15,8 @@
 
 use mediabot_proto::billing::v1::Price;
 use mediabot_proto::catalog::{
-    EDIT_FORMATS, EDIT_ID, EDIT_MAX_IMAGES, EDIT_MAX_INSTRUCTION_CHARS, FACE_SWAP_ID, RETOUCH_ID,
-    RETOUCH_MAX_INPUT_BYTES, RETOUCH_MAX_INSTRUCTION_CHARS, RETOUCH_PRESETS, price_of,
+    ADD_TEXT_ID, EDIT_FORMATS, EDIT_ID, EDIT_MAX_IMAGES, EDIT_MAX_INSTRUCTION_CHARS, FACE_SWAP_ID,
+    RETOUCH_ID, RETOUCH_MAX_INPUT_BYTES, RETOUCH_MAX_INSTRUCTION_CHARS, RETOUCH_PRESETS, price_of,
 };
 use mediabot_proto::jobs::v1::{Edit, Operation, RetouchPreset};
 use teloxide::prelude::*;
@@ -31,7 +31,7 @@ use crate::i18n::{self, Lang};
 use crate::jobs::{JobStart, MediaRef, StatusMessage};
 use crate::operations::priced_models;
 use crate::telegram::{
-    HandlerError, answer, dialogue_of_question, has_visible_text, image_of, lang_of,
+    HandlerError, answer, ask_add_text, dialogue_of_question, has_visible_text, image_of, lang_of,
     start_for_press, start_for_words,
 };
 use crate::{Gateway, TelegramBot};
@@ -60,15 +60,19 @@ pub struct Opening {
     pub lang: Lang,
 }
 
-/// Opens the dialogue of `operation_id` (`image.edit`, `image.retouch`, `image.face_swap`) about the
-/// picture of `opening`: asks its question and stores the dialogue. What the price list does not sell
-/// is said plainly, and nothing is stored.
+/// Opens the dialogue of `operation_id` (`image.edit`, `image.retouch`, `image.face_swap`, and
+/// `image.add_text`, whose dialogue is [`ask_add_text`]'s) about the picture of `opening`: asks its
+/// question and stores the dialogue. What the price list does not sell is said plainly, and nothing is
+/// stored.
 pub async fn open(
     bot: &TelegramBot,
     gateway: &Gateway,
     opening: Opening,
     operation_id: &str,
 ) -> HandlerResult {
+    if operation_id == ADD_TEXT_ID {
+        return ask_add_text(bot, gateway, opening).await;
+    }
     let lang = opening.lang;
     let reply = |text: String| {
         bot.send_message(opening.chat, text)
@@ -135,8 +139,8 @@ pub async fn open(
     Ok(())
 }
 
-/// Edit's, Retouch's or Face swap's button under a picture's offer: opens the dialogue about the picture
-/// the offer replies to.
+/// A button under a picture's offer that opens a dialogue (Add text, Edit, Retouch, Face swap;
+/// `catalog::opens_dialogue`): opens it about the picture the offer replies to.
 pub async fn open_from_offer(
     bot: TelegramBot,
     gateway: Gateway,
@@ -329,16 +333,13 @@ pub async fn edit_button(
     gateway: Gateway,
     query: CallbackQuery,
 ) -> HandlerResult {
-    let lang = lang_of(&gateway, Some(&query.from)).await;
-    let (Some(MaybeInaccessibleMessage::Regular(question)), Some(data)) =
-        (query.message.as_ref(), query.data.as_deref())
-    else {
-        answer(&bot, &query, None).await;
-        return Ok(());
-    };
-    let stale = i18n::old_question(lang);
-    let Some(mut dialogue) =
-        dialogue_of_question(&bot, &gateway, &query, question, lang, &stale).await
+    let Some(Press {
+        lang,
+        question,
+        data,
+        mut dialogue,
+        stale,
+    }) = press_of(&bot, &gateway, &query).await
     else {
         return Ok(());
     };
@@ -396,16 +397,13 @@ pub async fn retouch_button(
     gateway: Gateway,
     query: CallbackQuery,
 ) -> HandlerResult {
-    let lang = lang_of(&gateway, Some(&query.from)).await;
-    let (Some(MaybeInaccessibleMessage::Regular(question)), Some(data)) =
-        (query.message.as_ref(), query.data.as_deref())
-    else {
-        answer(&bot, &query, None).await;
-        return Ok(());
-    };
-    let stale = i18n::old_question(lang);
-    let Some(mut dialogue) =
-        dialogue_of_question(&bot, &gateway, &query, question, lang, &stale).await
+    let Some(Press {
+        lang,
+        question,
+        data,
+        mut dialogue,
+        stale,
+    }) = press_of(&bot, &gateway, &query).await
     else {
         return Ok(());
     };
@@ -466,6 +464,44 @@ pub async fn retouch_button(
         tracing::debug!(%error, "retouch question not updated");
     }
     Ok(())
+}
+
+/// A press of a button under a dialogue's question.
+struct Press<'q> {
+    lang: Lang,
+    /// The question the button is under.
+    question: &'q Message,
+    /// The button's callback data.
+    data: &'q str,
+    /// The presser's dialogue, whose latest question it is.
+    dialogue: Dialogue,
+    /// The answer to a press that no longer means anything.
+    stale: String,
+}
+
+/// The press `query` as a [`Press`], or `None` when it was answered already (no message or data, an old
+/// question, a state that cannot be read; see [`dialogue_of_question`]).
+async fn press_of<'q>(
+    bot: &TelegramBot,
+    gateway: &Gateway,
+    query: &'q CallbackQuery,
+) -> Option<Press<'q>> {
+    let lang = lang_of(gateway, Some(&query.from)).await;
+    let (Some(MaybeInaccessibleMessage::Regular(question)), Some(data)) =
+        (query.message.as_ref(), query.data.as_deref())
+    else {
+        answer(bot, query, None).await;
+        return None;
+    };
+    let stale = i18n::old_question(lang);
+    let dialogue = dialogue_of_question(bot, gateway, query, question, lang, &stale).await?;
+    Some(Press {
+        lang,
+        question,
+        data,
+        dialogue,
+        stale,
+    })
 }
 
 /// The price of `operation` as text, or `None` when the price list does not sell it.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use mediabot_proto::Service;
 use mediabot_proto::billing::v1::Price;
-use mediabot_proto::catalog::{EDIT_ID, FACE_SWAP_ID, RETOUCH_ID, price_of};
+use mediabot_proto::catalog::{ADD_TEXT_ID, EDIT_ID, FACE_SWAP_ID, RETOUCH_ID, price_of};
 use mediabot_proto::jobs::v1::{AddText, ConvertTarget, Edit, Operation, RetouchPreset};
 use teloxide::prelude::*;
 use teloxide::types::{KeyboardButton, KeyboardMarkup, ReplyParameters};
@@ -224,10 +224,7 @@ pub async fn image_for_mode(
         Some(Mode::Edit) => EDIT_ID,
         Some(Mode::Retouch) => RETOUCH_ID,
         Some(Mode::FaceSwap) => FACE_SWAP_ID,
-        Some(Mode::AddText) => {
-            telegram::ask_add_text(bot, gateway, opening).await?;
-            return Ok(true);
-        }
+        Some(Mode::AddText) => ADD_TEXT_ID,
         _ => {
             gateway.end_dialogue(message.chat.id, user.id.0).await;
             return Ok(false);

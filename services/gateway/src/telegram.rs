@@ -11,9 +11,7 @@
 use mediabot_proto::billing::v1::{
     GetBalanceRequest, IssueApiKeyRequest, ListOperationsRequest, PriceUnit, TopUpRequest,
 };
-use mediabot_proto::catalog::{
-    self, ADD_TEXT_MAX_CHARS, EDIT_ID, FACE_SWAP_ID, RETOUCH_ID, price_of,
-};
+use mediabot_proto::catalog::{self, ADD_TEXT_MAX_CHARS, price_of};
 use mediabot_proto::jobs::v1::{AddText, Operation};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
@@ -983,32 +981,6 @@ fn add_text_start(
     }
 }
 
-/// "Add text" under an offer: a dialogue starts (in the bucket, so any replica continues it) and the
-/// bot asks for the text, replying to the picture.
-async fn open_add_text(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -> HandlerResult {
-    let lang = lang_of(&gateway, Some(&query.from)).await;
-    let Some(MaybeInaccessibleMessage::Regular(offer)) = query.message.as_ref() else {
-        answer(&bot, &query, None).await;
-        return Ok(());
-    };
-    let source = offer
-        .reply_to_message()
-        .and_then(|s| image_of(s).map(|(_, media)| (s.id, media)));
-    let Some((source, media)) = source else {
-        answer(&bot, &query, Some(i18n::send_again(lang))).await;
-        return Ok(());
-    };
-    answer(&bot, &query, None).await;
-    let opening = Opening {
-        chat: offer.chat.id,
-        user_id: query.from.id.0,
-        source,
-        media,
-        lang,
-    };
-    ask_add_text(&bot, &gateway, opening).await
-}
-
 /// Starts an add-text dialogue about the picture of `opening` (in the bucket, so any replica continues
 /// it) and asks for the text, replying to the picture; a dialogue that cannot be stored is told as "try
 /// later" in the chat.
@@ -1130,12 +1102,8 @@ async fn callback_update(
     let lang = lang_of(&gateway, Some(&query.from)).await;
     match query.data.as_deref() {
         Some(data) if catalog::opens_dialogue(data).is_some() => {
-            return match catalog::opens_dialogue(data) {
-                Some(id @ (EDIT_ID | RETOUCH_ID | FACE_SWAP_ID)) => {
-                    edits::open_from_offer(bot, gateway, query, id).await
-                }
-                _ => open_add_text(bot, gateway, query).await,
-            };
+            let id = catalog::opens_dialogue(data).unwrap_or_default();
+            return edits::open_from_offer(bot, gateway, query, id).await;
         }
         Some(data) if data.starts_with(jobs::CANCEL_PREFIX) => {
             let job_id = data[jobs::CANCEL_PREFIX.len()..].to_string();
