@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::{
     entities,
     error::ApiError,
+    markup::{self, ReplyMarkup},
     media,
     params::{Params, Upload},
     state::{CALLBACK_ANSWER_WINDOW, EntryKind, Fault, Shared, StoredFile, Webhook, now_unix},
@@ -366,53 +367,6 @@ fn caption(p: &Params) -> Result<(String, Vec<Value>), ApiError> {
     Ok((caption, entities))
 }
 
-/// The inline keyboard to attach, if `reply_markup` is one (other keyboards never show in a Message).
-fn inline_markup(p: &Params) -> Result<Option<Value>, ApiError> {
-    let markup = match p.json("reply_markup") {
-        Ok(markup) => markup,
-        Err(_) => {
-            return Err(ApiError::bad_request(
-                "can't parse reply keyboard markup JSON object",
-            ));
-        }
-    };
-    let Some(markup) = markup else {
-        return Ok(None);
-    };
-    if !markup.is_object() {
-        return Err(ApiError::bad_request(
-            "can't parse reply keyboard markup JSON object",
-        ));
-    }
-    let Some(rows) = markup.get("inline_keyboard") else {
-        return Ok(None);
-    };
-    let rows = rows
-        .as_array()
-        .ok_or_else(|| ApiError::bad_request("field \"inline_keyboard\" must be an Array"))?;
-    for row in rows {
-        let row = row.as_array().ok_or_else(|| {
-            ApiError::bad_request("field \"inline_keyboard\" must be an Array of Arrays")
-        })?;
-        for button in row {
-            if !button.get("text").is_some_and(Value::is_string) {
-                return Err(ApiError::bad_request(
-                    "can't parse inline keyboard button: Text must be non-empty",
-                ));
-            }
-            if let Some(data) = button.get("callback_data").and_then(Value::as_str)
-                && (data.is_empty() || data.len() > 64)
-            {
-                return Err(ApiError::bad_request("BUTTON_DATA_INVALID"));
-            }
-        }
-    }
-    if rows.iter().all(|r| r.as_array().is_some_and(Vec::is_empty)) {
-        return Ok(None);
-    }
-    Ok(Some(json!({ "inline_keyboard": rows })))
-}
-
 fn ensure_chat(shared: &Shared, token: &str, chat_id: i64) -> Result<(), ApiError> {
     with_bot(shared, token, |bot| {
         if bot.chats.contains_key(&chat_id) {
@@ -424,14 +378,15 @@ fn ensure_chat(shared: &Shared, token: &str, chat_id: i64) -> Result<(), ApiErro
 }
 
 /// Stores messages the bot sends to one chat: checks the chat, flood control (one unit for the whole call)
-/// and the reply target, sets `from`, `reply_to_message` and the inline keyboard.
+/// and the reply target, sets `from`, `reply_to_message` and an inline keyboard; any other `markup` changes
+/// the chat's reply keyboard instead (see [`crate::state::Chat::apply_reply_markup`]).
 fn finish_send(
     shared: &Shared,
     token: &str,
     chat_id: i64,
     bodies: Vec<Value>,
     p: &Params,
-    markup: Option<Value>,
+    markup: Option<ReplyMarkup>,
 ) -> Result<Vec<Value>, ApiError> {
     let reply = reply_target(p)?;
     let flood_control = shared.flood_control();
@@ -468,10 +423,13 @@ fn finish_send(
             if let Some(reply_to) = &reply_to {
                 body["reply_to_message"] = reply_to.clone();
             }
-            if let Some(markup) = &markup {
-                body["reply_markup"] = markup.clone();
+            if let Some(ReplyMarkup::Inline(inline)) = &markup {
+                body["reply_markup"] = inline.clone();
             }
             sent.push(chat.add_message(body));
+        }
+        if let (Some(markup), Some(last)) = (&markup, sent.last()) {
+            chat.apply_reply_markup(last["message_id"].as_i64().unwrap_or_default(), markup);
         }
         Ok(sent)
     })?;
@@ -514,7 +472,7 @@ fn send_message(shared: &Shared, token: &str, p: &Params) -> Result<Value, ApiEr
     if entities::utf16_len(&text) > MAX_TEXT {
         return Err(ApiError::bad_request("message is too long"));
     }
-    let markup = inline_markup(p)?;
+    let markup = markup::parse(p)?;
     let mut body = json!({ "text": text });
     if !entities.is_empty() {
         body["entities"] = json!(entities);
@@ -553,7 +511,12 @@ fn edit_message(shared: &Shared, token: &str, p: &Params, edit: Edit) -> Result<
         Edit::Caption => Some(caption(p)?),
         Edit::Markup => None,
     };
-    let markup = inline_markup(p)?;
+    // Edits take inline keyboards only; TDLib refuses the others once it has found the message.
+    let (markup, inline_expected) = match markup::parse(p)? {
+        None => (None, false),
+        Some(ReplyMarkup::Inline(inline)) => (Some(inline), false),
+        Some(_) => (None, true),
+    };
     let (text_key, entities_key) = if edit == Edit::Caption {
         ("caption", "caption_entities")
     } else {
@@ -583,6 +546,9 @@ fn edit_message(shared: &Shared, token: &str, p: &Params, edit: Edit) -> Result<
                 ));
             }
             _ => {}
+        }
+        if inline_expected {
+            return Err(ApiError::bad_request("inline keyboard expected"));
         }
         let same_markup = current.get("reply_markup") == markup.as_ref();
         let same_content = match &new_text {
@@ -1173,7 +1139,7 @@ async fn send_media(
     let chat_id = p.chat_id()?;
     ensure_chat(shared, token, chat_id)?;
     let (caption, caption_entities) = caption(p)?;
-    let markup = inline_markup(p)?;
+    let markup = markup::parse(p)?;
     let input = resolve_input(shared, p, kind.field(), None).await?;
     let media = media_object(shared, kind, input, p).await?;
     let mut body = json!({});

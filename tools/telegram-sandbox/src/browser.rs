@@ -15,6 +15,12 @@ use std::{
 use fantoccini::{Client, ClientBuilder, Locator, error::CmdError, wd::Capabilities};
 use serde_json::{Value, json};
 
+/// A function body that returns the labels of the reply keyboard under the message box, row by row, or
+/// `null` when none is shown.
+const REPLY_KEYBOARD_ROWS: &str = "const box = document.getElementById('reply-keyboard');
+     if (!box || box.hidden) return null;
+     return [...box.querySelectorAll('.kb-row')].map(r => [...r.querySelectorAll('button')].map(b => b.textContent));";
+
 /// How often a page condition is checked while waiting for it.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 /// How long chromedriver may take to answer its status endpoint.
@@ -532,6 +538,78 @@ impl ChatPage<'_> {
             timeout,
             page: self.visible_text().await.unwrap_or_default(),
         })
+    }
+
+    /// The reply keyboard shown under the message box: its button labels row by row, or `None` when none
+    /// is shown (the bot sent none, removed it, or it was a one-time keyboard already used).
+    pub async fn reply_keyboard(&self) -> Result<Option<Vec<Vec<String>>>> {
+        let rows = self.client.execute(REPLY_KEYBOARD_ROWS, Vec::new()).await?;
+        Ok(serde_json::from_value(rows).unwrap_or_default())
+    }
+
+    /// Waits until the reply keyboard under the message box shows a button labelled exactly `label`;
+    /// returns all its rows.
+    pub async fn wait_reply_keyboard(
+        &self,
+        label: &str,
+        timeout: Duration,
+    ) -> Result<Vec<Vec<String>>> {
+        let script = format!(
+            "const rows = (() => {{ {REPLY_KEYBOARD_ROWS} }})();
+             return rows && rows.some(row => row.includes({})) ? rows : null;",
+            json!(label)
+        );
+        let rows = self
+            .wait_js(
+                &format!("a reply keyboard with a button {label:?}"),
+                &script,
+                timeout,
+            )
+            .await?;
+        Ok(serde_json::from_value(rows).unwrap_or_default())
+    }
+
+    /// Waits until no reply keyboard is shown under the message box.
+    pub async fn wait_no_reply_keyboard(&self, timeout: Duration) -> Result<()> {
+        self.wait_js(
+            "the reply keyboard to be hidden",
+            &format!("return (() => {{ {REPLY_KEYBOARD_ROWS} }})() === null;"),
+            timeout,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Presses the reply keyboard button labelled exactly `label`: the page sends its text as the
+    /// person's message.
+    pub async fn press_reply_button(&self, label: &str, timeout: Duration) -> Result<()> {
+        self.wait_reply_keyboard(label, timeout).await?;
+        for button in self
+            .client
+            .find_all(Locator::Css("#reply-keyboard button"))
+            .await?
+        {
+            if button.text().await? == label {
+                button.click().await?;
+                return Ok(());
+            }
+        }
+        Err(BrowserError::Timeout {
+            what: format!("a reply keyboard button {label:?} to press"),
+            timeout,
+            page: self.visible_text().await.unwrap_or_default(),
+        })
+    }
+
+    /// Presses the keyboard icon in the message box, which shows the bot's reply keyboard again after a
+    /// one-time keyboard was used (or hides it).
+    pub async fn toggle_reply_keyboard(&self) -> Result<()> {
+        self.client
+            .find(Locator::Css("#keyboard-button"))
+            .await?
+            .click()
+            .await?;
+        Ok(())
     }
 
     /// Waits for a toast (e.g. a callback answer) containing `needle`.

@@ -1,7 +1,8 @@
 //! A typed client for the sandbox's control API (`/sandbox/...`), for tests and tools written in Rust: act as
 //! Telegram users (texts, commands, photo/document/voice/audio/video uploads with captions and replies, inline
-//! button presses), read a chat's history and wait for something in it with the history long poll, download
-//! files, inject Bot API faults, switch flood control, read the command menu and the bots.
+//! button presses), read a chat's history and wait for something in it with the history long poll, read the
+//! reply keyboard under the input field, download files, inject Bot API faults, switch flood control, read the
+//! command menu and the bots.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), telegram_sandbox::client::ClientError> {
@@ -577,6 +578,20 @@ impl SandboxClient {
         self.call(request).await
     }
 
+    /// `GET /sandbox/chats/{chat_id}/keyboard`: the reply keyboard chat `chat_id` shows under the message
+    /// input, `None` when there is none (never sent, removed with `ReplyKeyboardRemove`, its message
+    /// deleted, or no such chat yet). The sandbox changes it in the same step as it stores the message that
+    /// changes it, so after a wait for that message it is current.
+    pub async fn reply_keyboard(&self, chat_id: i64) -> Result<Option<ReplyKeyboard>> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            keyboard: Option<ReplyKeyboard>,
+        }
+        let url = self.url(&format!("/sandbox/chats/{chat_id}/keyboard"));
+        let answer: Answer = self.call(self.http.get(url)).await?;
+        Ok(answer.keyboard)
+    }
+
     /// `GET /sandbox/files/{file_id}`: the bytes of any stored file (a user's upload, a photo size, what the
     /// bot sent). Errors: [`ClientError::Refused`] 404 for an unknown file_id.
     pub async fn download(&self, file_id: &str) -> Result<Bytes> {
@@ -811,6 +826,11 @@ impl ChatUser {
     pub async fn commands(&self) -> Result<CommandMenu> {
         let language = self.from.language_code.as_deref().unwrap_or_default();
         self.client.commands(self.chat_id, language).await
+    }
+
+    /// The reply keyboard under this chat's message input, if any. See [`SandboxClient::reply_keyboard`].
+    pub async fn reply_keyboard(&self) -> Result<Option<ReplyKeyboard>> {
+        self.client.reply_keyboard(self.chat_id).await
     }
 
     /// Delivers this chat's latest update to the bot once more, same `update_id` (see

@@ -1,6 +1,7 @@
 //! The user side: a JSON-over-HTTP control API through which tests, scripts and people act as Telegram users
-//! (send messages and files, press inline buttons), read a chat's history as both sides see it, download any
-//! file, and inject Bot API faults. Every bad request is a 400 with a reason.
+//! (send messages and files, press inline buttons), read a chat's history as both sides see it and the reply
+//! keyboard under its input field, download any file, and inject Bot API faults. Every bad request is a 400
+//! with a reason.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -17,6 +18,7 @@ use crate::{
     bot_api::{self, Input, MAX_TEXT, MediaKind},
     entities,
     error::ControlError,
+    markup::ChatKeyboard,
     params::Params,
     state::{EntryKind, Fault, PendingCallback, Shared},
 };
@@ -219,6 +221,9 @@ pub async fn send_message(
         }
         body["from"] = user;
         let message = chat.add_message(body);
+        if let Some(text) = message["text"].as_str() {
+            chat.user_sent_text(text);
+        }
         bot.push_update("message", message.clone());
         message
     };
@@ -376,6 +381,32 @@ pub async fn commands(
     Ok(Json(
         json!({ "chat_id": chat_id, "language_code": language, "commands": commands }),
     ))
+}
+
+/// `GET /sandbox/chats/{chat_id}/keyboard`: the reply keyboard the chat shows under the input field (the
+/// bot's latest ReplyKeyboardMarkup there, until ReplyKeyboardRemove or the deletion of its message):
+/// `{"keyboard":{"rows":[["..",..],..],"resize_keyboard","is_persistent","one_time_keyboard",
+/// "input_field_placeholder","shown","message_id"}}`, or `{"keyboard":null}` (also for a chat that does
+/// not exist yet).
+pub async fn keyboard(
+    State(shared): State<Arc<Shared>>,
+    Path(chat_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>> {
+    let chat_id = parse_chat_id(&chat_id)?;
+    let query = query_map(query)?;
+    let token = bot_token(&shared, &query)?;
+    let state = shared.lock();
+    let bot = state
+        .bots
+        .get(&token)
+        .ok_or_else(|| ControlError::bad_request("the bot is gone"))?;
+    let keyboard = bot
+        .chats
+        .get(&chat_id)
+        .and_then(|chat| chat.reply_keyboard.as_ref())
+        .map(ChatKeyboard::view);
+    Ok(Json(json!({ "keyboard": keyboard })))
 }
 
 /// `GET /sandbox/files/{file_id}`: the bytes of any stored file.

@@ -21,6 +21,7 @@ mod control;
 mod entities;
 mod error;
 mod flood;
+mod markup;
 mod media;
 mod params;
 mod server;

@@ -42,6 +42,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             post(control::press_button),
         )
         .route("/sandbox/chats/{chat_id}/commands", get(control::commands))
+        .route("/sandbox/chats/{chat_id}/keyboard", get(control::keyboard))
         .route("/sandbox/chats/{chat_id}/replay", post(control::replay))
         .route("/sandbox/files/{file_id}", get(control::file))
         .route("/sandbox/bots", get(control::bots))

@@ -17,7 +17,12 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Config, error::ApiError, flood::FloodControl};
+use crate::{
+    Config,
+    error::ApiError,
+    flood::FloodControl,
+    markup::{ChatKeyboard, ReplyMarkup},
+};
 
 /// How long a callback query can be answered (Telegram clients stop waiting after about 15 s).
 pub const CALLBACK_ANSWER_WINDOW: std::time::Duration = std::time::Duration::from_secs(15);
@@ -248,6 +253,10 @@ pub struct Chat {
     index: HashMap<i64, usize>,
     /// Last value of the counter that gives message ids and entry positions.
     pub counter: i64,
+    /// The reply keyboard under the user's input field, as a Telegram client shows it. Every change of it
+    /// comes with a new or changed history entry (the bot's message, the user's message, a deletion), so
+    /// whoever follows the history knows when to read it again.
+    pub reply_keyboard: Option<ChatKeyboard>,
 }
 
 impl Chat {
@@ -257,6 +266,35 @@ impl Chat {
             entries: Vec::new(),
             index: HashMap::new(),
             counter: 0,
+            reply_keyboard: None,
+        }
+    }
+
+    /// What a bot message `message_id` sent with `markup` does to the reply keyboard: a reply keyboard
+    /// replaces it (shown again even if the same one-time keyboard was hidden), `ReplyKeyboardRemove` clears
+    /// it, an inline keyboard or `ForceReply` leaves it as it is.
+    pub fn apply_reply_markup(&mut self, message_id: i64, markup: &ReplyMarkup) {
+        match markup {
+            ReplyMarkup::Keyboard(keyboard) => {
+                self.reply_keyboard = Some(ChatKeyboard {
+                    keyboard: keyboard.clone(),
+                    message_id,
+                    shown: true,
+                });
+            }
+            ReplyMarkup::Remove => self.reply_keyboard = None,
+            ReplyMarkup::Inline(_) | ReplyMarkup::ForceReply => {}
+        }
+    }
+
+    /// A user sent `text`: a one-time keyboard with a button of exactly that text hides (as a Telegram
+    /// client hides it after a press; it stays available, `shown: false`).
+    pub fn user_sent_text(&mut self, text: &str) {
+        if let Some(current) = &mut self.reply_keyboard
+            && current.keyboard.one_time_keyboard
+            && current.has_button(text)
+        {
+            current.shown = false;
         }
     }
 
@@ -326,6 +364,14 @@ impl Chat {
             Some(entry) if entry.kind == EntryKind::Message => {
                 entry.kind = EntryKind::Deleted;
                 entry.updated = seq;
+                // TDLib forgets the chat's keyboard with the message that set it.
+                if self
+                    .reply_keyboard
+                    .as_ref()
+                    .is_some_and(|k| k.message_id == message_id)
+                {
+                    self.reply_keyboard = None;
+                }
                 true
             }
             _ => false,

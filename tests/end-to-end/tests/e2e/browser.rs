@@ -1,5 +1,6 @@
 //! Issue 5 in a real browser: the whole system plus Debian's headless Chromium on the sandbox's chat page.
-//! The person sends `/start` and sees the welcome, finds the commands in the menu, uploads the nokia photo,
+//! The person sends `/start` and sees the welcome and the main menu's nine modes under the message box
+//! (`browser-menu.png`), presses ℹ️ Info and gets the help, finds the commands in the menu, uploads the nokia photo,
 //! sees the "Upscale ×2" button, presses it and sees the result image (a photo, or an image document for a
 //! result over Telegram's photo limits). A screenshot goes to `<target>/e2e-artifacts/browser-chat.png`.
 //!
@@ -28,6 +29,30 @@ async fn a_person_upscales_a_photo_in_the_browser_chat() {
         .wait_bot_text("Your balance", Duration::from_secs(60))
         .await;
     check(&mut system, welcome);
+
+    // The main menu under the message box (the reply keyboard /start sends): the original bot's nine
+    // modes; ℹ️ Info answers with the help.
+    let rows = page
+        .wait_reply_keyboard("🎨 Create", Duration::from_secs(30))
+        .await;
+    let rows = check(&mut system, rows);
+    assert_eq!(
+        rows,
+        [
+            ["🎨 Create", "✍️ Write a prompt", "✏️ Edit"],
+            ["✨ Retouch", "📝 Add text", "🔄 Face swap"],
+            ["⬆️ Enhance", "💰 Balance", "ℹ️ Info"],
+        ]
+    );
+    let menu_shot = artifacts_dir().join("browser-menu.png");
+    page.screenshot(&menu_shot).await.unwrap();
+    page.press_reply_button("ℹ️ Info", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let help = page
+        .wait_bot_text("Every mode is in /menu", Duration::from_secs(30))
+        .await;
+    check(&mut system, help);
 
     // The gateway's English command menu, from setMyCommands.
     let menu = page.open_command_menu().await;

@@ -45,13 +45,7 @@ async fn prices(system: &System, model: &str) -> (i64, i64) {
 /// Waits for the picture replying to `source`; returns it decoded, with its caption.
 async fn picture(system: &mut System, user: &User, source: i64) -> (image::DynamicImage, String) {
     let message = user
-        .wait_for_bot_message(
-            system,
-            source,
-            Duration::from_secs(90),
-            "with the generated picture",
-            |m| m.reply_to_message_id() == Some(source) && m.file_id().is_some(),
-        )
+        .wait_for_result(system, source, Duration::from_secs(90))
         .await;
     let json = serde_json::to_value(&message).unwrap();
     assert!(json.get("document").is_some(), "a document: {json}");

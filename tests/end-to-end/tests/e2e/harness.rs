@@ -785,6 +785,20 @@ impl User {
         }
     }
 
+    /// Waits (up to `timeout`) for the bot's message carrying a file (a photo or a document) that replies
+    /// to `source`: a job's result.
+    pub async fn wait_for_result(
+        &self,
+        system: &mut System,
+        source: i64,
+        timeout: Duration,
+    ) -> Message {
+        self.wait_for_bot_message(system, source, timeout, "with the result", |m| {
+            m.reply_to_message_id() == Some(source) && m.file_id().is_some()
+        })
+        .await
+    }
+
     pub async fn file(&self, file_id: &str) -> Vec<u8> {
         self.chat
             .download(file_id)

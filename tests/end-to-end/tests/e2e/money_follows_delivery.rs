@@ -14,14 +14,8 @@ use crate::harness::{Options, System, User, button, fixture};
 
 /// Waits for the bot's result (a photo or a file) replying to `source`.
 async fn wait_for_result(system: &mut System, user: &User, source: i64) {
-    user.wait_for_bot_message(
-        system,
-        source,
-        Duration::from_secs(60),
-        "with the upscaled image",
-        |m| m.reply_to_message_id() == Some(source) && m.file_id().is_some(),
-    )
-    .await;
+    user.wait_for_result(system, source, Duration::from_secs(60))
+        .await;
 }
 
 /// The bot's messages carrying a file that reply to `source`.

@@ -5,10 +5,11 @@
 //! - /menu shows the original bot's nine modes as a keyboard, in the user's language;
 //! - ✏️ Edit from the menu: a photo, a second photo, the pro model and JPEG chosen with the buttons, the
 //!   instruction → one JPEG made by the pro edit model from both photos, charged once at the pro price;
-//! - ✨ Retouch from a photo's offer: a preset, then an instruction → a PNG, charged once;
+//! - ✨ Retouch from an image file's offer: a preset, then an instruction → a PNG, charged once;
 //! - 🔄 Face swap from the menu: the portrait, then the target photo → a PNG of the target's shape;
 //! - /cancel mid-dialogue ends it (the next words start nothing);
-//! - an edit whose model fails at the provider → "try later", the hold released;
+//! - an edit whose model fails at the provider → "try later", the hold released; then the same photo's
+//!   AI upscale ×2 → twice its size, charged once (a 4608 px photo is offered none);
 //! - a slow generation cancelled with the Cancel button under its status → cancelled at the provider,
 //!   "cancelled", nothing charged.
 
@@ -66,13 +67,7 @@ async fn reply(system: &mut System, user: &User, source: i64, contains: &str) ->
 /// Waits for the picture replying to `source`; returns its bytes and caption.
 async fn picture(system: &mut System, user: &User, source: i64) -> (Vec<u8>, String) {
     let message = user
-        .wait_for_bot_message(
-            system,
-            source,
-            Duration::from_secs(120),
-            "with the picture",
-            |m| m.reply_to_message_id() == Some(source) && m.file_id().is_some(),
-        )
+        .wait_for_result(system, source, Duration::from_secs(120))
         .await;
     let json = serde_json::to_value(&message).unwrap();
     assert!(json.get("document").is_some(), "a document: {json}");
@@ -80,25 +75,6 @@ async fn picture(system: &mut System, user: &User, source: i64) -> (Vec<u8>, Str
         user.file(message.file_id().unwrap()).await,
         text_of(&message),
     )
-}
-
-/// The labels of a message's reply keyboard, row by row.
-fn keyboard_of(message: &Message) -> Vec<Vec<String>> {
-    let json = serde_json::to_value(message).unwrap();
-    json["reply_markup"]["keyboard"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .map(|row| {
-                    row.as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|b| b["text"].as_str().or(b.as_str()).unwrap().to_string())
-                        .collect()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn callback_data(message: &Message) -> Vec<String> {
@@ -124,13 +100,28 @@ async fn users_edit_retouch_and_swap_faces_from_the_menu_and_offers_and_pay_once
 
     // Russian: the menu, ✏️ Изменить, two photos, pro and JPEG, the instruction.
     let olga = system.user(7601, "ru");
+    let sent = olga.send_text("/menu").await;
     let menu = olga
-        .say(&mut system, "/menu", "with the menu", |m| {
-            text_of(m).contains("кнопками внизу")
-        })
+        .wait_for_bot_message(
+            &mut system,
+            sent["message_id"].as_i64().unwrap(),
+            Duration::from_secs(60),
+            "with the menu",
+            |m| text_of(m).contains("кнопками внизу"),
+        )
         .await;
+    assert!(text_of(&menu).contains("кнопками внизу"));
+    // The keyboard a Telegram client shows under the input field, set by that message.
+    let keyboard = olga
+        .chat()
+        .reply_keyboard()
+        .await
+        .unwrap()
+        .expect("a reply keyboard");
+    assert_eq!(keyboard.message_id, menu.message_id);
+    assert!(keyboard.shown && keyboard.resize_keyboard && keyboard.is_persistent);
     assert_eq!(
-        keyboard_of(&menu),
+        keyboard.rows,
         [
             ["🎨 Создать", "✍️ Написать", "✏️ Изменить"],
             ["✨ Ретушь", "📝 Добавить текст", "🔄 Заменить лицо"],
@@ -201,7 +192,7 @@ async fn users_edit_retouch_and_swap_faces_from_the_menu_and_offers_and_pay_once
     let (photo, offer) = ann
         .send_for_offer(
             &mut system,
-            "photo",
+            "document",
             &fixture("images/nokia-8.3-4608x1976.jpg"),
             "image/jpeg",
         )
@@ -210,6 +201,14 @@ async fn users_edit_retouch_and_swap_faces_from_the_menu_and_offers_and_pay_once
     for data in ["op:image.edit:", "op:image.retouch:", "op:image.face_swap:"] {
         assert!(offered.iter().any(|d| d == data), "{data} in {offered:?}");
     }
+    // A file 4608 px wide (a photo would be cut to 1280): an AI upscale would pass 8192 px, so none is
+    // offered.
+    assert!(
+        !offered
+            .iter()
+            .any(|d| d.starts_with("op:image.upscale_remote")),
+        "{offered:?}"
+    );
     ann.press(offer.message_id, "op:image.retouch:").await;
     let question = reply(&mut system, &ann, photo, "Portrait retouch").await;
     assert_eq!(
@@ -326,6 +325,24 @@ async fn an_edit_whose_model_fails_costs_nothing() {
     assert!(!text_of(&told).contains("Done"), "{}", text_of(&told));
     system.wait_for_balance(7611, WELCOME).await;
     provider.clear_faults().await.unwrap();
+
+    // The same offer's AI upscale ×2 (a provider's model): twice the picture's size, charged once.
+    let offered = callback_data(&offer);
+    assert!(
+        offered.contains(&"op:image.upscale_remote:factor=4".to_string()),
+        "{offered:?}"
+    );
+    let original =
+        image::load_from_memory(&std::fs::read(fixture("images/canon-40d.jpg")).unwrap())
+            .unwrap()
+            .dimensions();
+    user.press(offer.message_id, "op:image.upscale_remote:factor=2")
+        .await;
+    let (bytes, _) = picture(&mut system, &user, photo).await;
+    let upscaled = image::load_from_memory(&bytes).unwrap().dimensions();
+    assert_eq!(upscaled, (original.0 * 2, original.1 * 2));
+    let upscale = price(&system, &Operation::upscale_remote(2)).await;
+    system.wait_for_balance(7611, WELCOME - upscale).await;
 }
 
 /// A slow provider: the user presses Cancel under the status; the request is cancelled at the provider,
@@ -364,6 +381,23 @@ async fn a_user_cancels_a_slow_generation_and_pays_nothing() {
         .into_iter()
         .find(|d| d.starts_with("job:cancel:"))
         .unwrap();
+    // Pressed once the request is at the provider (a press while the job is queued fails it before it
+    // runs, which the job pipeline's tests cover).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while provider
+        .stats()
+        .await
+        .unwrap()
+        .model("fal-ai/flux/dev")
+        .submitted
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never reached the provider"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let press = user.chat().press(status.message_id, &cancel).await.unwrap();
     let toast = user
         .chat()
@@ -380,13 +414,13 @@ async fn a_user_cancels_a_slow_generation_and_pays_nothing() {
     )
     .await;
     system.wait_for_balance(7621, WELCOME).await;
-    let cancelled = provider
-        .stats()
-        .await
-        .unwrap()
-        .model("fal-ai/flux/dev")
-        .cancelled;
-    assert_eq!(cancelled, 1, "the request was cancelled at the provider");
+    let stats = provider.stats().await.unwrap();
+    assert_eq!(
+        stats.model("fal-ai/flux/dev").cancelled,
+        1,
+        "the request was cancelled at the provider: {stats:?}\n{}",
+        system.logs()
+    );
     // A second press: nothing left to cancel.
     let press = user.chat().press(status.message_id, &cancel).await;
     if let Ok(press) = press {

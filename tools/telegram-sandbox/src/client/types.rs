@@ -1,6 +1,6 @@
 //! What the control API answers, typed: the Bot API objects a user sees (`User`, `Chat`, `Message`, media,
 //! inline keyboards, `CallbackQuery`) as far as the sandbox produces them, and the control API's own shapes
-//! (history entries, command menus, bots, pending faults).
+//! (history entries, the reply keyboard, command menus, bots, pending faults).
 //!
 //! Bot API objects keep every field they do not name in `extra`, so a value read from the sandbox serialises
 //! back to the JSON the sandbox sent (the Bot API adds fields over time; the end-to-end harness hands raw
@@ -250,6 +250,37 @@ pub struct InlineKeyboardButton {
 pub struct InlineKeyboardMarkup {
     /// Rows of buttons, top to bottom.
     pub inline_keyboard: Vec<Vec<InlineKeyboardButton>>,
+}
+
+/// The reply keyboard a chat shows under the message input, as a Telegram client shows it: set by the bot's
+/// latest `ReplyKeyboardMarkup` in the chat, kept across messages without one, cleared by
+/// `ReplyKeyboardRemove` or the deletion of the message that set it. From
+/// `GET /sandbox/chats/{chat_id}/keyboard`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyKeyboard {
+    /// Button texts row by row, top to bottom; pressing a button sends its text as the user's message.
+    pub rows: Vec<Vec<String>>,
+    /// Sized to its rows rather than to the system keyboard's height.
+    pub resize_keyboard: bool,
+    /// Always shown; otherwise the user may hide it behind the keyboard icon.
+    pub is_persistent: bool,
+    /// Hidden once the user sends one of its button texts.
+    pub one_time_keyboard: bool,
+    /// Shown in the empty message input while the keyboard is active.
+    #[serde(default)]
+    pub input_field_placeholder: Option<String>,
+    /// False after the user used a one-time keyboard: still set (behind the keyboard icon) until the bot
+    /// sends a keyboard again or removes it.
+    pub shown: bool,
+    /// The bot message that set it.
+    pub message_id: i64,
+}
+
+impl ReplyKeyboard {
+    /// Whether a button has exactly this text.
+    pub fn has_button(&self, text: &str) -> bool {
+        self.rows.iter().flatten().any(|b| b == text)
+    }
 }
 
 /// A message of either side as the Bot API shows it (and as the bot receives it), with edits applied.

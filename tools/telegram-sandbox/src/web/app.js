@@ -459,32 +459,61 @@
     actionTimer = setTimeout(idleStatus, ACTION_SHOW_MS);
   }
 
-  let replyKeyboardOwner = 0;
+  // ---- the reply keyboard under the input field ---------------------------------------------------------
+  //
+  // The bot's ReplyKeyboardMarkup never arrives inside a Message (Telegram's Message.reply_markup is inline
+  // only); the sandbox keeps the chat's current keyboard and the page reads it from /keyboard whenever the
+  // history changes, since every change of the keyboard comes with a history entry.
 
-  function updateReplyKeyboard(m) {
-    const markup = m.reply_markup;
-    if (!markup || !(m.from && m.from.is_bot)) return;
+  let replyKeyboard = null; // the control API's view, or null
+  let keyboardOpen = false; // shown here: the server's `shown`, or toggled with the keyboard button
+  let keyboardFetch = 0; // only the answer to the latest request is applied
+
+  async function loadKeyboard(generation) {
+    const fetchNo = ++keyboardFetch;
+    try {
+      const { keyboard } = await api(chatPath("/keyboard"));
+      if (generation !== pollGeneration || fetchNo !== keyboardFetch) return;
+      setReplyKeyboard(keyboard);
+    } catch (err) {
+      // The history poll reports an unreachable sandbox; the next change reads the keyboard again.
+      if (generation === pollGeneration) console.warn("can't read the reply keyboard:", err.message);
+    }
+  }
+
+  function setReplyKeyboard(keyboard) {
+    const changed = JSON.stringify(keyboard) !== JSON.stringify(replyKeyboard);
+    replyKeyboard = keyboard || null;
+    if (changed) keyboardOpen = !!(replyKeyboard && replyKeyboard.shown);
+    renderReplyKeyboard();
+  }
+
+  function renderReplyKeyboard() {
     const box = $("reply-keyboard");
-    if (markup.remove_keyboard) {
+    const toggle = $("keyboard-button");
+    toggle.hidden = !replyKeyboard;
+    toggle.classList.toggle("open", keyboardOpen);
+    toggle.title = keyboardOpen ? "Hide the bot's keyboard" : "Show the bot's keyboard";
+    updatePlaceholder();
+    if (!replyKeyboard || !keyboardOpen) {
       box.hidden = true;
       box.replaceChildren();
+      delete box.dataset.messageId;
       return;
     }
-    if (!Array.isArray(markup.keyboard) || m.message_id < replyKeyboardOwner) return;
-    replyKeyboardOwner = m.message_id;
     box.replaceChildren();
-    for (const row of markup.keyboard) {
+    box.dataset.messageId = replyKeyboard.message_id;
+    // Like Telegram: without resize_keyboard the keyboard is as tall as the system keyboard.
+    box.classList.toggle("full", !replyKeyboard.resize_keyboard);
+    for (const row of replyKeyboard.rows) {
       const rowEl = document.createElement("div");
       rowEl.className = "kb-row";
-      for (const button of row || []) {
-        const text = typeof button === "string" ? button : button.text;
+      for (const text of row) {
         const el = document.createElement("button");
         el.type = "button";
         el.textContent = text;
-        el.addEventListener("click", () => {
-          sendText(text);
-          if (markup.one_time_keyboard) box.hidden = true;
-        });
+        el.title = text;
+        el.addEventListener("click", () => pressReplyButton(text));
         rowEl.appendChild(el);
       }
       box.appendChild(rowEl);
@@ -492,12 +521,25 @@
     box.hidden = false;
   }
 
+  async function pressReplyButton(text) {
+    // A one-time keyboard hides after a press (the sandbox marks it shown: false as well).
+    if (replyKeyboard && replyKeyboard.one_time_keyboard) {
+      keyboardOpen = false;
+      renderReplyKeyboard();
+    }
+    if (await sendText(text)) scrollToEnd(true);
+  }
+
+  function toggleReplyKeyboard() {
+    keyboardOpen = !keyboardOpen && !!replyKeyboard;
+    renderReplyKeyboard();
+  }
+
   function applyEntry(entry) {
     switch (entry.kind) {
       case "message": {
         const m = entry.message;
         placeNode(entry.seq, messageNode(m));
-        updateReplyKeyboard(m);
         // A new message of the bot ends its chat action; an edit (an old seq coming back) does not.
         if (live && m.from && m.from.is_bot && entry.seq === entry.updated) {
           clearTimeout(actionTimer);
@@ -569,6 +611,7 @@
         if (generation !== pollGeneration) return;
         setBanner("");
         for (const entry of history.entries || []) applyEntry(entry);
+        if (first || (history.entries || []).length > 0) loadKeyboard(generation);
         cursor = history.cursor;
         scrollToEnd(first || (history.entries || []).length > 0);
         if (first) {
@@ -595,8 +638,10 @@
     if (pollAbort) pollAbort.abort();
     nodes.clear();
     $("messages").replaceChildren();
-    $("reply-keyboard").hidden = true;
-    replyKeyboardOwner = 0;
+    keyboardFetch++;
+    replyKeyboard = null;
+    keyboardOpen = false;
+    renderReplyKeyboard();
     pendingPresses = new Map();
     cursor = 0;
     live = false;
@@ -680,10 +725,17 @@
     if (attachment) {
       const label = { photo: "Photo", document: "File", audio: "Audio", voice: "Voice note", video: "Video", video_note: "Video message" }[kind] || kind;
       $("attachment-label").textContent = label + ": " + file.name + " (" + humanSize(file.size) + ") — the text becomes its caption";
-      $("text").placeholder = "Caption (optional)";
-    } else {
-      $("text").placeholder = "Message";
     }
+    updatePlaceholder();
+  }
+
+  function updatePlaceholder() {
+    let placeholder = "Message";
+    if (attachment) placeholder = "Caption (optional)";
+    else if (replyKeyboard && keyboardOpen && replyKeyboard.input_field_placeholder) {
+      placeholder = replyKeyboard.input_field_placeholder;
+    }
+    $("text").placeholder = placeholder;
   }
 
   async function sendText(text) {
@@ -817,6 +869,7 @@
       if ($("text").value === "/" && $("commands-menu").hidden) openCommands();
     });
     $("menu-button").addEventListener("click", openCommands);
+    $("keyboard-button").addEventListener("click", toggleReplyKeyboard);
     $("attach-button").addEventListener("click", () => {
       $("commands-menu").hidden = true;
       $("attach-menu").hidden = !$("attach-menu").hidden;

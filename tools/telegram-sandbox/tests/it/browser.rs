@@ -3,8 +3,9 @@
 //! an inline button, the button pressed (callback answer as a toast, the button message edited), the bot's
 //! photo shown, "typing…" from a chat action, a user text that looks like HTML shown as text, a 429 of
 //! flood control shown to the person, a voice note sent from the page answered with an image document,
-//! and the "who am I" choice changed in the page and remembered across a reload. A screenshot goes to
-//! `<target>/e2e-artifacts/sandbox-chat.png`.
+//! reply keyboards (a one-time keyboard pressed, hidden, shown again with the keyboard icon, removed; the main
+//! menu shown again after a reload), and the "who am I" choice changed in the page and remembered across a
+//! reload. A screenshot goes to `<target>/e2e-artifacts/sandbox-chat.png`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/install-deps.sh`); without them it fails.
 
@@ -19,8 +20,8 @@ use teloxide::{
     dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler},
     prelude::*,
     types::{
-        BotCommand, ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode,
-        ReplyParameters,
+        BotCommand, ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
+        KeyboardButton, KeyboardMarkup, KeyboardRemove, ParseMode, ReplyParameters,
     },
 };
 
@@ -67,6 +68,35 @@ async fn on_message(bot: Bot, msg: Message) -> HandlerResult {
         let jpeg = std::fs::read(fixture_path("images/canon-40d.jpg"))?;
         bot.send_document(chat, InputFile::memory(jpeg).file_name("result.jpg"))
             .caption("Your document")
+            .await?;
+    } else if msg.text() == Some("keyboard") {
+        // A one-time reply keyboard, full height (no resize_keyboard), with a placeholder.
+        let keyboard = KeyboardMarkup::new([
+            vec![
+                KeyboardButton::new("🎨 Create"),
+                KeyboardButton::new("💰 Balance"),
+            ],
+            vec![KeyboardButton::new("ℹ️ Info")],
+        ])
+        .one_time_keyboard()
+        .input_field_placeholder("Pick a mode");
+        bot.send_message(chat, "Pick a mode below")
+            .reply_markup(keyboard)
+            .await?;
+    } else if msg.text() == Some("no keyboard") {
+        bot.send_message(chat, "Keyboard removed")
+            .reply_markup(KeyboardRemove::new())
+            .await?;
+    } else if msg.text() == Some("menu") {
+        // The shape of mediabot's main menu: three rows of three, persistent and resized.
+        let rows = [
+            ["🎨 Create", "✍️ Write", "✏️ Edit"],
+            ["✨ Retouch", "📝 Add text", "🔄 Swap face"],
+            ["⬆️ Upscale", "💰 Balance", "ℹ️ Info"],
+        ]
+        .map(|row| row.map(KeyboardButton::new));
+        bot.send_message(chat, "Main menu: the buttons below")
+            .reply_markup(KeyboardMarkup::new(rows).resize_keyboard().persistent())
             .await?;
     } else if msg.text() == Some("think") {
         // Only a chat action: the page shows "typing…" for a while, as Telegram clients do.
@@ -218,6 +248,44 @@ async fn chat_page_in_headless_chromium() {
     .await
     .unwrap();
 
+    // A reply keyboard shows under the message box with the bot's rows; a press sends the button's text as
+    // the person's message; a one-time keyboard hides after it (the keyboard icon brings it back), and
+    // ReplyKeyboardRemove takes it away.
+    page.send_text("keyboard").await.unwrap();
+    let rows = page.wait_reply_keyboard("ℹ️ Info", WAIT).await.unwrap();
+    assert_eq!(rows, [vec!["🎨 Create", "💰 Balance"], vec!["ℹ️ Info"]]);
+    page.wait_js(
+        "the keyboard's placeholder in the message box",
+        "return document.getElementById('text').placeholder === 'Pick a mode'",
+        WAIT,
+    )
+    .await
+    .unwrap();
+    page.press_reply_button("ℹ️ Info", WAIT).await.unwrap();
+    page.wait_bot_text("echo: ℹ️ Info", WAIT).await.unwrap();
+    page.wait_js(
+        "the pressed button's text as the person's message",
+        "return [...document.querySelectorAll('.msg.mine')].some(m => m.innerText.startsWith('ℹ️ Info'))",
+        WAIT,
+    )
+    .await
+    .unwrap();
+    page.wait_no_reply_keyboard(WAIT).await.unwrap();
+    let used = app.client.reply_keyboard(USER).await.unwrap().unwrap();
+    assert!(!used.shown && used.one_time_keyboard, "{used:?}");
+    page.toggle_reply_keyboard().await.unwrap();
+    page.wait_reply_keyboard("🎨 Create", WAIT).await.unwrap();
+    page.send_text("no keyboard").await.unwrap();
+    page.wait_bot_text("Keyboard removed", WAIT).await.unwrap();
+    page.wait_no_reply_keyboard(WAIT).await.unwrap();
+    page.wait_js(
+        "no keyboard icon without a keyboard",
+        "return document.getElementById('keyboard-button').hidden && document.getElementById('text').placeholder === 'Message'",
+        WAIT,
+    )
+    .await
+    .unwrap();
+
     // Text is never injected as HTML.
     page.send_text("<b>not bold</b><img src=x onerror=alert(1)>")
         .await
@@ -280,6 +348,13 @@ async fn chat_page_in_headless_chromium() {
         "{document}"
     );
 
+    // The main menu as a persistent keyboard: after the reload below the page must show it again.
+    page.send_text("menu").await.unwrap();
+    page.wait_bot_text("Main menu", WAIT).await.unwrap();
+    page.wait_reply_keyboard("🔄 Swap face", WAIT)
+        .await
+        .unwrap();
+
     // "Who am I" is changed in the page and remembered across a reload without any query string.
     page.set_identity(USER, "Ann Two", "ru").await.unwrap();
     assert_eq!(
@@ -297,6 +372,18 @@ async fn chat_page_in_headless_chromium() {
         format!("Ann Two · {USER} · ru")
     );
     page.wait_bot_text("Your document", WAIT).await.unwrap();
+    let menu = page
+        .wait_reply_keyboard("🔄 Swap face", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        menu,
+        [
+            ["🎨 Create", "✍️ Write", "✏️ Edit"],
+            ["✨ Retouch", "📝 Add text", "🔄 Swap face"],
+            ["⬆️ Upscale", "💰 Balance", "ℹ️ Info"],
+        ]
+    );
 
     let shot = artifacts_dir().join("sandbox-chat.png");
     page.screenshot(&shot).await.unwrap();

@@ -10,6 +10,7 @@
 
 mod browser;
 mod helpers;
+mod reply_keyboard;
 mod teloxide_bot;
 mod web_page;
 mod wire;
