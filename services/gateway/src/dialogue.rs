@@ -14,11 +14,27 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use teloxide::types::{ChatId, FileId, MessageId};
+use teloxide::types::{ChatId, FileId, InlineKeyboardButton, InlineKeyboardMarkup, MessageId};
 
-use crate::i18n::Lang;
+use crate::i18n::{self, Lang};
 use crate::jobs::MediaRef;
 use crate::{Error, Gateway};
+
+/// Callback data of the Cancel button under a dialogue's question.
+pub const CANCEL_DIALOGUE: &str = "dlg:cancel";
+
+/// `keyboard` with a last row holding the dialogue's Cancel button.
+pub fn with_cancel(keyboard: InlineKeyboardMarkup, lang: Lang) -> InlineKeyboardMarkup {
+    keyboard.append_row([InlineKeyboardButton::callback(
+        i18n::dialogue_cancel_button(lang),
+        CANCEL_DIALOGUE,
+    )])
+}
+
+/// A keyboard holding only the dialogue's Cancel button.
+pub fn cancel_only(lang: Lang) -> InlineKeyboardMarkup {
+    with_cancel(InlineKeyboardMarkup::default(), lang)
+}
 
 /// Key-value bucket of pending dialogues (key: `<chat_id>.<user_id>`, value: a [`Dialogue`] as JSON).
 pub const DIALOGUES_BUCKET: &str = "gateway-dialogues";

@@ -26,7 +26,7 @@ use teloxide::types::{
 };
 
 use crate::bot_api;
-use crate::dialogue::{Added, Dialogue, DialogueImage, Stage};
+use crate::dialogue::{Added, Dialogue, DialogueImage, Stage, cancel_only, with_cancel};
 use crate::i18n::{self, Lang};
 use crate::jobs::{JobStart, MediaRef, StatusMessage};
 use crate::operations::priced_models;
@@ -122,7 +122,11 @@ pub async fn open(
                 bot_api::call(reply(i18n::not_set_up(lang, &operation))).await?;
                 return Ok(());
             };
-            (Stage::SwapTarget, i18n::face_swap_ask(lang, &price), None)
+            (
+                Stage::SwapTarget,
+                i18n::face_swap_ask(lang, &price),
+                Some(cancel_only(lang)),
+            )
         }
         _ => return Ok(()),
     };
@@ -553,7 +557,7 @@ fn edit_keyboard(lang: Lang, prices: &[Price], model: &str, format: &str) -> Inl
             )
         })
         .collect::<Vec<_>>();
-    InlineKeyboardMarkup::new([models, formats])
+    with_cancel(InlineKeyboardMarkup::new([models, formats]), lang)
 }
 
 /// The buttons under the Retouch question: the presets (the chosen one marked) and, once one is chosen,
@@ -579,7 +583,7 @@ fn retouch_keyboard(
             RETOUCH_START,
         )]);
     }
-    InlineKeyboardMarkup::new(rows)
+    with_cancel(InlineKeyboardMarkup::new(rows), lang)
 }
 
 #[cfg(test)]
@@ -607,7 +611,7 @@ mod tests {
         ];
         let keyboard = edit_keyboard(Lang::En, &prices, "pro", "jpeg");
         let rows = &keyboard.inline_keyboard;
-        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.len(), 3, "models, formats, Cancel");
         let texts = |row: &Vec<InlineKeyboardButton>| {
             row.iter().map(|b| b.text.clone()).collect::<Vec<_>>()
         };
@@ -622,9 +626,10 @@ mod tests {
     #[test]
     fn retouch_offers_start_only_after_a_preset() {
         let first = retouch_keyboard(Lang::Ru, None, "8 ₽");
-        assert_eq!(first.inline_keyboard.len(), 1);
+        assert_eq!(first.inline_keyboard.len(), 2);
+        assert_eq!(first.inline_keyboard[1][0].text, "✖️ Отмена");
         let chosen = retouch_keyboard(Lang::En, Some(RetouchPreset::Enhance), "8 ₽");
-        assert_eq!(chosen.inline_keyboard.len(), 2);
+        assert_eq!(chosen.inline_keyboard.len(), 3);
         assert_eq!(chosen.inline_keyboard[0][1].text, "✅ Enhance features");
         assert_eq!(chosen.inline_keyboard[1][0].text, "▶️ Start — 8 ₽");
     }

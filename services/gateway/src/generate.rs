@@ -28,7 +28,7 @@ use teloxide::types::{
 };
 
 use crate::bot_api;
-use crate::dialogue::{Dialogue, Stage};
+use crate::dialogue::{Dialogue, Stage, cancel_only, with_cancel};
 use crate::i18n::{self, Lang};
 use crate::jobs::{JobStart, Started, StatusMessage};
 use crate::telegram::{
@@ -196,7 +196,7 @@ fn shape_keyboard(lang: Lang, chosen: ImageShape) -> InlineKeyboardMarkup {
             )
         })
         .collect::<Vec<_>>();
-    InlineKeyboardMarkup::new([row])
+    with_cancel(InlineKeyboardMarkup::new([row]), lang)
 }
 
 /// The price lines of `image.generate` per model ("auto" first), for the /create question.
@@ -296,7 +296,8 @@ pub async fn open_prompt(
             chat,
             i18n::prompt_ask(lang, &price, WRITE_PROMPT_MAX_IDEA_CHARS),
         )
-        .reply_parameters(ReplyParameters::new(message.id)),
+        .reply_parameters(ReplyParameters::new(message.id))
+        .reply_markup(cancel_only(lang)),
     )
     .await?;
     let dialogue = Dialogue::words(Stage::Idea, question.id, lang);

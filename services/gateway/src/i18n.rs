@@ -1770,6 +1770,14 @@ pub fn retouch_ask_wishes(lang: Lang, preset: RetouchPreset, max_chars: usize) -
     }
 }
 
+/// The Cancel button under a dialogue's question (it ends the dialogue, as /cancel does).
+pub fn dialogue_cancel_button(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "✖️ Отмена".into(),
+        Lang::En => "✖️ Cancel".into(),
+    }
+}
+
 /// The button that starts a job with the choices made so far, with its price.
 pub fn start_button(lang: Lang, price: &str) -> String {
     match lang {

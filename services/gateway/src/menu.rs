@@ -20,7 +20,7 @@ use teloxide::types::{KeyboardButton, KeyboardMarkup, ReplyParameters};
 
 use crate::backends::Availability;
 use crate::bot_api;
-use crate::dialogue::{Dialogue, Stage};
+use crate::dialogue::{Dialogue, Stage, cancel_only};
 use crate::edits::{self, Opening};
 use crate::generate;
 use crate::i18n::{self, Lang};
@@ -188,7 +188,10 @@ pub async fn open(
     } else {
         money
     };
-    let question = bot_api::call(reply(i18n::mode_ask_image(lang, mode, &price))).await?;
+    let question = bot_api::call(
+        reply(i18n::mode_ask_image(lang, mode, &price)).reply_markup(cancel_only(lang)),
+    )
+    .await?;
     let dialogue = Dialogue::words(
         Stage::AwaitImage {
             mode: mode.name().to_string(),

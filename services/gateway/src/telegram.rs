@@ -25,7 +25,7 @@ use tracing::Instrument as _;
 
 use crate::admin::{self, AddBalance};
 use crate::bot_api;
-use crate::dialogue::{Dialogue, DialogueImage, Stage};
+use crate::dialogue::{CANCEL_DIALOGUE, Dialogue, DialogueImage, Stage, with_cancel};
 use crate::edits::{self, Opening};
 use crate::generate;
 use crate::i18n::{self, Lang};
@@ -859,7 +859,7 @@ async fn dialogue_message(
                 let skip = InlineKeyboardButton::callback(i18n::skip_button(lang), SKIP_WISHES);
                 let prompt = bot_api::call(
                     reply(i18n::add_text_ask_wishes(lang))
-                        .reply_markup(InlineKeyboardMarkup::new([[skip]])),
+                        .reply_markup(with_cancel(InlineKeyboardMarkup::new([[skip]]), lang)),
                 )
                 .await?;
                 let next = Dialogue {
@@ -1046,6 +1046,35 @@ async fn skip_wishes(bot: TelegramBot, gateway: Gateway, query: CallbackQuery) -
     Ok(())
 }
 
+/// Cancel under a dialogue's question: ends the dialogue (only the current question's button counts)
+/// and turns the question into "Cancelled".
+async fn cancel_dialogue(
+    bot: TelegramBot,
+    gateway: Gateway,
+    query: CallbackQuery,
+) -> HandlerResult {
+    let lang = lang_of(&gateway, Some(&query.from)).await;
+    let Some(MaybeInaccessibleMessage::Regular(question)) = query.message.as_ref() else {
+        answer(&bot, &query, None).await;
+        return Ok(());
+    };
+    let stale = i18n::old_question(lang);
+    if dialogue_of_question(&bot, &gateway, &query, question, lang, &stale)
+        .await
+        .is_none()
+    {
+        return Ok(());
+    }
+    gateway
+        .end_dialogue(question.chat.id, query.from.id.0)
+        .await;
+    answer(&bot, &query, None).await;
+    gateway
+        .set_status(question.chat.id, question.id, i18n::cancelled(lang, true))
+        .await;
+    Ok(())
+}
+
 /// The presser's pending dialogue, when `question` (the message the pressed button is under) is its
 /// latest question. Otherwise the press is answered and `None` returned: with `stale` when the dialogue
 /// ended, expired or asked something since, with "try later" when its state cannot be read.
@@ -1126,6 +1155,7 @@ async fn callback_update(
             return edits::retouch_button(bot, gateway, query).await;
         }
         Some(SKIP_WISHES) => return skip_wishes(bot, gateway, query).await,
+        Some(CANCEL_DIALOGUE) => return cancel_dialogue(bot, gateway, query).await,
         Some(data) if generate::is_create_from_prompt(data) => {
             return generate::create_from_prompt(bot, gateway, query).await;
         }

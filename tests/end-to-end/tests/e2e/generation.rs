@@ -75,7 +75,8 @@ async fn users_create_pictures_and_prompts_in_russian_and_english_and_pay_once()
         [
             "gen:shape=vertical",
             "gen:shape=square",
-            "gen:shape=horizontal"
+            "gen:shape=horizontal",
+            "dlg:cancel"
         ]
     );
     let press = olga

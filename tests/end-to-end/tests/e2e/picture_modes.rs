@@ -152,7 +152,8 @@ async fn users_edit_retouch_and_swap_faces_from_the_menu_and_offers_and_pay_once
             "ed:model=seedream",
             "ed:format=png",
             "ed:format=jpeg",
-            "ed:format=webp"
+            "ed:format=webp",
+            "dlg:cancel"
         ]
     );
     send_photo(&olga, "images/orientation/landscape_6.jpg").await;
@@ -213,7 +214,7 @@ async fn users_edit_retouch_and_swap_faces_from_the_menu_and_offers_and_pay_once
     let question = reply(&mut system, &ann, photo, "Portrait retouch").await;
     assert_eq!(
         callback_data(&question),
-        ["rt:preset=soft", "rt:preset=enhance"]
+        ["rt:preset=soft", "rt:preset=enhance", "dlg:cancel"]
     );
     ann.press(question.message_id, "rt:preset=enhance").await;
     ann.wait_for_bot_message(
@@ -251,8 +252,8 @@ async fn users_edit_retouch_and_swap_faces_from_the_menu_and_offers_and_pay_once
     assert!(w > h, "the target's landscape shape: {w}×{h}");
     system.wait_for_balance(7603, WELCOME - face_swap).await;
 
-    // /cancel mid-dialogue (the English label works for a Russian user too): the words after it start
-    // nothing.
+    // /cancel mid-dialogue, and the Cancel button under a question (the English label works for a
+    // Russian user too): the words after them start nothing.
     ivan.say(&mut system, "✏️ Edit", "asking for a photo", |m| {
         text_of(m).contains("Пришлите фото")
     })
@@ -267,6 +268,23 @@ async fn users_edit_retouch_and_swap_faces_from_the_menu_and_offers_and_pay_once
         Duration::from_secs(30),
         "cancelled",
         |m| text_of(m).starts_with("Отменено"),
+    )
+    .await;
+    let ask = ivan
+        .say(
+            &mut system,
+            "✨ Ретушь",
+            "asking for a portrait",
+            |m| text_of(m).contains("Пришлите портрет"),
+        )
+        .await;
+    ivan.press(ask.message_id, "dlg:cancel").await;
+    ivan.wait_for_bot_message(
+        &mut system,
+        ask.message_id - 1,
+        Duration::from_secs(30),
+        "the question turned into Cancelled",
+        |m| m.message_id == ask.message_id && text_of(m).starts_with("Отменено"),
     )
     .await;
     let words = ivan.send_text("сделай ночь").await;
