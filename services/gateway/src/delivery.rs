@@ -539,6 +539,9 @@ async fn deliver_image(
     let caption = i18n::image_result(lang, operation, image, &balance);
     let chat = ChatId(context.chat_id);
     let mut send = gateway.bot.send_document(chat, file).caption(caption);
+    if let Some(keyboard) = buttons_under_image(gateway, lang).await {
+        send = send.reply_markup(keyboard);
+    }
     if !image.preview_jpeg.is_empty() {
         send =
             send.thumbnail(InputFile::memory(image.preview_jpeg.clone()).file_name("preview.jpg"));
@@ -780,6 +783,31 @@ async fn deliver_prompt(
 
 /// The operations table's buttons for a transcript (Translate to English), each with its price for this
 /// recording's length; none for a translation, for English speech, or when the price list has no price.
+/// The next steps under a picture result ([`operations::under_image_result`]) with their prices; none
+/// when billing does not answer.
+async fn buttons_under_image(gateway: &Gateway, lang: Lang) -> Option<InlineKeyboardMarkup> {
+    let prices = match gateway.backends.prices().await {
+        Ok(prices) => prices,
+        Err(error) => {
+            tracing::warn!(%error, "billing ListPrices failed; no buttons under the picture");
+            return None;
+        }
+    };
+    let rows = operations::under_image_result()
+        .into_iter()
+        .map(|operation| operations::with_default_model(operation, &prices))
+        .filter_map(|operation| {
+            let (amount, entry) = price_of(&prices, &operation, 0)?;
+            let price = i18n::money(lang, amount, &entry.currency);
+            Some(vec![InlineKeyboardButton::callback(
+                i18n::operation_button(lang, &operation, &price),
+                operation.callback_data(),
+            )])
+        })
+        .collect::<Vec<_>>();
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
+}
+
 async fn buttons_under_transcript(
     gateway: &Gateway,
     lang: Lang,

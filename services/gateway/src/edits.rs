@@ -143,8 +143,9 @@ pub async fn open(
     Ok(())
 }
 
-/// A button under a picture's offer that opens a dialogue (Add text, Edit, Retouch, Face swap;
-/// `catalog::opens_dialogue`): opens it about the picture the offer replies to.
+/// A button under a picture's offer, or under a picture result, that opens a dialogue (Add text, Edit,
+/// Retouch, Face swap; `catalog::opens_dialogue`): opens it about the picture the offer replies to, or
+/// the result's picture.
 pub async fn open_from_offer(
     bot: TelegramBot,
     gateway: Gateway,
@@ -156,9 +157,14 @@ pub async fn open_from_offer(
         answer(&bot, &query, None).await;
         return Ok(());
     };
-    let source = offer
-        .reply_to_message()
-        .and_then(|s| image_of(s).map(|(_, media)| (s.id, media)));
+    // Under a picture result the picture is the result itself; under an offer, the message it replies to.
+    let source = image_of(offer)
+        .map(|(_, media)| (offer.id, media))
+        .or_else(|| {
+            offer
+                .reply_to_message()
+                .and_then(|s| image_of(s).map(|(_, media)| (s.id, media)))
+        });
     let Some((source, media)) = source else {
         answer(&bot, &query, Some(i18n::send_again(lang))).await;
         return Ok(());

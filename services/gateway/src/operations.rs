@@ -393,6 +393,17 @@ pub fn is_offer_button(operation: &Operation) -> bool {
     .any(|input| button_start(operation, input) == Some(Start::Button))
 }
 
+/// The next steps offered as buttons under a picture result, in this order: upscale ×2, add text, edit
+/// again. Each works on the result's picture (the same buttons as an offer's: a press on a message that
+/// holds a picture takes that picture).
+pub fn under_image_result() -> Vec<Operation> {
+    vec![
+        Operation::upscale(2),
+        Operation::add_text(AddText::default()),
+        Operation::edit(Edit::default()),
+    ]
+}
+
 /// Every operation in the table (for the price list shown by /start), with the language left to detect.
 pub fn all() -> Vec<Operation> {
     OFFERS.iter().map(|o| (o.operation)("auto")).collect()

@@ -1175,11 +1175,15 @@ async fn callback_update(
         answer(&bot, &query, None).await;
         return Ok(());
     };
-    // An offer, and a result with buttons, reply to the user's message that holds the file.
-    let source = offer.reply_to_message().and_then(|s| {
-        image_of(s)
-            .or_else(|| audio_of(s))
-            .map(|(input, media)| (s, input, media))
+    // A picture result with buttons holds the picture itself (the next step works on the result); an
+    // offer, and a transcript with buttons, reply to the user's message that holds the file.
+    let picture_result = image_of(offer).map(|(input, media)| (&**offer, input, media));
+    let source = picture_result.clone().or_else(|| {
+        offer.reply_to_message().and_then(|s| {
+            image_of(s)
+                .or_else(|| audio_of(s))
+                .map(|(input, media)| (s, input, media))
+        })
     });
     let Some((source, input, media)) = source else {
         if operations::is_offer_button(&operation) {
@@ -1193,6 +1197,8 @@ async fn callback_update(
         return Ok(());
     };
     let status = match operations::button_start(&operation, input) {
+        // Under a picture result: the result stays, and the job gets a status of its own.
+        Some(Start::Button) if picture_result.is_some() => StatusMessage::Reply,
         // The offer becomes the job's status message; its keyboard goes away with the first edit.
         Some(Start::Button) => StatusMessage::Edit(offer.id),
         // The message with the button is a result: it stays, and the job gets a status of its own.

@@ -9,7 +9,8 @@
 //! - 🔄 Face swap from the menu: the portrait, then the target photo → a PNG of the target's shape;
 //! - /cancel mid-dialogue ends it (the next words start nothing);
 //! - an edit whose model fails at the provider → "try later", the hold released; then the same photo's
-//!   AI upscale ×2 → twice its size, charged once (a 4608 px photo is offered none);
+//!   AI upscale ×2 → twice its size, charged once (a 4608 px photo is offered none), and Upscale ×2
+//!   under that result → four times the photo's size;
 //! - a slow generation cancelled with the Cancel button under its status → cancelled at the provider,
 //!   "cancelled", nothing charged.
 
@@ -356,11 +357,34 @@ async fn an_edit_whose_model_fails_costs_nothing() {
             .dimensions();
     user.press(offer.message_id, "op:image.upscale_remote:factor=2")
         .await;
-    let (bytes, _) = picture(&mut system, &user, photo).await;
+    let result = user
+        .wait_for_result(&mut system, photo, Duration::from_secs(120))
+        .await;
+    let bytes = user.file(result.file_id().unwrap()).await;
     let upscaled = image::load_from_memory(&bytes).unwrap().dimensions();
     assert_eq!(upscaled, (original.0 * 2, original.1 * 2));
     let upscale = price(&system, &Operation::upscale_remote(2)).await;
     system.wait_for_balance(7611, WELCOME - upscale).await;
+
+    // Under the result, the next steps; Upscale ×2 there works on the result itself.
+    let next = callback_data(&result);
+    assert_eq!(
+        next,
+        [
+            "op:image.upscale:factor=2",
+            "op:image.add_text:",
+            "op:image.edit:"
+        ]
+    );
+    user.press(result.message_id, "op:image.upscale:factor=2")
+        .await;
+    let (bytes, _) = picture(&mut system, &user, result.message_id).await;
+    let again = image::load_from_memory(&bytes).unwrap().dimensions();
+    assert_eq!(again, (original.0 * 4, original.1 * 4));
+    let local = price(&system, &Operation::upscale(2)).await;
+    system
+        .wait_for_balance(7611, WELCOME - upscale - local)
+        .await;
 }
 
 /// A slow provider: the user presses Cancel under the status; the request is cancelled at the provider,
