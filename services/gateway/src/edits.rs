@@ -31,8 +31,8 @@ use crate::i18n::{self, Lang};
 use crate::jobs::{JobStart, MediaRef, StatusMessage};
 use crate::operations::priced_models;
 use crate::telegram::{
-    HandlerError, answer, ask_add_text, dialogue_of_question, has_visible_text, image_of, lang_of,
-    start_for_press, start_for_words,
+    HandlerError, answer, ask_add_text, dialogue_of_question, has_visible_text, lang_of,
+    picture_of_press, start_for_press, start_for_words,
 };
 use crate::{Gateway, TelegramBot};
 
@@ -157,15 +157,7 @@ pub async fn open_from_offer(
         answer(&bot, &query, None).await;
         return Ok(());
     };
-    // Under a picture result the picture is the result itself; under an offer, the message it replies to.
-    let source = image_of(offer)
-        .map(|(_, media)| (offer.id, media))
-        .or_else(|| {
-            offer
-                .reply_to_message()
-                .and_then(|s| image_of(s).map(|(_, media)| (s.id, media)))
-        });
-    let Some((source, media)) = source else {
+    let Some((source, _, media)) = picture_of_press(offer) else {
         answer(&bot, &query, Some(i18n::send_again(lang))).await;
         return Ok(());
     };
@@ -173,7 +165,7 @@ pub async fn open_from_offer(
     let opening = Opening {
         chat: offer.chat.id,
         user_id: query.from.id.0,
-        source,
+        source: source.id,
         media,
         lang,
     };
@@ -220,19 +212,7 @@ pub async fn more_image(
     let Ok(prices) = gateway.backends.prices().await else {
         return Ok(());
     };
-    let images = dialogue.images().count();
-    let edited = bot_api::call(
-        bot.edit_message_text(
-            chat,
-            MessageId(dialogue.prompt_message_id),
-            edit_question(lang, &prices, images, &model, &format),
-        )
-        .reply_markup(edit_keyboard(lang, &prices, &model, &format)),
-    )
-    .await;
-    if let Err(error) = edited {
-        tracing::debug!(%error, "edit question not updated");
-    }
+    redraw_edit_question(bot, chat, lang, &dialogue, &prices, &model, &format).await;
     Ok(())
 }
 
@@ -384,19 +364,16 @@ pub async fn edit_button(
         .save_dialogue(question.chat.id, query.from.id.0, &dialogue)
         .await?;
     answer(&bot, &query, None).await;
-    let images = dialogue.images().count();
-    let edited = bot_api::call(
-        bot.edit_message_text(
-            question.chat.id,
-            question.id,
-            edit_question(lang, &prices, images, &model, &format),
-        )
-        .reply_markup(edit_keyboard(lang, &prices, &model, &format)),
+    redraw_edit_question(
+        &bot,
+        question.chat.id,
+        lang,
+        &dialogue,
+        &prices,
+        &model,
+        &format,
     )
     .await;
-    if let Err(error) = edited {
-        tracing::debug!(%error, "edit question not updated");
-    }
     Ok(())
 }
 
@@ -540,6 +517,32 @@ fn edit_question(lang: Lang, prices: &[Price], images: usize, model: &str, forma
         format,
         EDIT_MAX_INSTRUCTION_CHARS,
     )
+}
+
+/// Redraws `dialogue`'s Edit question (its picture count, the chosen model with its price and the
+/// format, and the buttons). Best effort: a question that cannot be edited keeps its old text.
+async fn redraw_edit_question(
+    bot: &TelegramBot,
+    chat: ChatId,
+    lang: Lang,
+    dialogue: &Dialogue,
+    prices: &[Price],
+    model: &str,
+    format: &str,
+) {
+    let images = dialogue.images().count();
+    let edited = bot_api::call(
+        bot.edit_message_text(
+            chat,
+            MessageId(dialogue.prompt_message_id),
+            edit_question(lang, prices, images, model, format),
+        )
+        .reply_markup(edit_keyboard(lang, prices, model, format)),
+    )
+    .await;
+    if let Err(error) = edited {
+        tracing::debug!(%error, "edit question not updated");
+    }
 }
 
 /// The buttons under the Edit question: the priced models (with their prices), then the formats; the

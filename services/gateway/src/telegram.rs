@@ -198,6 +198,18 @@ pub fn image_of(message: &Message) -> Option<(Input, MediaRef)> {
     })
 }
 
+/// The picture a button press under `pressed` acts on: the picture `pressed` itself holds (a result,
+/// whose next step works on it), else the picture of the message `pressed` replies to (an offer's);
+/// with the message holding it.
+pub(crate) fn picture_of_press(pressed: &Message) -> Option<(&Message, Input, MediaRef)> {
+    let holder = if image_of(pressed).is_some() {
+        pressed
+    } else {
+        pressed.reply_to_message()?
+    };
+    image_of(holder).map(|(input, media)| (holder, input, media))
+}
+
 /// The audio in a message: a voice note, an audio file, a video or video note (see [`video_of`]), or a
 /// document whose MIME type says audio.
 pub fn audio_of(message: &Message) -> Option<(Input, MediaRef)> {
@@ -1175,15 +1187,11 @@ async fn callback_update(
         answer(&bot, &query, None).await;
         return Ok(());
     };
-    // A picture result with buttons holds the picture itself (the next step works on the result); an
-    // offer, and a transcript with buttons, reply to the user's message that holds the file.
-    let picture_result = image_of(offer).map(|(input, media)| (&**offer, input, media));
-    let source = picture_result.clone().or_else(|| {
-        offer.reply_to_message().and_then(|s| {
-            image_of(s)
-                .or_else(|| audio_of(s))
-                .map(|(input, media)| (s, input, media))
-        })
+    // The picture the press acts on (a result's own, or the one its offer replies to); a transcript
+    // with buttons replies to the user's message that holds the recording.
+    let source = picture_of_press(offer).or_else(|| {
+        let s = offer.reply_to_message()?;
+        audio_of(s).map(|(input, media)| (s, input, media))
     });
     let Some((source, input, media)) = source else {
         if operations::is_offer_button(&operation) {
@@ -1198,7 +1206,7 @@ async fn callback_update(
     };
     let status = match operations::button_start(&operation, input) {
         // Under a picture result: the result stays, and the job gets a status of its own.
-        Some(Start::Button) if picture_result.is_some() => StatusMessage::Reply,
+        Some(Start::Button) if source.id == offer.id => StatusMessage::Reply,
         // The offer becomes the job's status message; its keyboard goes away with the first edit.
         Some(Start::Button) => StatusMessage::Edit(offer.id),
         // The message with the button is a result: it stays, and the job gets a status of its own.

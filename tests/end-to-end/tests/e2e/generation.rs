@@ -79,22 +79,11 @@ async fn users_create_pictures_and_prompts_in_russian_and_english_and_pay_once()
             "dlg:cancel"
         ]
     );
-    let press = olga
-        .chat()
-        .press(question.message_id, "gen:shape=vertical")
-        .await
-        .unwrap();
     let toast = olga
-        .chat()
-        .wait_callback_answer(&press.id, Duration::from_secs(15))
-        .await
-        .unwrap();
+        .press_for_answer(question.message_id, "gen:shape=vertical")
+        .await;
     assert!(
-        toast
-            .text
-            .as_deref()
-            .unwrap_or_default()
-            .contains("1472×2048"),
+        toast.as_deref().unwrap_or_default().contains("1472×2048"),
         "{toast:?}"
     );
     let sent = olga.send_text("кот-астронавт на Луне, акварель").await;
@@ -131,20 +120,7 @@ async fn users_create_pictures_and_prompts_in_russian_and_english_and_pay_once()
         .find_map(|b| b.callback_data.clone())
         .expect("a Create button under the prompt");
     assert_eq!(create, "op:image.generate:");
-    let (first, second) = tokio::join!(
-        ann.chat().press(written.message_id, &create),
-        ann.chat().press(written.message_id, &create)
-    );
-    let (first, second) = (first.unwrap(), second.unwrap());
-    let mut told = Vec::new();
-    for query in [first, second] {
-        let answer = ann
-            .chat()
-            .wait_callback_answer(&query.id, Duration::from_secs(15))
-            .await
-            .unwrap();
-        told.extend(answer.text);
-    }
+    let told = ann.press_twice_at_once(written.message_id, &create).await;
     assert_eq!(told.len(), 1, "one press is told it is a repeat: {told:?}");
     let (image, caption) = picture(&mut system, &ann, written.message_id).await;
     assert_eq!(image.width(), image.height(), "square by default");

@@ -799,6 +799,41 @@ impl User {
         .await
     }
 
+    /// Presses the button `data` under `message_id` and waits (up to 15 s) for the bot's answer to the
+    /// press; returns the answer's text (`None`: answered without a toast).
+    pub async fn press_for_answer(&self, message_id: i64, data: &str) -> Option<String> {
+        let press = self
+            .chat
+            .press(message_id, data)
+            .await
+            .unwrap_or_else(|e| panic!("press: {e}"));
+        self.answer_to(&press.id).await
+    }
+
+    /// Presses the button `data` under `message_id` twice at the same moment (two taps arriving
+    /// together); returns the texts the two answers carried (an answer without a toast adds none).
+    pub async fn press_twice_at_once(&self, message_id: i64, data: &str) -> Vec<String> {
+        let (first, second) = tokio::join!(
+            self.chat.press(message_id, data),
+            self.chat.press(message_id, data)
+        );
+        let mut told = Vec::new();
+        for press in [first, second] {
+            let press = press.unwrap_or_else(|e| panic!("press: {e}"));
+            told.extend(self.answer_to(&press.id).await);
+        }
+        told
+    }
+
+    /// The text of the bot's answer to the callback query `query_id`, waiting up to 15 s.
+    pub async fn answer_to(&self, query_id: &str) -> Option<String> {
+        self.chat
+            .wait_callback_answer(query_id, Duration::from_secs(15))
+            .await
+            .unwrap_or_else(|e| panic!("the answer to a press: {e}"))
+            .text
+    }
+
     pub async fn file(&self, file_id: &str) -> Vec<u8> {
         self.chat
             .download(file_id)

@@ -440,13 +440,8 @@ async fn a_user_cancels_a_slow_generation_and_pays_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let press = user.chat().press(status.message_id, &cancel).await.unwrap();
-    let toast = user
-        .chat()
-        .wait_callback_answer(&press.id, Duration::from_secs(15))
-        .await
-        .unwrap();
-    assert_eq!(toast.text.as_deref(), Some("Отменяю…"));
+    let toast = user.press_for_answer(status.message_id, &cancel).await;
+    assert_eq!(toast.as_deref(), Some("Отменяю…"));
     user.wait_for_bot_message(
         &mut system,
         source,
@@ -466,14 +461,9 @@ async fn a_user_cancels_a_slow_generation_and_pays_nothing() {
     // A second press: nothing left to cancel.
     let press = user.chat().press(status.message_id, &cancel).await;
     if let Ok(press) = press {
-        let toast = user
-            .chat()
-            .wait_callback_answer(&press.id, Duration::from_secs(15))
-            .await
-            .unwrap();
+        let toast = user.answer_to(&press.id).await;
         assert!(
             toast
-                .text
                 .as_deref()
                 .unwrap_or_default()
                 .contains("отменять нечего"),
