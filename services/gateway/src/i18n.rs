@@ -2,7 +2,7 @@
 //! ([`crate::languages`]), else their Telegram `language_code` ([`Lang::from_code`]).
 
 use mediabot_proto::Service;
-use mediabot_proto::billing::v1::{EntryKind, Operation as LedgerEntry};
+use mediabot_proto::billing::v1::{Hold, HoldState};
 use mediabot_proto::imaging::v1::{ColorModel, ImageFacts};
 use mediabot_proto::jobs::v1::{
     ExtractedText, FailureReason, ImageResult, ImageShape, JobState, Operation, RetouchPreset,
@@ -75,8 +75,19 @@ fn param(operation: &Operation, name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// What an operation is called (price list, history, buttons), keyed by its catalog id.
+/// What an operation is called (price list, history, buttons), keyed by its catalog id; an album's
+/// says how many pictures: «Увеличение фото ×2 · 4 фото».
 pub fn operation_name(lang: Lang, operation: &Operation) -> String {
+    let name = one_picture_operation_name(lang, operation);
+    match (lang, operation.count) {
+        (_, 0 | 1) => name,
+        (Lang::Ru, n) => format!("{name} · {n} фото"),
+        (Lang::En, n) => format!("{name} · {n} pictures"),
+    }
+}
+
+/// [`operation_name`] of one picture's (or a picture-less) operation.
+fn one_picture_operation_name(lang: Lang, operation: &Operation) -> String {
     match (lang, operation.id()) {
         (Lang::Ru, Some("image.upscale")) => {
             format!("Увеличение фото ×{}", param(operation, "factor"))
@@ -265,7 +276,7 @@ pub fn help(lang: Lang, limit_mb: u64) -> String {
                      этого фото, потом пришлите фото, куда его поставить). Пока картинка делается, её можно \
                      отменить кнопкой «✖️ Отменить». Все режимы — в /menu.\n\
                      Файлы до {limit_mb} МБ. Если что-то не получится, деньги не списываются.\n\n\
-                     /start — начало, /menu — меню, /balance — баланс, /history — операции, /apikey — ключ для HTTP API, \
+                     /start — начало, /menu — меню, /balance — баланс, /history — операции, /status — что выполняется (/status и номер задания — одно задание), /apikey — ключ для HTTP API, \
                      /cancel — отменить то, о чём я спрашиваю, /language — язык, /ping — работает ли бот, /help — эта справка."
         ),
         Lang::En => format!(
@@ -286,7 +297,7 @@ pub fn help(lang: Lang, limit_mb: u64) -> String {
                      \"🔄 Face swap\" (the face from that photo, then send the photo to put it on). While a \
                      picture is being made, \"✖️ Cancel\" stops it. Every mode is in /menu.\n\
                      Files up to {limit_mb} MB. If something fails, you are not charged.\n\n\
-                     /start to begin, /menu for the menu, /balance for your balance, /history for your operations, /apikey for an HTTP API key, \
+                     /start to begin, /menu for the menu, /balance for your balance, /history for your operations, /status for jobs in progress (/status and a job's number for one job), /apikey for an HTTP API key, \
                      /cancel to cancel what I am asking for, /language for the language, /ping to check the bot works, /help for this text."
         ),
     }
@@ -1275,60 +1286,6 @@ pub fn moscow_time(unix_ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Reply to /history: the operations (newest first) one per line, in Moscow time.
-pub fn history(lang: Lang, operations: &[LedgerEntry]) -> String {
-    if operations.is_empty() {
-        return match lang {
-            Lang::Ru => "Операций пока нет.".into(),
-            Lang::En => "No operations yet.".into(),
-        };
-    }
-    let mut text = match lang {
-        Lang::Ru => "Последние операции (время московское):".to_string(),
-        Lang::En => "Latest operations (Moscow time):".to_string(),
-    };
-    for operation in operations {
-        text.push('\n');
-        text.push_str(&history_line(lang, operation));
-    }
-    text
-}
-
-/// One /history line: `21.11.2026 09:33 · Charge: Photo upscale ×2 · -5 ₽`.
-pub fn history_line(lang: Lang, operation: &LedgerEntry) -> String {
-    let what = recorded_operation_name(lang, &operation.description);
-    let kind = EntryKind::try_from(operation.kind).unwrap_or(EntryKind::Unspecified);
-    let label = match (lang, kind) {
-        (Lang::Ru, EntryKind::WelcomeCredit) => "Приветственный бонус".to_string(),
-        (Lang::En, EntryKind::WelcomeCredit) => "Welcome credit".to_string(),
-        (Lang::Ru, EntryKind::TopUp) => "Пополнение".to_string(),
-        (Lang::En, EntryKind::TopUp) => "Top-up".to_string(),
-        (Lang::Ru, EntryKind::Capture) => format!("Списание: {what}"),
-        (Lang::En, EntryKind::Capture) => format!("Charge: {what}"),
-        (Lang::Ru, EntryKind::Hold) => format!("Резерв: {what}"),
-        (Lang::En, EntryKind::Hold) => format!("Reserved: {what}"),
-        (Lang::Ru, EntryKind::Release) => format!("Резерв снят: {what}"),
-        (Lang::En, EntryKind::Release) => format!("Reservation returned: {what}"),
-        (Lang::Ru, EntryKind::Expiry) => format!("Резерв истёк и снят: {what}"),
-        (Lang::En, EntryKind::Expiry) => format!("Reservation expired and returned: {what}"),
-        (Lang::Ru, EntryKind::Refund) => "Возврат".to_string(),
-        (Lang::En, EntryKind::Refund) => "Refund".to_string(),
-        (Lang::Ru, EntryKind::Adjustment) => "Корректировка".to_string(),
-        (Lang::En, EntryKind::Adjustment) => "Adjustment".to_string(),
-        (Lang::Ru, EntryKind::Unspecified) => "Операция".to_string(),
-        (Lang::En, EntryKind::Unspecified) => "Operation".to_string(),
-    };
-    let time = moscow_time(operation.created_at_unix_ms);
-    match operation.amount_minor {
-        0 => format!("{time} · {label}"),
-        amount => {
-            let sign = if amount > 0 { "+" } else { "" };
-            let money = money(lang, amount, &operation.currency);
-            format!("{time} · {label} · {sign}{money}")
-        }
-    }
-}
-
 /// /add_balance from someone not in ADMIN_IDS.
 pub fn not_allowed(lang: Lang) -> String {
     match lang {
@@ -1911,6 +1868,344 @@ pub fn price_from(lang: Lang, price: &str) -> String {
     }
 }
 
+/// Where a job of the user's stands, for /status (from its hold and its `JobStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Paid for, not queued yet: the file is being received.
+    Preparing,
+    /// Waiting in its service's queue, `ahead` jobs before it.
+    Queued {
+        /// Jobs ahead of it (0: next).
+        ahead: u64,
+    },
+    /// A worker runs it; the latest percent it reported.
+    Running {
+        /// 0..=100.
+        percent: u32,
+    },
+    /// Done or failed; the result or the reason is on its way to the chat.
+    Finishing,
+}
+
+/// How far a job is, as /status shows it.
+pub fn progress_text(lang: Lang, progress: Progress) -> String {
+    match (lang, progress) {
+        (Lang::Ru, Progress::Preparing) => "⏳ получаю файл".into(),
+        (Lang::En, Progress::Preparing) => "⏳ receiving the file".into(),
+        (Lang::Ru, Progress::Queued { ahead: 0 }) => "⏳ в очереди, следующее".into(),
+        (Lang::En, Progress::Queued { ahead: 0 }) => "⏳ queued, next".into(),
+        (Lang::Ru, Progress::Queued { ahead }) => format!(
+            "⏳ в очереди, перед ним {ahead} {}",
+            ru_plural(ahead, "задание", "задания", "заданий")
+        ),
+        (Lang::En, Progress::Queued { ahead }) => format!(
+            "⏳ queued, {ahead} {} ahead",
+            if ahead == 1 { "job" } else { "jobs" }
+        ),
+        (Lang::Ru, Progress::Running { percent }) => format!("⚙️ выполняется, {percent}%"),
+        (Lang::En, Progress::Running { percent }) => format!("⚙️ running, {percent}%"),
+        (Lang::Ru, Progress::Finishing) => "📤 готово, отправляю результат".into(),
+        (Lang::En, Progress::Finishing) => "📤 done, sending the result".into(),
+    }
+}
+
+/// One job in progress, a /status line: `#c3d4e5f6 · Photo upscale ×2 · ⚙️ running, 40%`.
+pub fn status_line(lang: Lang, short_id: &str, operation: &str, progress: Progress) -> String {
+    format!(
+        "#{short_id} · {} · {}",
+        recorded_operation_name(lang, operation),
+        progress_text(lang, progress)
+    )
+}
+
+/// Reply to /status: the user's jobs in progress (`lines` from [`status_line`]), or that there are none.
+pub fn status_list(lang: Lang, lines: &[String]) -> String {
+    if lines.is_empty() {
+        return match lang {
+            Lang::Ru => "Сейчас ничего не выполняется. Готовые операции — в /history.".into(),
+            Lang::En => "Nothing in progress. Finished operations are in /history.".into(),
+        };
+    }
+    let mut text = match lang {
+        Lang::Ru => format!(
+            "Выполняется {} {}:",
+            lines.len(),
+            ru_plural(lines.len() as u64, "задание", "задания", "заданий")
+        ),
+        Lang::En => format!(
+            "{} {} in progress:",
+            lines.len(),
+            if lines.len() == 1 { "job" } else { "jobs" }
+        ),
+    };
+    for line in lines {
+        text.push('\n');
+        text.push_str(line);
+    }
+    text.push_str(match lang {
+        Lang::Ru => "\n\nОдно задание подробно: /status и его номер.",
+        Lang::En => "\n\nOne job in detail: /status and its number.",
+    });
+    text
+}
+
+/// A paid operation's state as /history and `/status <id>` tell it.
+pub fn hold_state_text(lang: Lang, state: HoldState) -> &'static str {
+    match (lang, state) {
+        (Lang::Ru, HoldState::Pending) => "⏳ выполняется",
+        (Lang::En, HoldState::Pending) => "⏳ in progress",
+        (Lang::Ru, HoldState::Captured) => "✅ выполнено и оплачено",
+        (Lang::En, HoldState::Captured) => "✅ done and paid",
+        (Lang::Ru, HoldState::Released | HoldState::Expired) => {
+            "↩️ не выполнено, деньги возвращены"
+        }
+        (Lang::En, HoldState::Released | HoldState::Expired) => "↩️ not done, money returned",
+        (Lang::Ru, HoldState::Unspecified) => "—",
+        (Lang::En, HoldState::Unspecified) => "—",
+    }
+}
+
+/// The money of a paid operation: what was taken once captured, what is held while in progress, none
+/// once returned.
+fn hold_money(lang: Lang, hold: &Hold) -> Option<String> {
+    match hold.state() {
+        HoldState::Captured => Some(money(lang, hold.captured_minor, &hold.currency)),
+        HoldState::Pending => Some(money(lang, hold.amount_minor, &hold.currency)),
+        _ => None,
+    }
+}
+
+/// One /history line: `21.11.2026 09:33 · Photo upscale ×2 · 5 ₽ · ✅ done and paid · #c3d4e5f6`.
+pub fn history_hold_line(lang: Lang, hold: &Hold, short_id: &str) -> String {
+    let mut parts = vec![
+        moscow_time(hold.created_at_unix_ms),
+        recorded_operation_name(lang, &hold.operation),
+    ];
+    parts.extend(hold_money(lang, hold));
+    parts.push(hold_state_text(lang, hold.state()).to_string());
+    parts.push(format!("#{short_id}"));
+    parts.join(" · ")
+}
+
+/// Reply to /history and its "More" pages: one line per paid operation (`lines`, newest first).
+pub fn history_page(lang: Lang, lines: &[String], first_page: bool) -> String {
+    if lines.is_empty() {
+        return match (lang, first_page) {
+            (Lang::Ru, true) => "Платных операций пока нет. Баланс — /balance.".into(),
+            (Lang::En, true) => "No paid operations yet. Your balance: /balance.".into(),
+            (Lang::Ru, false) => "Больше операций нет.".into(),
+            (Lang::En, false) => "No more operations.".into(),
+        };
+    }
+    let mut text = match (lang, first_page) {
+        (Lang::Ru, true) => "Ваши операции, новые сверху (время московское):".to_string(),
+        (Lang::En, true) => "Your operations, newest first (Moscow time):".to_string(),
+        (Lang::Ru, false) => "Раньше:".to_string(),
+        (Lang::En, false) => "Earlier:".to_string(),
+    };
+    for line in lines {
+        text.push('\n');
+        text.push_str(line);
+    }
+    text
+}
+
+/// The button under a /history page that shows the older operations.
+pub fn more_button(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => "Ещё ⬇️".into(),
+        Lang::En => "More ⬇️".into(),
+    }
+}
+
+/// `/status <id>` of one job: its operation, money, state and, while in progress, how far it is.
+pub fn status_one(lang: Lang, short_id: &str, hold: &Hold, progress: Option<Progress>) -> String {
+    let name = recorded_operation_name(lang, &hold.operation);
+    let when = moscow_time(hold.created_at_unix_ms);
+    let state = match progress {
+        Some(progress) if hold.state() == HoldState::Pending => progress_text(lang, progress),
+        _ => hold_state_text(lang, hold.state()).to_string(),
+    };
+    let money = hold_money(lang, hold);
+    match lang {
+        Lang::Ru => {
+            let money = money.map(|m| format!("\nСумма: {m}")).unwrap_or_default();
+            format!("Задание #{short_id}: {name}\nНачато: {when} (МСК){money}\nСостояние: {state}")
+        }
+        Lang::En => {
+            let money = money.map(|m| format!("\nAmount: {m}")).unwrap_or_default();
+            format!("Job #{short_id}: {name}\nStarted: {when} (Moscow time){money}\nState: {state}")
+        }
+    }
+}
+
+/// `/status <id>` with an id that is none of the user's jobs.
+pub fn status_unknown(lang: Lang, short_id: &str) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Задания #{short_id} среди ваших нет. Номер — 8 знаков после # в сообщении о задании или в /history."
+        ),
+        Lang::En => format!(
+            "None of your jobs is #{short_id}. The number is the 8 characters after # in a job's message or in /history."
+        ),
+    }
+}
+
+/// `/status <id>` with something that cannot be a job number.
+pub fn status_bad_id(lang: Lang) -> String {
+    match lang {
+        Lang::Ru => {
+            "Номер задания — 8 знаков после # в сообщении о задании, например /status 1a2b3c4d."
+                .into()
+        }
+        Lang::En => {
+            "A job number is the 8 characters after # in a job's message, e.g. /status 1a2b3c4d."
+                .into()
+        }
+    }
+}
+
+/// How to use the bot in a group (its /menu and /start there; `bot_username` without the @): the menu's
+/// buttons are for private chats, where every message reaches the bot.
+pub fn group_how_to(lang: Lang, bot_username: &str) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "В группе я читаю только команды со своим именем (/help@{bot_username}), упоминания \
+             @{bot_username} и ответы на мои сообщения: чтобы я обработал фото или файл, ответьте им \
+             на моё сообщение или подпишите @{bot_username}. Меню с кнопками — в личном чате со мной."
+        ),
+        Lang::En => format!(
+            "In a group I read only commands with my name (/help@{bot_username}), mentions of \
+             @{bot_username} and replies to my messages: to have a photo or a file processed, send it \
+             as a reply to one of my messages or with @{bot_username} in its caption. The menu with \
+             buttons is in a private chat with me."
+        ),
+    }
+}
+
+/// A kind of file the bot has no operation for (a static sticker is a picture, offered as one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtherMedia {
+    /// A GIF, or the silent MP4 Telegram turns GIFs into.
+    Animation,
+    /// An animated (`.tgs`) sticker.
+    AnimatedSticker,
+    /// A video (`.webm`) sticker.
+    VideoSticker,
+}
+
+/// What the message says of such a file (nothing is downloaded).
+#[derive(Debug, Clone, Default)]
+pub struct MediaFacts<'a> {
+    /// Pixels; 0 when unknown.
+    pub width: u32,
+    /// Pixels; 0 when unknown.
+    pub height: u32,
+    /// Seconds, for animations.
+    pub duration_secs: Option<u32>,
+    /// As Telegram reports it.
+    pub mime_type: Option<&'a str>,
+    /// Bytes; 0 when unknown.
+    pub size_bytes: u64,
+    /// As sent (shown through [`safe_file_name`]).
+    pub file_name: Option<&'a str>,
+    /// A sticker's emoji.
+    pub emoji: Option<&'a str>,
+}
+
+/// The reply to a file of `kind`: what it is, from the message's metadata, and that there is no
+/// operation for it yet, with what the bot does take.
+pub fn other_media(lang: Lang, kind: OtherMedia, facts: &MediaFacts<'_>) -> String {
+    let what = match (lang, kind) {
+        (Lang::Ru, OtherMedia::Animation) => "🎞 Анимация",
+        (Lang::En, OtherMedia::Animation) => "🎞 Animation",
+        (Lang::Ru, OtherMedia::AnimatedSticker) => "🧩 Анимированный стикер",
+        (Lang::En, OtherMedia::AnimatedSticker) => "🧩 Animated sticker",
+        (Lang::Ru, OtherMedia::VideoSticker) => "🧩 Видеостикер",
+        (Lang::En, OtherMedia::VideoSticker) => "🧩 Video sticker",
+    };
+    let mut parts = vec![match facts.emoji.filter(|e| !e.is_empty()) {
+        Some(emoji) => format!("{what} {emoji}"),
+        None => what.to_string(),
+    }];
+    if let Some(name) = facts
+        .file_name
+        .map(safe_file_name)
+        .filter(|n| !n.is_empty())
+    {
+        parts.push(format!("«{name}»"));
+    }
+    if facts.width > 0 && facts.height > 0 {
+        parts.push(format!("{}×{}", facts.width, facts.height));
+    }
+    if let Some(seconds) = facts.duration_secs.filter(|s| *s > 0) {
+        parts.push(match lang {
+            Lang::Ru => format!("{seconds} с"),
+            Lang::En => format!("{seconds} s"),
+        });
+    }
+    if let Some(mime) = facts.mime_type.filter(|m| !m.is_empty()) {
+        parts.push(mime.chars().filter(|c| !c.is_control()).take(80).collect());
+    }
+    if facts.size_bytes > 0 {
+        parts.push(file_size(lang, facts.size_bytes));
+    }
+    let facts_line = parts.join(" · ");
+    let verdict = match (lang, kind) {
+        (Lang::Ru, OtherMedia::Animation) => {
+            "Для анимаций у меня пока нет операций. Пришлите картинку, фото, аудио, видео или документ."
+        }
+        (Lang::En, OtherMedia::Animation) => {
+            "I have no operation for animations yet. Send a picture, a photo, audio, a video or a document."
+        }
+        (Lang::Ru, _) => {
+            "Для анимированных и видеостикеров у меня пока нет операций; обычный стикер я могу увеличить \
+             или сконвертировать."
+        }
+        (Lang::En, _) => {
+            "I have no operation for animated or video stickers yet; an ordinary sticker I can upscale \
+             or convert."
+        }
+    };
+    format!("{facts_line}\n{verdict}")
+}
+
+/// The offer under an album of `count` pictures (sent together): every button works on all of them.
+pub fn album_offer(lang: Lang, count: u32) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "🖼 {count} {} вместе. Что сделать со всеми сразу? Цена — за все; результат придёт одним \
+             архивом.",
+            ru_plural(u64::from(count), "картинка", "картинки", "картинок")
+        ),
+        Lang::En => format!(
+            "🖼 {count} pictures together. What shall I do with all of them? The price is for all; the \
+             result comes as one archive."
+        ),
+    }
+}
+
+/// The caption of an album's archive: how many pictures, its size, then the balance.
+pub fn archive_result(
+    lang: Lang,
+    operation: &Operation,
+    images: u32,
+    size_bytes: u64,
+    balance: &str,
+) -> String {
+    let what = one_picture_operation_name(lang, operation);
+    let size = file_size(lang, size_bytes);
+    match lang {
+        Lang::Ru => format!(
+            "Готово: {what} — {images} {} в архиве, {size}.\nБаланс: {balance}",
+            ru_plural(u64::from(images), "картинка", "картинки", "картинок")
+        ),
+        Lang::En => {
+            format!("Done: {what} — {images} pictures in the archive, {size}.\nBalance: {balance}")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1952,43 +2247,80 @@ mod tests {
     }
 
     #[test]
-    fn history_lines() {
-        let op = |kind: EntryKind, amount_minor, description: &str| LedgerEntry {
-            entry_id: "1".into(),
-            kind: kind as i32,
-            amount_minor,
-            currency: "RUB".into(),
-            reference: "job".into(),
-            description: description.into(),
-            created_at_unix_ms: 1_795_242_780_000,
+    fn files_without_operations_are_described_from_their_metadata() {
+        let facts = MediaFacts {
+            width: 480,
+            height: 270,
+            duration_secs: Some(3),
+            mime_type: Some("video/mp4"),
+            size_bytes: 1_258_291,
+            file_name: Some("cat\u{202e}fig.mp4"),
+            emoji: None,
+        };
+        let text = other_media(Lang::Ru, OtherMedia::Animation, &facts);
+        assert!(
+            text.starts_with("🎞 Анимация · «catfig.mp4» · 480×270 · 3 с · video/mp4 · "),
+            "{text}"
+        );
+        assert!(text.contains("нет операций"), "{text}");
+        let sticker = MediaFacts {
+            width: 512,
+            height: 512,
+            emoji: Some("😀"),
+            ..MediaFacts::default()
         };
         assert_eq!(
-            history_line(
-                Lang::Ru,
-                &op(EntryKind::Capture, -500, "image.upscale factor=2")
-            ),
-            "21.11.2026 09:33 · Списание: Увеличение фото ×2 · -5 ₽"
+            other_media(Lang::En, OtherMedia::VideoSticker, &sticker)
+                .lines()
+                .next(),
+            Some("🧩 Video sticker 😀 · 512×512")
+        );
+    }
+
+    #[test]
+    fn history_has_one_line_per_paid_operation_with_its_state() {
+        let hold = |state: HoldState, amount_minor, captured_minor| Hold {
+            job_id: "0190c2d4-5b6a-7c8d-9e0f-a1b2c3d4e5f6".into(),
+            operation: "image.upscale factor=2".into(),
+            amount_minor,
+            captured_minor,
+            state: state as i32,
+            currency: "RUB".into(),
+            created_at_unix_ms: 1_795_242_780_000,
+            ..Default::default()
+        };
+        assert_eq!(
+            history_hold_line(Lang::Ru, &hold(HoldState::Captured, 500, 500), "c3d4e5f6"),
+            "21.11.2026 09:33 · Увеличение фото ×2 · 5 ₽ · ✅ выполнено и оплачено · #c3d4e5f6"
         );
         assert_eq!(
-            history_line(Lang::En, &op(EntryKind::TopUp, 10_050, "admin:1")),
-            "21.11.2026 09:33 · Top-up · +100.50 ₽"
+            history_hold_line(Lang::En, &hold(HoldState::Pending, 500, 0), "c3d4e5f6"),
+            "21.11.2026 09:33 · Photo upscale ×2 · 5 ₽ · ⏳ in progress · #c3d4e5f6"
         );
         assert_eq!(
-            history_line(
-                Lang::En,
-                &op(EntryKind::Expiry, 0, "speech.transcribe language=auto")
-            ),
-            "21.11.2026 09:33 · Reservation expired and returned: Speech transcription (voice, audio, video)"
-        );
-        let text = history(
-            Lang::Ru,
-            &[op(EntryKind::WelcomeCredit, 3000, "welcome credit")],
+            history_hold_line(Lang::En, &hold(HoldState::Expired, 500, 0), "c3d4e5f6"),
+            "21.11.2026 09:33 · Photo upscale ×2 · ↩️ not done, money returned · #c3d4e5f6"
         );
         assert_eq!(
-            text,
-            "Последние операции (время московское):\n21.11.2026 09:33 · Приветственный бонус · +30 ₽"
+            history_page(Lang::En, &[], true),
+            "No paid operations yet. Your balance: /balance."
         );
-        assert_eq!(history(Lang::En, &[]), "No operations yet.");
+        assert_eq!(
+            progress_text(Lang::Ru, Progress::Queued { ahead: 2 }),
+            "⏳ в очереди, перед ним 2 задания"
+        );
+        assert_eq!(
+            progress_text(Lang::Ru, Progress::Queued { ahead: 5 }),
+            "⏳ в очереди, перед ним 5 заданий"
+        );
+        assert_eq!(
+            progress_text(Lang::En, Progress::Queued { ahead: 1 }),
+            "⏳ queued, 1 job ahead"
+        );
+        assert_eq!(
+            status_list(Lang::Ru, &["a".into()]),
+            "Выполняется 1 задание:\na\n\nОдно задание подробно: /status и его номер."
+        );
     }
 
     #[test]
