@@ -1,6 +1,13 @@
-//! Everything the bot says to users, in Russian and English. The language is the user's /language choice
-//! ([`crate::languages`]), else their Telegram `language_code` ([`Lang::from_code`]).
+//! Everything the bot says to users, in Russian and English. The words are in Fluent message files,
+//! `services/gateway/locales/<language>/*.ftl`, compiled into the binary; each function here picks a
+//! message (by the enum or option it is given) and formats it with its arguments, plural forms included.
+//! The language is the user's /language choice ([`crate::languages`]), else their Telegram `language_code`
+//! ([`Lang::from_code`]).
 
+use std::collections::HashMap;
+
+use fluent_templates::LanguageIdentifier;
+use fluent_templates::fluent_bundle::FluentValue;
 use mediabot_proto::Service;
 use mediabot_proto::billing::v1::{EntryKind, Operation as LedgerEntry};
 use mediabot_proto::imaging::v1::{ColorModel, ImageFacts};
@@ -10,6 +17,19 @@ use mediabot_proto::jobs::v1::{
 use time::macros::{format_description, offset};
 
 use crate::admin::{AddBalanceError, MAX_TOP_UP_MINOR};
+
+#[cfg(test)]
+mod samples;
+
+fluent_templates::static_loader! {
+    // The message files of every language (a folder per language under `locales/`), parsed on first use.
+    // No Unicode isolation marks around arguments: Telegram shows them as they are.
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "en",
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
 
 /// Reply language (`"ru"`, `"en"` in JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -45,6 +65,59 @@ impl Lang {
             Lang::En => "en",
         }
     }
+
+    /// The language's folder of message files, `locales/<code>`.
+    fn id(self) -> LanguageIdentifier {
+        self.code().parse().unwrap_or_default()
+    }
+}
+
+/// An argument of a message: its name (`$name` in the message) and value. A number selects plural forms
+/// (`{ $count -> [one] … *[other] … }`); text, money and sizes are passed already formatted.
+type Arg<'a> = (&'static str, FluentValue<'a>);
+
+/// The argument `$name` = `value`.
+fn arg<'a>(name: &'static str, value: impl Into<FluentValue<'a>>) -> Arg<'a> {
+    (name, value.into())
+}
+
+/// The message `id` in `lang` formatted with `args`, or why not: no such message, or the errors of
+/// formatting it (an argument it names is missing, a message it refers to is not there, …).
+fn lookup(lang: Lang, id: &str, args: &[Arg<'_>]) -> Result<String, String> {
+    let args: HashMap<&str, FluentValue<'_>> = args.iter().cloned().collect();
+    LOCALES
+        .lookup_single_language(&lang.id(), id, Some(&args))
+        .map_err(|error| error.to_string())
+}
+
+/// The message `id` in `lang` with `args`. One that is missing or does not format is logged and shows as
+/// its id, never a panic; the tests fail on any (and check that every message formats).
+fn tr(lang: Lang, id: &str, args: &[Arg<'_>]) -> String {
+    let text = lookup(lang, id, args);
+    #[cfg(test)]
+    tests::looked_up(lang, id, &text);
+    text.unwrap_or_else(|error| {
+        tracing::warn!(
+            lang = lang.code(),
+            id,
+            %error,
+            "a text of the bot is missing or does not format; its id is shown instead"
+        );
+        id.to_string()
+    })
+}
+
+/// The message `id` in `lang`, which takes no arguments.
+fn msg(lang: Lang, id: &str) -> String {
+    tr(lang, id, &[])
+}
+
+/// A decimal number written with `.` as `lang` writes it: "1.9" in English, "1,9" in Russian.
+fn decimal(lang: Lang, number: String) -> String {
+    match lang {
+        Lang::Ru => number.replace('.', ","),
+        Lang::En => number,
+    }
 }
 
 /// Formats an amount of minor units (kopecks) as rubles: `3000` → "30 ₽", `550` → "5.50 ₽" ("5,50 ₽" in Russian).
@@ -77,125 +150,107 @@ fn param(operation: &Operation, name: &str) -> String {
 
 /// What an operation is called (price list, history, buttons), keyed by its catalog id.
 pub fn operation_name(lang: Lang, operation: &Operation) -> String {
-    match (lang, operation.id()) {
-        (Lang::Ru, Some("image.upscale")) => {
-            format!("Увеличение фото ×{}", param(operation, "factor"))
-        }
-        (Lang::En, Some("image.upscale")) => {
-            format!("Photo upscale ×{}", param(operation, "factor"))
-        }
-        (Lang::Ru, Some("image.compress")) => "Сжатие до размера (1, 2, 4, 8 МБ)".into(),
-        (Lang::En, Some("image.compress")) => "Compression to a size (1, 2, 4, 8 MB)".into(),
-        (Lang::Ru, Some("image.convert")) => "Смена формата (JPEG, PNG, WebP)".into(),
-        (Lang::En, Some("image.convert")) => "Format conversion (JPEG, PNG, WebP)".into(),
-        (Lang::Ru, Some("image.add_text")) => "Текст на картинке".into(),
-        (Lang::En, Some("image.add_text")) => "Text on a picture".into(),
-        (Lang::Ru, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
-            "Перевод речи на английский (голосовые, аудио, видео)".into()
-        }
-        (Lang::En, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
-            "Speech translation to English (voice, audio, video)".into()
-        }
-        (Lang::Ru, Some("speech.transcribe")) => {
-            "Расшифровка речи (голосовые, аудио, видео)".into()
-        }
-        (Lang::En, Some("speech.transcribe")) => {
-            "Speech transcription (voice, audio, video)".into()
-        }
-        (Lang::Ru, Some("image.ocr")) => "Текст с фото".into(),
-        (Lang::En, Some("image.ocr")) => "Text from a photo".into(),
-        (Lang::Ru, Some("document.text")) => "Текст из документа (PDF, DOCX, ODT, TXT)".into(),
-        (Lang::En, Some("document.text")) => "Text from a document (PDF, DOCX, ODT, TXT)".into(),
-        (Lang::Ru, Some("image.generate")) => match param(operation, "model").as_str() {
-            "" | "auto" => "🎨 Картинка по описанию (/create)".into(),
-            model => format!("🎨 Картинка по описанию, модель {model}"),
-        },
-        (Lang::En, Some("image.generate")) => match param(operation, "model").as_str() {
-            "" | "auto" => "🎨 Picture from a description (/create)".into(),
-            model => format!("🎨 Picture from a description, model {model}"),
-        },
-        (Lang::Ru, Some("prompt.write")) => "✍️ Промпт по идее (/prompt)".into(),
-        (Lang::En, Some("prompt.write")) => "✍️ Prompt from an idea (/prompt)".into(),
-        (Lang::Ru, Some("image.upscale_remote")) => {
-            format!("Увеличение нейросетью ×{}", param(operation, "factor"))
-        }
-        (Lang::En, Some("image.upscale_remote")) => {
-            format!("AI upscale ×{}", param(operation, "factor"))
-        }
-        (Lang::Ru, Some("image.edit")) => match param(operation, "model").as_str() {
-            "" | "auto" => "✏️ Изменение картинки по описанию".into(),
-            model => format!("✏️ Изменение картинки по описанию, модель {model}"),
-        },
-        (Lang::En, Some("image.edit")) => match param(operation, "model").as_str() {
-            "" | "auto" => "✏️ Picture edit by instruction".into(),
-            model => format!("✏️ Picture edit by instruction, model {model}"),
-        },
-        (Lang::Ru, Some("image.retouch")) => "✨ Ретушь портрета".into(),
-        (Lang::En, Some("image.retouch")) => "✨ Portrait retouch".into(),
-        (Lang::Ru, Some("image.face_swap")) => "🔄 Замена лица".into(),
-        (Lang::En, Some("image.face_swap")) => "🔄 Face swap".into(),
-        (Lang::Ru, _) => "Операция".into(),
-        (Lang::En, _) => "Operation".into(),
+    let factor = param(operation, "factor");
+    let model = param(operation, "model");
+    let translate = param(operation, "translate") == "true";
+    let named_model = !matches!(model.as_str(), "" | "auto");
+    match operation.id() {
+        Some("image.upscale") => tr(
+            lang,
+            "operation-name-upscale",
+            &[arg("factor", factor.as_str())],
+        ),
+        Some("image.compress") => msg(lang, "operation-name-compress"),
+        Some("image.convert") => msg(lang, "operation-name-convert"),
+        Some("image.add_text") => msg(lang, "operation-name-add-text"),
+        Some("speech.transcribe") if translate => msg(lang, "operation-name-translate"),
+        Some("speech.transcribe") => msg(lang, "operation-name-transcribe"),
+        Some("image.ocr") => msg(lang, "operation-name-ocr"),
+        Some("document.text") => msg(lang, "operation-name-document-text"),
+        Some("image.generate") if named_model => tr(
+            lang,
+            "operation-name-generate-model",
+            &[arg("model", model.as_str())],
+        ),
+        Some("image.generate") => msg(lang, "operation-name-generate"),
+        Some("prompt.write") => msg(lang, "operation-name-write-prompt"),
+        Some("image.upscale_remote") => tr(
+            lang,
+            "operation-name-upscale-remote",
+            &[arg("factor", factor.as_str())],
+        ),
+        Some("image.edit") if named_model => tr(
+            lang,
+            "operation-name-edit-model",
+            &[arg("model", model.as_str())],
+        ),
+        Some("image.edit") => msg(lang, "operation-name-edit"),
+        Some("image.retouch") => msg(lang, "operation-name-retouch"),
+        Some("image.face_swap") => msg(lang, "operation-name-face-swap"),
+        _ => msg(lang, "operation-name-other"),
     }
 }
 
 /// The label of a button that starts `operation` for `price` (already formatted).
 pub fn operation_button(lang: Lang, operation: &Operation, price: &str) -> String {
-    match (lang, operation.id()) {
-        (Lang::Ru, Some("image.upscale")) => {
-            format!("Увеличить ×{} — {price}", param(operation, "factor"))
-        }
-        (Lang::En, Some("image.upscale")) => {
-            format!("Upscale ×{} — {price}", param(operation, "factor"))
-        }
-        (_, Some("image.compress")) => {
+    let factor = param(operation, "factor");
+    let with_price = |id: &str| tr(lang, id, &[arg("price", price)]);
+    match operation.id() {
+        Some("image.upscale") => tr(
+            lang,
+            "operation-button-upscale",
+            &[arg("factor", factor.as_str()), arg("price", price)],
+        ),
+        Some("image.compress") => {
             let target = param(operation, "target_kb").parse().unwrap_or(0u64) * 1000;
-            match lang {
-                Lang::Ru => format!("Сжать до {} — {price}", file_size(lang, target)),
-                Lang::En => format!("Compress to {} — {price}", file_size(lang, target)),
-            }
+            tr(
+                lang,
+                "operation-button-compress",
+                &[arg("size", file_size(lang, target)), arg("price", price)],
+            )
         }
-        // The same in both languages: the format's name is the point.
-        (_, Some("image.convert")) => {
+        Some("image.convert") => {
             let target = match param(operation, "target").as_str() {
                 "jpeg" => "JPEG",
                 "png" => "PNG",
                 _ => "WebP",
             };
-            format!("→ {target} — {price}")
+            tr(
+                lang,
+                "operation-button-convert",
+                &[arg("format", target), arg("price", price)],
+            )
         }
-        (Lang::Ru, Some("image.add_text")) => format!("Добавить текст — {price}"),
-        (Lang::En, Some("image.add_text")) => format!("Add text — {price}"),
-        (Lang::Ru, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
-            format!("Перевести на английский — {price}")
+        Some("image.add_text") => with_price("operation-button-add-text"),
+        Some("speech.transcribe") if param(operation, "translate") == "true" => {
+            with_price("operation-button-translate")
         }
-        (Lang::En, Some("speech.transcribe")) if param(operation, "translate") == "true" => {
-            format!("Translate to English — {price}")
-        }
-        (Lang::Ru, Some("image.ocr")) => format!("Текст с фото — {price}"),
-        (Lang::En, Some("image.ocr")) => format!("Text from photo — {price}"),
-        (Lang::Ru, Some("image.upscale_remote")) => {
-            format!("✨ Увеличить ИИ ×{} — {price}", param(operation, "factor"))
-        }
-        (Lang::En, Some("image.upscale_remote")) => {
-            format!("✨ AI upscale ×{} — {price}", param(operation, "factor"))
-        }
-        (Lang::Ru, Some("image.edit")) => format!("✏️ Изменить — {price}"),
-        (Lang::En, Some("image.edit")) => format!("✏️ Edit — {price}"),
-        (Lang::Ru, Some("image.retouch")) => format!("✨ Ретушь — {price}"),
-        (Lang::En, Some("image.retouch")) => format!("✨ Retouch — {price}"),
-        (Lang::Ru, Some("image.face_swap")) => format!("🔄 Заменить лицо — {price}"),
-        (Lang::En, Some("image.face_swap")) => format!("🔄 Face swap — {price}"),
-        (_, _) => format!("{} — {price}", operation_name(lang, operation)),
+        Some("image.ocr") => with_price("operation-button-ocr"),
+        Some("image.upscale_remote") => tr(
+            lang,
+            "operation-button-upscale-remote",
+            &[arg("factor", factor.as_str()), arg("price", price)],
+        ),
+        Some("image.edit") => with_price("operation-button-edit"),
+        Some("image.retouch") => with_price("operation-button-retouch"),
+        Some("image.face_swap") => with_price("operation-button-face-swap"),
+        _ => tr(
+            lang,
+            "operation-button-other",
+            &[
+                arg("name", operation_name(lang, operation)),
+                arg("price", price),
+            ],
+        ),
     }
 }
 
 /// A price-list line's price: "5 ₽", or "3 ₽/min" for a price per started minute of audio.
 pub fn price_label(lang: Lang, amount: &str, per_minute: bool) -> String {
-    match (lang, per_minute) {
-        (_, false) => amount.to_string(),
-        (Lang::Ru, true) => format!("{amount}/мин"),
-        (Lang::En, true) => format!("{amount}/min"),
+    if per_minute {
+        tr(lang, "price-label-per-minute", &[arg("amount", amount)])
+    } else {
+        amount.to_string()
     }
 }
 
@@ -216,141 +271,51 @@ pub fn recorded_operation_name(lang: Lang, key: &str) -> String {
 pub fn welcome(lang: Lang, balance: &str, prices: &[String]) -> String {
     let list = prices
         .iter()
-        .map(|p| format!("• {p}"))
+        .map(|p| tr(lang, "welcome-price", &[arg("price", p.as_str())]))
         .collect::<Vec<_>>()
         .join("\n");
-    match lang {
-        Lang::Ru => format!(
-            "Привет! Я обрабатываю то, что вы присылаете:\n\
-             • фото или файл изображения — увеличу в 2 или 4 раза, сожму до нужного размера или \
-             переведу в другой формат (JPEG, PNG, WebP; HEIC и AVIF тоже читаю), добавлю на неё текст;\n\
-             • голосовое, аудио, видео или видеосообщение — превращу речь в текст;\n\
-             • /create — нарисую картинку по описанию, /prompt — напишу подробный промпт по идее;\n\
-             • по фото: ✏️ изменю по вашему описанию (до 4 фото), ✨ отретуширую портрет, 🔄 заменю лицо.\n\
-             Режимы — на клавиатуре внизу (/menu).\n\n\
-             Цены:\n{list}\n\nВаш баланс: {balance}\nДеньги списываются только за выполненную работу.\n/help — помощь, /balance — баланс."
-        ),
-        Lang::En => format!(
-            "Hi! I process what you send me:\n\
-             • a photo or an image file — I upscale it 2× or 4×, compress it to a size, or convert it \
-             to another format (JPEG, PNG, WebP; I read HEIC and AVIF too), or add text to it;\n\
-             • a voice note, audio, a video or a video message — I turn the speech into text;\n\
-             • /create — I draw a picture from a description, /prompt — I write a detailed prompt from an idea;\n\
-             • from photos: ✏️ I edit them as you describe (up to 4 photos), ✨ retouch a portrait, 🔄 swap a face.\n\
-             The modes are on the keyboard below (/menu).\n\n\
-             Prices:\n{list}\n\nYour balance: {balance}\nYou only pay for work that is done.\n/help for help, /balance for your balance."
-        ),
-    }
+    tr(
+        lang,
+        "welcome",
+        &[arg("prices", list), arg("balance", balance)],
+    )
 }
 
 /// Reply to /help; `limit_mb` is the gateway's file size limit (`--max-file-bytes`) in MB (2^20 bytes, as
 /// [`file_too_big`] counts them).
 pub fn help(lang: Lang, limit_mb: u64) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "Пришлите фото или картинку файлом (JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF) — я \
-                     предложу увеличить её в 2 или 4 раза, сжать до 1, 2, 4 или 8 МБ или перевести в JPEG, \
-                     PNG или WebP, или добавить текст (русский, английский, эмодзи; размер, цвет, место и плашку \
-                     опишите своими словами, например «крупный белый текст сверху на чёрной плашке»); \
-                     результат придёт файлом в полном разрешении, без EXIF и геометок.\n\
-                     Пришлите голосовое, аудиофайл, видео или видеосообщение — я пришлю расшифровку на вашем языке \
-                     (русский или английский, см. /language), а под ней кнопку перевода на английский.\n\
-                     Пришлите документ (PDF, DOCX, ODT, TXT, MD, CSV) — я достану из него текст; с фото \
-                     текст распознаю по кнопке «Текст с фото».\n\
-                     /create — картинка по описанию (формат — кнопками), /prompt — подробный промпт по идее с \
-                     кнопкой «Создать». Для точной настройки: «Изображение <описание> | model=flash | \
-                     size=vertical | aspect_ratio=16:9 | negative=текст».\n\
-                     Под фото есть кнопки «✏️ Изменить» (по описанию, можно до 4 фото, модель и формат — \
-                     кнопками), «✨ Ретушь» (мягкая или «усилить черты», до 10 МБ) и «🔄 Заменить лицо» (лицо с \
-                     этого фото, потом пришлите фото, куда его поставить). Пока картинка делается, её можно \
-                     отменить кнопкой «✖️ Отменить». Все режимы — в /menu.\n\
-                     Файлы до {limit_mb} МБ. Если что-то не получится, деньги не списываются.\n\n\
-                     /start — начало, /menu — меню, /balance — баланс, /history — операции, /apikey — ключ для HTTP API, \
-                     /cancel — отменить то, о чём я спрашиваю, /language — язык, /ping — работает ли бот, /help — эта справка."
-        ),
-        Lang::En => format!(
-            "Send a photo or an image file (JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF) and I will \
-                     offer to upscale it 2× or 4×, to compress it to 1, 2, 4 or 8 MB, or to convert it to JPEG, PNG \
-                     or WebP, or to add text to it (Latin, Cyrillic, emoji; describe the size, colour, place and \
-                     plate in your own words, e.g. \"big yellow text at the top\"); the result comes as a file \
-                     at full resolution, without EXIF or location.\n\
-                     Send a voice note, an audio file, a video or a video message and I will send back the transcript (in your language, \
-                     English or Russian; see /language), with a button to translate it to English.\n\
-                     Send a document (PDF, DOCX, ODT, TXT, MD, CSV) and I will extract its text; for the text \
-                     in a photo, press \"Text from photo\".\n\
-                     /create draws a picture from a description (choose the shape with the buttons), /prompt \
-                     writes a detailed prompt from an idea, with a \"Create\" button. For full control: \
-                     \"Image <description> | model=flash | size=vertical | aspect_ratio=16:9 | negative=text\".\n\
-                     Under a photo there are \"✏️ Edit\" (by your instruction, up to 4 photos, the model and the \
-                     format with the buttons), \"✨ Retouch\" (soft or enhance features, up to 10 MB) and \
-                     \"🔄 Face swap\" (the face from that photo, then send the photo to put it on). While a \
-                     picture is being made, \"✖️ Cancel\" stops it. Every mode is in /menu.\n\
-                     Files up to {limit_mb} MB. If something fails, you are not charged.\n\n\
-                     /start to begin, /menu for the menu, /balance for your balance, /history for your operations, /apikey for an HTTP API key, \
-                     /cancel to cancel what I am asking for, /language for the language, /ping to check the bot works, /help for this text."
-        ),
-    }
+    tr(lang, "help", &[arg("limit_mb", limit_mb)])
 }
 
 /// The /language menu, in the current interface language: what is set, and what the buttons do.
 pub fn language_menu(choice: crate::languages::LanguageChoice) -> String {
-    match (choice.lang, choice.detect_speech) {
-        (Lang::Ru, false) => {
-            "🌐 Язык: русский. Голосовые и видео расшифровываю на русском.\nВыберите язык \
-                              или включите определение языка речи."
-                .into()
-        }
-        (Lang::Ru, true) => {
-            "🌐 Язык: русский. Язык речи в голосовых и видео определяю сам.\nВыберите язык \
-                             или расшифровывайте на языке интерфейса."
-                .into()
-        }
-        (Lang::En, false) => {
-            "🌐 Language: English. I transcribe voice notes and videos in English.\nChoose a \
-                              language, or let me detect the spoken language."
-                .into()
-        }
-        (Lang::En, true) => {
-            "🌐 Language: English. I detect the spoken language of voice notes and videos.\n\
-                             Choose a language, or transcribe in the interface language."
-                .into()
-        }
+    match choice.detect_speech {
+        false => msg(choice.lang, "language-menu"),
+        true => msg(choice.lang, "language-menu-detect-speech"),
     }
 }
 
 /// The /language confirmation after a press, in the language just chosen.
 pub fn language_saved(choice: crate::languages::LanguageChoice) -> String {
-    match (choice.lang, choice.detect_speech) {
-        (Lang::Ru, false) => "✅ Готово: отвечаю по-русски и расшифровываю речь на русском.".into(),
-        (Lang::Ru, true) => "✅ Готово: отвечаю по-русски, язык речи определяю сам.".into(),
-        (Lang::En, false) => {
-            "✅ Done: I answer in English and transcribe speech in English.".into()
-        }
-        (Lang::En, true) => "✅ Done: I answer in English and detect the spoken language.".into(),
+    match choice.detect_speech {
+        false => msg(choice.lang, "language-saved"),
+        true => msg(choice.lang, "language-saved-detect-speech"),
     }
 }
 
 /// The /language button that switches the spoken-language setting.
 pub fn language_speech_button(choice: crate::languages::LanguageChoice) -> String {
-    match (choice.lang, choice.detect_speech) {
-        (Lang::Ru, false) => "🎙 Определять язык речи".into(),
-        (Lang::Ru, true) => "🎙 Расшифровывать на русском".into(),
-        (Lang::En, false) => "🎙 Detect the spoken language".into(),
-        (Lang::En, true) => "🎙 Transcribe in English".into(),
+    match choice.detect_speech {
+        false => msg(choice.lang, "language-speech-button"),
+        true => msg(choice.lang, "language-speech-button-detect-speech"),
     }
 }
 
 /// Reply to /cancel: what was pending is cancelled, or there was nothing to cancel.
 pub fn cancelled(lang: Lang, ended: bool) -> String {
-    match (lang, ended) {
-        (Lang::Ru, true) => {
-            "Отменено. Пришлите фото, голосовое или документ, когда будете готовы.".into()
-        }
-        (Lang::Ru, false) => "Отменять нечего: я ничего не жду от вас.".into(),
-        (Lang::En, true) => {
-            "Cancelled. Send a photo, a voice note or a document when you are ready.".into()
-        }
-        (Lang::En, false) => "Nothing to cancel: I am not waiting for anything from you.".into(),
+    match ended {
+        true => msg(lang, "cancelled"),
+        false => msg(lang, "cancelled-nothing"),
     }
 }
 
@@ -358,134 +323,72 @@ pub fn cancelled(lang: Lang, ended: bool) -> String {
 /// round-trip time), and what a part that does not answer means for the user.
 pub fn ping(lang: Lang, checks: &[crate::ping::Check]) -> String {
     use crate::ping::{Answer, Part};
-    let ms = match lang {
-        Lang::Ru => "мс",
-        Lang::En => "ms",
-    };
-    let mut lines = vec![match lang {
-        Lang::Ru => "🏓 Понг! Бот на связи.".to_string(),
-        Lang::En => "🏓 Pong! The bot is up.".to_string(),
-    }];
+    let mut lines = vec![msg(lang, "ping")];
     for check in checks {
-        let name = match (lang, check.part) {
-            (Lang::Ru, Part::Nats) => "Очередь заданий (NATS)",
-            (Lang::En, Part::Nats) => "Job queue (NATS)",
-            (Lang::Ru, Part::Billing) => "Баланс и оплата",
-            (Lang::En, Part::Billing) => "Balance and payments",
-            (Lang::Ru, Part::Worker(Service::Imaging)) => "Картинки",
-            (Lang::En, Part::Worker(Service::Imaging)) => "Images",
-            (Lang::Ru, Part::Worker(Service::Speech)) => "Расшифровка речи",
-            (Lang::En, Part::Worker(Service::Speech)) => "Speech to text",
-            (Lang::Ru, Part::Worker(Service::Documents)) => "Текст из документов",
-            (Lang::En, Part::Worker(Service::Documents)) => "Text from documents",
-            (Lang::Ru, Part::Worker(Service::Generation)) => "Генерация картинок и промптов",
-            (Lang::En, Part::Worker(Service::Generation)) => "Pictures and prompts (providers)",
-        };
-        lines.push(match (lang, check.answer) {
-            (_, Answer::Up { ms: t }) => format!("✅ {name} — {t} {ms}"),
-            (Lang::Ru, Answer::NotSetUp { ms: t }) => {
-                format!("⚠️ {name} — не настроено здесь ({t} {ms})")
+        let name = msg(
+            lang,
+            match check.part {
+                Part::Nats => "ping-part-nats",
+                Part::Billing => "ping-part-billing",
+                Part::Worker(Service::Imaging) => "ping-part-imaging",
+                Part::Worker(Service::Speech) => "ping-part-speech",
+                Part::Worker(Service::Documents) => "ping-part-documents",
+                Part::Worker(Service::Generation) => "ping-part-generation",
+            },
+        );
+        lines.push(match check.answer {
+            Answer::Up { ms } => tr(lang, "ping-up", &[arg("name", name), arg("ms", ms)]),
+            Answer::NotSetUp { ms } => {
+                tr(lang, "ping-not-set-up", &[arg("name", name), arg("ms", ms)])
             }
-            (Lang::En, Answer::NotSetUp { ms: t }) => {
-                format!("⚠️ {name} — not set up here ({t} {ms})")
-            }
-            (Lang::Ru, Answer::Down) => format!("❌ {name} — не отвечает"),
-            (Lang::En, Answer::Down) => format!("❌ {name} — not answering"),
+            Answer::Down => tr(lang, "ping-down", &[arg("name", name)]),
         });
     }
     if checks.iter().any(|c| !c.answer.is_up()) {
-        lines.push(match lang {
-            Lang::Ru => {
-                "Что зависит от ❌ и ⚠️, пока не сработает: бот скажет об этом и ничего не спишет."
-                    .to_string()
-            }
-            Lang::En => {
-                "What depends on ❌ or ⚠️ will not work for now: the bot will say so and charge \
-                         nothing."
-                    .to_string()
-            }
-        });
+        lines.push(msg(lang, "ping-some-down"));
     }
     lines.join("\n")
 }
 
 /// Reply to /apikey: the key, how to call the API with it, and that it replaced an older one.
 pub fn api_key(lang: Lang, key: &str, base_url: &str, replaced: bool) -> String {
-    let curl = format!(
-        "curl {base_url}/audio/transcriptions -H \"Authorization: Bearer {key}\" -F file=@audio.ogg -F model=whisper-1"
+    let mut text = tr(
+        lang,
+        "api-key",
+        &[arg("key", key), arg("base_url", base_url)],
     );
-    match lang {
-        Lang::Ru => format!(
-            "Ваш ключ API (покажу только сейчас, храните как пароль):\n{key}\n\n\
-             API совместим с OpenAI (распознавание и перевод речи): укажите в клиенте OpenAI base_url {base_url} \
-             и этот ключ. Оплата — с этого баланса, поминутно, как в боте; неудачные запросы бесплатны.\n\n{curl}{}",
-            if replaced {
-                "\n\nПрежний ключ больше не действует."
-            } else {
-                ""
-            }
-        ),
-        Lang::En => format!(
-            "Your API key (shown only now; keep it like a password):\n{key}\n\n\
-             The API is OpenAI-compatible (speech to text and translation): give an OpenAI client base_url \
-             {base_url} and this key. It is paid from this balance, per minute, as in the bot; failed requests \
-             are free.\n\n{curl}{}",
-            if replaced {
-                "\n\nYour previous key no longer works."
-            } else {
-                ""
-            }
-        ),
+    if replaced {
+        text.push_str("\n\n");
+        text.push_str(&msg(lang, "api-key-replaced"));
     }
+    text
 }
 
 /// /apikey where the HTTP API is not enabled.
 pub fn api_off(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "HTTP API на этой установке не включён.".into(),
-        Lang::En => "The HTTP API is not enabled on this installation.".into(),
-    }
+    msg(lang, "api-off")
 }
 
 /// /apikey in a group: keys are given in a private chat only.
 pub fn api_key_private_only(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Ключ API выдаю только в личном чате со мной.".into(),
-        Lang::En => "I give API keys in a private chat with me only.".into(),
-    }
+    msg(lang, "api-key-private-only")
 }
 
 /// Reply to /balance.
 pub fn balance(lang: Lang, available: &str, held: Option<&str>) -> String {
-    match (lang, held) {
-        (Lang::Ru, None) => format!("Ваш баланс: {available}"),
-        (Lang::En, None) => format!("Your balance: {available}"),
-        (Lang::Ru, Some(held)) => {
-            format!("Ваш баланс: {available}\nЗарезервировано под задания в работе: {held}")
-        }
-        (Lang::En, Some(held)) => {
-            format!("Your balance: {available}\nReserved for jobs in progress: {held}")
-        }
+    match held {
+        None => tr(lang, "balance", &[arg("available", available)]),
+        Some(held) => tr(
+            lang,
+            "balance-held",
+            &[arg("available", available), arg("held", held)],
+        ),
     }
 }
 
 /// Text above the operation buttons for a received image.
 pub fn choose_image_operation(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Что сделать с изображением?".into(),
-        Lang::En => "What should I do with this image?".into(),
-    }
-}
-
-/// The Russian plural form of a count: `one` for 1, 21, 31 …, `few` for 2–4, 22–24 …, `many` for the rest
-/// (0, 5–20, 11–14, …): «1 кадр», «3 кадра», «12 кадров».
-pub fn ru_plural(n: u64, one: &'static str, few: &'static str, many: &'static str) -> &'static str {
-    match (n % 10, n % 100) {
-        (1, 11) | (2..=4, 12..=14) => many,
-        (1, _) => one,
-        (2..=4, _) => few,
-        _ => many,
-    }
+    msg(lang, "choose-image-operation")
 }
 
 /// What an image file is, above the operation buttons (from imaging's `Describe`): one line of format,
@@ -493,37 +396,46 @@ pub fn ru_plural(n: u64, one: &'static str, few: &'static str, many: &'static st
 /// when the picture was taken, the EXIF turn, a GPS position (never passed on), an animation's frames
 /// and an embedded colour profile.
 pub fn image_facts(lang: Lang, facts: &ImageFacts) -> String {
-    let ru = lang == Lang::Ru;
     let (w, h) = (facts.width_px, facts.height_px);
     // Megapixels to one decimal; none for an icon-sized picture, which would read "0.0 MP".
     let megapixels = f64::from(w) * f64::from(h) / 1e6;
-    let megapixels = match (megapixels >= 0.05, ru) {
-        (false, _) => String::new(),
-        (true, true) => format!(" · {} Мп", format!("{megapixels:.1}").replace('.', ",")),
-        (true, false) => format!(" · {megapixels:.1} MP"),
-    };
-    let color = match (ColorModel::try_from(facts.color_model), ru) {
-        (Ok(ColorModel::Grayscale), false) => "greyscale",
-        (Ok(ColorModel::Grayscale), true) => "оттенки серого",
-        (Ok(ColorModel::GrayscaleAlpha), false) => "greyscale + alpha",
-        (Ok(ColorModel::GrayscaleAlpha), true) => "оттенки серого + прозрачность",
-        (Ok(ColorModel::Rgba), false) => "RGB + alpha",
-        (Ok(ColorModel::Rgba), true) => "RGB + прозрачность",
-        (Ok(ColorModel::Palette), false) => "palette",
-        (Ok(ColorModel::Palette), true) => "палитра",
-        (Ok(ColorModel::Cmyk), _) => "CMYK",
-        _ => "RGB",
-    };
-    let bits = u64::from(facts.bits_per_channel);
-    let bits = if ru {
-        format!("{bits} {}", ru_plural(bits, "бит", "бита", "бит"))
+    let megapixels = if megapixels >= 0.05 {
+        tr(
+            lang,
+            "image-facts-megapixels",
+            &[arg("value", decimal(lang, format!("{megapixels:.1}")))],
+        )
     } else {
-        format!("{bits}-bit")
+        String::new()
     };
-    let mut lines = vec![format!(
-        "🖼 {} · {w}×{h}{megapixels} · {color}, {bits} · {}",
-        facts.format,
-        file_size(lang, facts.size_bytes)
+    let color = msg(
+        lang,
+        match ColorModel::try_from(facts.color_model) {
+            Ok(ColorModel::Grayscale) => "image-facts-color-grayscale",
+            Ok(ColorModel::GrayscaleAlpha) => "image-facts-color-grayscale-alpha",
+            Ok(ColorModel::Rgba) => "image-facts-color-rgba",
+            Ok(ColorModel::Palette) => "image-facts-color-palette",
+            Ok(ColorModel::Cmyk) => "image-facts-color-cmyk",
+            _ => "image-facts-color-rgb",
+        },
+    );
+    let bits = tr(
+        lang,
+        "image-facts-bits",
+        &[arg("bits", facts.bits_per_channel)],
+    );
+    let mut lines = vec![tr(
+        lang,
+        "image-facts",
+        &[
+            arg("format", facts.format.as_str()),
+            arg("width", w),
+            arg("height", h),
+            arg("megapixels", megapixels),
+            arg("color", color),
+            arg("bits", bits),
+            arg("size", file_size(lang, facts.size_bytes)),
+        ],
     )];
     let (make, model) = (facts.camera_make.trim(), facts.camera_model.trim());
     // "Canon" + "Canon EOS 40D" is said once.
@@ -533,43 +445,31 @@ pub fn image_facts(lang: Lang, facts: &ImageFacts) -> String {
         format!("{make} {model}").trim().to_string()
     };
     let taken = facts.taken_at.get(..16).unwrap_or(&facts.taken_at);
-    match (camera.is_empty(), taken.is_empty(), ru) {
-        (true, true, _) => {}
-        (false, true, _) => lines.push(format!("📷 {camera}")),
-        (true, false, false) => lines.push(format!("📷 Taken {taken}")),
-        (true, false, true) => lines.push(format!("📷 Снято {taken}")),
-        (false, false, false) => lines.push(format!("📷 {camera} · taken {taken}")),
-        (false, false, true) => lines.push(format!("📷 {camera} · снято {taken}")),
+    match (camera.is_empty(), taken.is_empty()) {
+        (true, true) => {}
+        (false, true) => lines.push(tr(lang, "image-facts-camera", &[arg("camera", camera)])),
+        (true, false) => lines.push(tr(lang, "image-facts-taken", &[arg("taken", taken)])),
+        (false, false) => lines.push(tr(
+            lang,
+            "image-facts-camera-taken",
+            &[arg("camera", camera), arg("taken", taken)],
+        )),
     }
     if facts.exif_orientation > 1 {
-        lines.push(match lang {
-            Lang::Ru => {
-                "🔄 Повёрнуто по EXIF — результаты будут повёрнуты так же, как вы видите.".into()
-            }
-            Lang::En => "🔄 Turned by its EXIF tag — results come out the way you see it.".into(),
-        });
+        lines.push(msg(lang, "image-facts-exif-turned"));
     }
     if facts.has_gps {
-        lines.push(match lang {
-            Lang::Ru => "📍 Внутри есть GPS-координаты — в результатах их не будет.".into(),
-            Lang::En => "📍 It holds a GPS position — results never carry it.".into(),
-        });
+        lines.push(msg(lang, "image-facts-gps"));
     }
     if facts.frames > 1 {
-        let frames = u64::from(facts.frames);
-        lines.push(match lang {
-            Lang::Ru => format!(
-                "🎞 Анимация: {frames} {} — обрабатывается первый.",
-                ru_plural(frames, "кадр", "кадра", "кадров")
-            ),
-            Lang::En => format!("🎞 An animation of {frames} frames — the first one is processed."),
-        });
+        lines.push(tr(
+            lang,
+            "image-facts-animation",
+            &[arg("frames", facts.frames)],
+        ));
     }
     if facts.has_icc_profile {
-        lines.push(match lang {
-            Lang::Ru => "🎨 Встроенный цветовой профиль — результаты в sRGB.".into(),
-            Lang::En => "🎨 An embedded colour profile — results are in sRGB.".into(),
-        });
+        lines.push(msg(lang, "image-facts-color-profile"));
     }
     lines.join("\n")
 }
@@ -589,140 +489,74 @@ pub fn image_offer(lang: Lang, facts: Option<&ImageFacts>) -> String {
 /// The intake reply, instead of the offer, to an image that imaging's `Describe` refused (corrupt, not an
 /// image, or a format imaging does not read).
 pub fn image_unreadable(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "❌ Не могу прочитать это изображение: файл повреждён или это не картинка \
-                     (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC, AVIF). Ничего не списано."
-            .into(),
-        Lang::En => "❌ I can't read this image: the file is damaged or not a picture \
-                     (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC, AVIF). Nothing was charged."
-            .into(),
-    }
+    msg(lang, "image-unreadable")
 }
 
 /// Asks for the text to put on the picture (the first step of the add-text dialogue).
 pub fn add_text_ask_text(lang: Lang, max_chars: usize) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "✏️ Пришлите текст, который добавить на картинку (до {max_chars} символов). \
-             Можно по-русски и по-английски, с эмодзи; перенос строки — с новой строки. \
-             /cancel — передумать."
-        ),
-        Lang::En => format!(
-            "✏️ Send the text to put on the picture (up to {max_chars} characters). \
-             Latin, Cyrillic and emoji are fine; a line break starts a new line. /cancel if you changed \
-             your mind."
-        ),
-    }
+    tr(lang, "add-text-ask-text", &[arg("max_chars", max_chars)])
 }
 
 /// Asks how the text should look, with examples of what the wishes parser understands.
 pub fn add_text_ask_wishes(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "🎨 Как оформить? Напишите пожелания своими словами, например:\n\
-                     • крупный белый текст сверху на чёрной плашке\n\
-                     • красный 72px по центру\n\
-                     • маленький #ffcc00 снизу, отступ 5%, без плашки\n\
-                     Размер: маленький, средний, обычный, крупный, огромный или в пикселях; цвет: название \
-                     или #hex; положение: сверху, по центру, снизу; плашка: чёрная или белая, прозрачность, \
-                     размытие.\n\
-                     Или нажмите «Пропустить»: обычный размер, внизу, цвет подберу под фон."
-            .into(),
-        Lang::En => "🎨 How should it look? Describe it in your own words, for example:\n\
-                     • big yellow text at the top\n\
-                     • white 72px in the center on a black plate\n\
-                     • small #ffcc00 at the bottom, offset 5%, no plate\n\
-                     Size: small, medium, normal, large, huge or pixels; colour: a name or #hex; position: \
-                     top, center, bottom; plate: black or white, opacity, blur.\n\
-                     Or press Skip: normal size, at the bottom, a colour that stands out from the picture."
-            .into(),
-    }
+    msg(lang, "add-text-ask-wishes")
 }
 
 /// The label of the button that takes the default look.
 pub fn skip_button(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Пропустить".into(),
-        Lang::En => "Skip".into(),
-    }
+    msg(lang, "skip-button")
 }
 
 /// The text sent for the picture has nothing to draw (only spaces or invisible characters).
 pub fn add_text_empty(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "В сообщении нет текста — пришлите слова, которые добавить на картинку.".into(),
-        Lang::En => {
-            "There is no text in that message — send the words to put on the picture.".into()
-        }
-    }
+    msg(lang, "add-text-empty")
 }
 
 /// The text sent for the picture is longer than allowed.
 pub fn add_text_too_long(lang: Lang, chars: usize, max_chars: usize) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "Слишком длинный текст: {chars} символов, можно до {max_chars}. Пришлите покороче."
-        ),
-        Lang::En => format!(
-            "That text is too long: {chars} characters, at most {max_chars}. Please send a shorter one."
-        ),
-    }
+    tr(
+        lang,
+        "add-text-too-long",
+        &[arg("chars", chars), arg("max_chars", max_chars)],
+    )
 }
 
 /// Something other than text arrived while the add-text dialogue waits for the text.
 pub fn add_text_send_text(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Жду текст для картинки — пришлите его обычным сообщением.".into(),
-        Lang::En => "I'm waiting for the text for the picture — send it as a plain message.".into(),
-    }
+    msg(lang, "add-text-send-text")
 }
 
 /// The answer to a second press of a button whose job is already under way (or done).
 pub fn already_started(lang: Lang, state: Option<JobState>) -> String {
-    match (lang, state) {
-        (Lang::Ru, Some(JobState::Completed | JobState::Failed)) => {
-            "Это задание уже выполнено.".into()
-        }
-        (Lang::En, Some(JobState::Completed | JobState::Failed)) => {
-            "This job is already done.".into()
-        }
-        (Lang::Ru, _) => "Это задание уже выполняется — второй раз не запускаю.".into(),
-        (Lang::En, _) => "This job is already running — not starting it twice.".into(),
+    match state {
+        Some(JobState::Completed | JobState::Failed) => msg(lang, "already-started-done"),
+        _ => msg(lang, "already-started"),
     }
 }
 
 /// The result was ready but the Bot API would not take it (refused file, chat trouble).
 pub fn undeliverable(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "❌ Не удалось отправить результат. Деньги не списаны.".into(),
-        Lang::En => "❌ I could not send you the result. You were not charged.".into(),
-    }
+    msg(lang, "undeliverable")
 }
 
 /// Status message while a job waits in the queue (`position`: jobs ahead of it).
 pub fn queued(lang: Lang, position: u64) -> String {
-    match (lang, position) {
-        (Lang::Ru, 0) => "⏳ В очереди, вы следующий…".into(),
-        (Lang::En, 0) => "⏳ Queued, you are next…".into(),
-        (Lang::Ru, n) => format!("⏳ В очереди, перед вами заданий: {n}…"),
-        (Lang::En, n) => format!("⏳ Queued, {n} job(s) ahead of you…"),
+    match position {
+        0 => msg(lang, "queued-next"),
+        n => tr(lang, "queued", &[arg("position", n)]),
     }
 }
 
 /// Status message while a file is being received, before the job is queued.
 pub fn receiving(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "⏳ Получаю файл…".into(),
-        Lang::En => "⏳ Receiving the file…".into(),
-    }
+    msg(lang, "receiving")
 }
 
 /// Status message while a worker runs the job.
 pub fn working(lang: Lang, percent: u32) -> String {
-    match (lang, percent) {
-        (Lang::Ru, 0) => "⚙️ Обрабатываю…".into(),
-        (Lang::En, 0) => "⚙️ Working on it…".into(),
-        (Lang::Ru, p) => format!("⚙️ Обрабатываю… {p}%"),
-        (Lang::En, p) => format!("⚙️ Working on it… {p}%"),
+    match percent {
+        0 => msg(lang, "working"),
+        p => tr(lang, "working-percent", &[arg("percent", p)]),
     }
 }
 
@@ -732,11 +566,14 @@ pub fn working_with_estimate(lang: Lang, percent: u32, remaining_ms: u64) -> Str
     if remaining_ms == 0 || percent == 0 {
         return working(lang, percent);
     }
-    let left = time_left(lang, remaining_ms);
-    match lang {
-        Lang::Ru => format!("⚙️ Обрабатываю… {percent}%, осталось {left}"),
-        Lang::En => format!("⚙️ Working on it… {percent}%, {left} left"),
-    }
+    tr(
+        lang,
+        "working-with-estimate",
+        &[
+            arg("percent", percent),
+            arg("left", time_left(lang, remaining_ms)),
+        ],
+    )
 }
 
 /// An estimate of time left for people, never precise-looking: "about 40 s" under a minute (rounded up
@@ -744,34 +581,19 @@ pub fn working_with_estimate(lang: Lang, percent: u32, remaining_ms: u64) -> Str
 pub fn time_left(lang: Lang, ms: u64) -> String {
     if ms < 60_000 {
         let seconds = ms.div_ceil(5_000).max(1) * 5;
-        match lang {
-            Lang::Ru => format!("около {seconds} с"),
-            Lang::En => format!("about {seconds} s"),
-        }
+        tr(lang, "time-left-seconds", &[arg("seconds", seconds)])
     } else {
         let minutes = ms.div_ceil(60_000);
-        match lang {
-            Lang::Ru => format!("около {minutes} мин"),
-            Lang::En => format!("about {minutes} min"),
-        }
+        tr(lang, "time-left-minutes", &[arg("minutes", minutes)])
     }
 }
 
 /// The line under the start of a long transcript in the chat: the rest is in the files sent with it.
 /// `truncated`: the chat shows only the start of the text.
 pub fn transcript_in_files(lang: Lang, truncated: bool) -> String {
-    match (lang, truncated) {
-        (Lang::Ru, true) => {
-            "…\n\n📎 Полный текст — в файле .txt, субтитры — в файлах .srt и .vtt.".into()
-        }
-        (Lang::En, true) => {
-            "…\n\n📎 The full text is in the .txt file, subtitles in the .srt and .vtt files."
-                .into()
-        }
-        (Lang::Ru, false) => "📎 Текст — в файле .txt, субтитры — в файлах .srt и .vtt.".into(),
-        (Lang::En, false) => {
-            "📎 The text is in the .txt file, subtitles in the .srt and .vtt files.".into()
-        }
+    match truncated {
+        true => msg(lang, "transcript-in-files-truncated"),
+        false => msg(lang, "transcript-in-files"),
     }
 }
 
@@ -780,30 +602,19 @@ pub fn transcript_in_files(lang: Lang, truncated: bool) -> String {
 pub fn file_size(lang: Lang, bytes: u64) -> String {
     // A few bytes would read "0.0 KB".
     if bytes < 100 {
-        return format!("{bytes} {}", if lang == Lang::Ru { "Б" } else { "B" });
+        return tr(lang, "file-size-bytes", &[arg("value", bytes.to_string())]);
     }
-    let (value, unit) = if bytes >= 1_000_000 {
-        (
-            bytes as f64 / 1e6,
-            if lang == Lang::Ru { "МБ" } else { "MB" },
-        )
+    let (value, id) = if bytes >= 1_000_000 {
+        (bytes as f64 / 1e6, "file-size-megabytes")
     } else {
-        (
-            bytes as f64 / 1e3,
-            if lang == Lang::Ru { "КБ" } else { "KB" },
-        )
+        (bytes as f64 / 1e3, "file-size-kilobytes")
     };
     let text = if value >= 100.0 || (value.fract() < 0.05 && bytes >= 1_000_000) {
         format!("{value:.0}")
     } else {
         format!("{value:.1}")
     };
-    let text = if lang == Lang::Ru {
-        text.replace('.', ",")
-    } else {
-        text
-    };
-    format!("{text} {unit}")
+    tr(lang, id, &[arg("value", decimal(lang, text))])
 }
 
 /// The caption of an image result (sent as a file, at full resolution): what was done, the result's
@@ -815,143 +626,81 @@ pub fn image_result(
     image: &ImageResult,
     balance: &str,
 ) -> String {
-    let (w, h) = (image.width_px, image.height_px);
     let format = match image.mime_type.as_str() {
         "image/png" => "PNG",
         "image/webp" => "WebP",
         "image/jpeg" => "JPEG",
         other => other,
     };
-    let size = file_size(lang, image.size_bytes);
-    let format = match (lang, param(operation, "target").as_str()) {
-        (Lang::Ru, "webp_lossless") if operation.id() == Some("image.convert") => "WebP без потерь",
-        (Lang::En, "webp_lossless") if operation.id() == Some("image.convert") => "lossless WebP",
-        (Lang::Ru, "webp_lossy") if operation.id() == Some("image.convert") => "WebP с потерями",
-        (Lang::En, "webp_lossy") if operation.id() == Some("image.convert") => "lossy WebP",
-        _ => format,
+    let converted = operation.id() == Some("image.convert");
+    let format = match param(operation, "target").as_str() {
+        "webp_lossless" if converted => msg(lang, "image-result-format-webp-lossless"),
+        "webp_lossy" if converted => msg(lang, "image-result-format-webp-lossy"),
+        _ => format.to_string(),
     };
     let from = if image.input_format.is_empty() {
         "?"
     } else {
         image.input_format.as_str()
     };
-    let mut text = match (lang, operation.id()) {
-        (Lang::Ru, Some("image.convert")) => {
-            format!("Готово: {from} → {format}, {w}×{h}, {size}.")
-        }
-        (Lang::En, Some("image.convert")) => {
-            format!("Converted: {from} → {format}, {w}×{h}, {size}.")
-        }
-        (Lang::Ru, Some("image.compress")) => format!(
-            "Сжато: {} → {size} ({format}, {w}×{h}).",
-            file_size(lang, image.input_size_bytes)
-        ),
-        (Lang::En, Some("image.compress")) => format!(
-            "Compressed: {} → {size} ({format}, {w}×{h}).",
-            file_size(lang, image.input_size_bytes)
-        ),
-        (Lang::Ru, Some("image.generate")) => {
-            format!(
-                "🎨 Готово: {w}×{h}, {format}, {size}. Модель: {}.",
-                image.model
-            )
-        }
-        (Lang::En, Some("image.generate")) => {
-            format!(
-                "🎨 Done: {w}×{h}, {format}, {size}. Model: {}.",
-                image.model
-            )
-        }
-        (Lang::Ru, Some("image.edit")) => {
-            format!(
-                "✏️ Готово: {w}×{h}, {format}, {size}. Модель: {}.",
-                image.model
-            )
-        }
-        (Lang::En, Some("image.edit")) => {
-            format!(
-                "✏️ Done: {w}×{h}, {format}, {size}. Model: {}.",
-                image.model
-            )
-        }
-        (Lang::Ru, Some("image.retouch")) => format!("✨ Готово: {w}×{h}, {format}, {size}."),
-        (Lang::En, Some("image.retouch")) => format!("✨ Done: {w}×{h}, {format}, {size}."),
-        (Lang::Ru, Some("image.face_swap")) => format!("🔄 Готово: {w}×{h}, {format}, {size}."),
-        (Lang::En, Some("image.face_swap")) => format!("🔄 Done: {w}×{h}, {format}, {size}."),
-        (Lang::Ru, _) => format!("Готово: {w}×{h}, {format}, {size}."),
-        (Lang::En, _) => format!("Done: {w}×{h}, {format}, {size}."),
+    let id = match operation.id() {
+        Some("image.convert") => "image-result-convert",
+        Some("image.compress") => "image-result-compress",
+        Some("image.generate") => "image-result-generate",
+        Some("image.edit") => "image-result-edit",
+        Some("image.retouch") => "image-result-retouch",
+        Some("image.face_swap") => "image-result-face-swap",
+        _ => "image-result",
     };
+    // Each message takes the arguments it names.
+    let mut lines = vec![tr(
+        lang,
+        id,
+        &[
+            arg("width", image.width_px),
+            arg("height", image.height_px),
+            arg("format", format),
+            arg("size", file_size(lang, image.size_bytes)),
+            arg("input_size", file_size(lang, image.input_size_bytes)),
+            arg("from", from),
+            arg("model", image.model.as_str()),
+        ],
+    )];
     if image.fallbacks > 0 {
-        text.push('\n');
-        text.push_str(match lang {
-            Lang::Ru => "Первая модель не справилась, картинку сделала следующая — цена та же.",
-            Lang::En => "The first model failed, so the next one made it — the price is the same.",
-        });
+        lines.push(msg(lang, "image-result-fallback"));
     }
     if image.first_frame_only {
-        text.push('\n');
-        text.push_str(match lang {
-            Lang::Ru => "Это анимация — обработан только первый кадр.",
-            Lang::En => "This is an animation: only its first frame was used.",
-        });
+        lines.push(msg(lang, "image-result-first-frame"));
     }
-    match lang {
-        Lang::Ru => format!("{text}\nБаланс: {balance}"),
-        Lang::En => format!("{text}\nBalance: {balance}"),
-    }
+    lines.push(tr(lang, "image-result-balance", &[arg("balance", balance)]));
+    lines.join("\n")
 }
 
 /// A spoken language's name, from its ISO 639-1 code (the languages the bot's users speak most; the code
 /// itself for the others, and "unknown" for none).
 pub fn language_name(lang: Lang, code: &str) -> String {
-    let name = match (lang, code) {
-        (_, "") => {
-            return match lang {
-                Lang::Ru => "не определён".into(),
-                Lang::En => "unknown".into(),
-            };
-        }
-        (Lang::Ru, "ru") => "русский",
-        (Lang::En, "ru") => "Russian",
-        (Lang::Ru, "en") => "английский",
-        (Lang::En, "en") => "English",
-        (Lang::Ru, "uk") => "украинский",
-        (Lang::En, "uk") => "Ukrainian",
-        (Lang::Ru, "be") => "белорусский",
-        (Lang::En, "be") => "Belarusian",
-        (Lang::Ru, "kk") => "казахский",
-        (Lang::En, "kk") => "Kazakh",
-        (Lang::Ru, "de") => "немецкий",
-        (Lang::En, "de") => "German",
-        (Lang::Ru, "fr") => "французский",
-        (Lang::En, "fr") => "French",
-        (Lang::Ru, "es") => "испанский",
-        (Lang::En, "es") => "Spanish",
-        (Lang::Ru, "it") => "итальянский",
-        (Lang::En, "it") => "Italian",
-        (Lang::Ru, "tr") => "турецкий",
-        (Lang::En, "tr") => "Turkish",
-        (Lang::Ru, "zh") => "китайский",
-        (Lang::En, "zh") => "Chinese",
-        (_, other) => other,
-    };
-    name.to_string()
+    if code.is_empty() {
+        msg(lang, "language-name-unknown")
+    } else {
+        tr(lang, "language-name", &[arg("code", code)])
+    }
 }
 
 /// The lines after a transcript: the spoken language (and that the text is an English translation, when
 /// it is) and the balance.
 pub fn transcript_done(lang: Lang, language: &str, translated: bool, balance: &str) -> String {
-    let spoken = language_name(lang, language);
-    match (lang, translated) {
-        (Lang::Ru, false) => format!("Язык: {spoken}\nБаланс: {balance}"),
-        (Lang::En, false) => format!("Language: {spoken}\nBalance: {balance}"),
-        (Lang::Ru, true) => {
-            format!("Перевод на английский, язык записи: {spoken}\nБаланс: {balance}")
-        }
-        (Lang::En, true) => {
-            format!("Translated to English from {spoken}\nBalance: {balance}")
-        }
-    }
+    let id = match translated {
+        false => "transcript-done",
+        true => "transcript-done-translated",
+    };
+    tr(
+        lang,
+        id,
+        &[
+            arg("language", language_name(lang, language)),
+            arg("balance", balance),
+        ],
+    )
 }
 
 /// The summary under extracted text: what was read (pages, of them by OCR), characters, words, the
@@ -960,38 +709,31 @@ pub fn transcript_done(lang: Lang, language: &str, translated: bool, balance: &s
 pub fn text_summary(lang: Lang, text: &ExtractedText, balance: &str) -> String {
     let mut parts = Vec::new();
     if text.source_format == "image" {
-        parts.push(match lang {
-            Lang::Ru => "Распознано с фото".to_string(),
-            Lang::En => "Read from the photo".to_string(),
-        });
+        parts.push(msg(lang, "text-summary-photo"));
     } else {
         parts.push(text.source_format.clone());
     }
     if text.pages > 0 && text.source_format != "image" {
-        parts.push(match lang {
-            Lang::Ru => format!("страниц: {}", text.pages),
-            Lang::En => format!(
-                "{} page{}",
-                text.pages,
-                if text.pages == 1 { "" } else { "s" }
-            ),
-        });
+        parts.push(tr(lang, "text-summary-pages", &[arg("pages", text.pages)]));
     }
     if text.ocr_pages > 0 {
-        parts.push(match lang {
-            Lang::Ru => format!("распознано со сканов: {}", text.ocr_pages),
-            Lang::En => format!("{} read by OCR", text.ocr_pages),
-        });
+        parts.push(tr(
+            lang,
+            "text-summary-ocr-pages",
+            &[arg("pages", text.ocr_pages)],
+        ));
     }
-    parts.push(match lang {
-        Lang::Ru => format!("символов: {}, слов: {}", text.characters, text.words),
-        Lang::En => format!("{} characters, {} words", text.characters, text.words),
-    });
+    parts.push(tr(
+        lang,
+        "text-summary-size",
+        &[arg("characters", text.characters), arg("words", text.words)],
+    ));
     if !text.encoding.is_empty() && !text.encoding.eq_ignore_ascii_case("utf-8") {
-        parts.push(match lang {
-            Lang::Ru => format!("кодировка {}", text.encoding),
-            Lang::En => format!("encoding {}", text.encoding),
-        });
+        parts.push(tr(
+            lang,
+            "text-summary-encoding",
+            &[arg("encoding", text.encoding.as_str())],
+        ));
     }
     let languages = text
         .language
@@ -1004,121 +746,75 @@ pub fn text_summary(lang: Lang, text: &ExtractedText, balance: &str) -> String {
     } else {
         languages.join(", ")
     };
-    match lang {
-        Lang::Ru => format!(
-            "📄 {}\nЯзык: {languages}\nБаланс: {balance}",
-            parts.join(", ")
-        ),
-        Lang::En => format!(
-            "📄 {}\nLanguage: {languages}\nBalance: {balance}",
-            parts.join(", ")
-        ),
-    }
+    tr(
+        lang,
+        "text-summary",
+        &[
+            arg("parts", parts.join(", ")),
+            arg("languages", languages),
+            arg("balance", balance),
+        ],
+    )
 }
 
 /// The line after the beginning of an extracted text: the whole text is in the `.txt` sent with it.
 /// `truncated`: the chat shows only the beginning.
 pub fn text_in_file(lang: Lang, truncated: bool) -> String {
-    match (lang, truncated) {
-        (Lang::Ru, true) => "…\n\n📎 Весь текст — в файле .txt.".into(),
-        (Lang::En, true) => "…\n\n📎 The whole text is in the .txt file.".into(),
-        (Lang::Ru, false) => "📎 Текст — также в файле .txt.".into(),
-        (Lang::En, false) => "📎 The text is also in the .txt file.".into(),
+    match truncated {
+        true => msg(lang, "text-in-file-truncated"),
+        false => msg(lang, "text-in-file"),
     }
 }
 
 /// When the recording holds no recognisable speech.
 pub fn no_speech(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "В записи не удалось распознать речь.".into(),
-        Lang::En => "No speech could be recognised in this recording.".into(),
-    }
+    msg(lang, "no-speech")
 }
 
 /// Not enough money for an operation.
 pub fn insufficient_funds(lang: Lang, price: &str, balance: &str) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "Недостаточно средств: стоимость {price}, ваш баланс {balance}. Ничего не списано."
-        ),
-        Lang::En => format!(
-            "Not enough money: this costs {price}, your balance is {balance}. Nothing was charged."
-        ),
-    }
+    tr(
+        lang,
+        "insufficient-funds",
+        &[arg("price", price), arg("balance", balance)],
+    )
 }
 
 /// A file over the size limit.
 pub fn file_too_big(lang: Lang, limit_mb: u64) -> String {
-    match lang {
-        Lang::Ru => {
-            format!("Файл слишком большой: я принимаю файлы до {limit_mb} МБ. Ничего не списано.")
-        }
-        Lang::En => {
-            format!("The file is too big: I accept files up to {limit_mb} MB. Nothing was charged.")
-        }
-    }
+    tr(lang, "file-too-big", &[arg("limit_mb", limit_mb)])
 }
 
 /// Audio over the duration limit.
 pub fn audio_too_long(lang: Lang, limit_min: u32) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "Запись слишком длинная: я расшифровываю до {limit_min} мин. Ничего не списано."
-        ),
-        Lang::En => format!(
-            "The recording is too long: I transcribe up to {limit_min} min. Nothing was charged."
-        ),
-    }
+    tr(lang, "audio-too-long", &[arg("limit_min", limit_min)])
 }
 
 /// The operation is not available on this installation (speech has no model, ...).
 pub fn not_set_up(lang: Lang, operation: &Operation) -> String {
-    match (lang, operation.id()) {
-        (Lang::Ru, Some("speech.transcribe")) => {
-            "Расшифровка голоса не настроена на этой установке бота. Ничего не списано.".into()
-        }
-        (Lang::En, Some("speech.transcribe")) => {
-            "Voice transcription is not set up on this installation. Nothing was charged.".into()
-        }
-        (Lang::Ru, _) => format!(
-            "«{}» не настроено на этой установке бота. Ничего не списано.",
-            operation_name(lang, operation)
-        ),
-        (Lang::En, _) => format!(
-            "{} is not set up on this installation. Nothing was charged.",
-            operation_name(lang, operation)
+    match operation.id() {
+        Some("speech.transcribe") => msg(lang, "not-set-up-transcribe"),
+        _ => tr(
+            lang,
+            "not-set-up",
+            &[arg("operation", operation_name(lang, operation))],
         ),
     }
 }
 
 /// A backend is down or a call failed before the job was queued.
 pub fn try_later(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Сервис временно недоступен, попробуйте через минуту. Ничего не списано.".into(),
-        Lang::En => "The service is temporarily unavailable, please try again in a minute. Nothing was charged.".into(),
-    }
+    msg(lang, "try-later")
 }
 
 /// The button's source message is gone (too old, deleted).
 pub fn send_again(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Не нашёл исходный файл — пришлите его ещё раз, пожалуйста.".into(),
-        Lang::En => "I can't find the original file any more — please send it again.".into(),
-    }
+    msg(lang, "send-again")
 }
 
 /// Anything else a user sends.
 pub fn unsupported_message(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => {
-            "Я понимаю фото, картинки файлом, голосовые, аудио, видео и документы (PDF, DOCX, TXT). \
-             /help — подробнее.".into()
-        }
-        Lang::En => {
-            "I understand photos, image files, voice notes, audio, videos and documents (PDF, DOCX, \
-             TXT). See /help.".into()
-        }
-    }
+    msg(lang, "unsupported-message")
 }
 
 /// A document of a type the bot does not process: what it is (its file name as [`safe_file_name`] shows
@@ -1132,7 +828,7 @@ pub fn unsupported_file(
 ) -> String {
     let mut facts = Vec::new();
     if let Some(name) = file_name.map(safe_file_name).filter(|n| !n.is_empty()) {
-        facts.push(format!("«{name}»"));
+        facts.push(tr(lang, "unsupported-file-name", &[arg("name", name)]));
     }
     if let Some(mime) = mime_type.filter(|m| !m.is_empty()) {
         facts.push(mime.chars().filter(|c| !c.is_control()).take(80).collect());
@@ -1140,20 +836,16 @@ pub fn unsupported_file(
     if size_bytes > 0 {
         facts.push(file_size(lang, size_bytes));
     }
-    let what = if facts.is_empty() {
-        String::new()
+    let text = msg(lang, "unsupported-file");
+    if facts.is_empty() {
+        text
     } else {
-        format!("📄 {}\n", facts.join(" · "))
-    };
-    match lang {
-        Lang::Ru => format!(
-            "{what}Для такого файла у меня пока нет операций. Пришлите изображение (JPEG, PNG, WebP, \
-             HEIC), аудио, видео или документ (PDF, DOCX, ODT, TXT, MD, CSV)."
-        ),
-        Lang::En => format!(
-            "{what}I have no operation for this type of file yet. Send an image (JPEG, PNG, WebP, \
-             HEIC), audio, a video or a document (PDF, DOCX, ODT, TXT, MD, CSV)."
-        ),
+        let facts = tr(
+            lang,
+            "unsupported-file-facts",
+            &[arg("facts", facts.join(" · "))],
+        );
+        format!("{facts}\n{text}")
     }
 }
 
@@ -1178,91 +870,41 @@ pub fn safe_file_name(name: &str) -> String {
 
 /// A failed job, in plain words; always says that nothing was charged.
 pub fn job_failed(lang: Lang, reason: FailureReason) -> String {
-    let what = match (lang, reason) {
-        (Lang::Ru, FailureReason::CorruptInput) => "Файл повреждён или не читается.",
-        (Lang::En, FailureReason::CorruptInput) => "The file is damaged or unreadable.",
-        (Lang::Ru, FailureReason::UnsupportedFormat) => "Этот формат я пока не поддерживаю.",
-        (Lang::En, FailureReason::UnsupportedFormat) => "I don't support this format yet.",
-        (Lang::Ru, FailureReason::TooLarge) => "Файл слишком большой для обработки.",
-        (Lang::En, FailureReason::TooLarge) => "The file is too large to process.",
-        (Lang::Ru, FailureReason::InputMissing) => {
-            "Файл потерялся по дороге — пришлите его ещё раз."
-        }
-        (Lang::En, FailureReason::InputMissing) => {
-            "The file got lost on the way — please send it again."
-        }
-        (Lang::Ru, FailureReason::NoSpeech) => {
-            "В записи не нашлось речи: в ней нет звука или только тишина и шум."
-        }
-        (Lang::En, FailureReason::NoSpeech) => {
-            "I found no speech in this recording: it has no sound, or only silence or noise."
-        }
-        (Lang::Ru, FailureReason::NoText) => "Текста здесь не нашлось.",
-        (Lang::En, FailureReason::NoText) => "I found no text in it.",
-        (Lang::Ru, FailureReason::Encrypted) => {
-            "Документ защищён паролем — пришлите его без пароля."
-        }
-        (Lang::En, FailureReason::Encrypted) => {
-            "The document is password-protected — please send it without the password."
-        }
-        (Lang::Ru, FailureReason::Rejected) => "Сервис генерации отклонил запрос.",
-        (Lang::En, FailureReason::Rejected) => "The generation service refused the request.",
-        (Lang::Ru, FailureReason::ProviderFailed) => {
-            "Сервис генерации сейчас не справился (ни одна модель не ответила вовремя) — попробуйте \
-             ещё раз чуть позже."
-        }
-        (Lang::En, FailureReason::ProviderFailed) => {
-            "The generation service could not do it right now (no model answered in time) — please \
-             try again a little later."
-        }
-        (Lang::Ru, FailureReason::WorkerLost) => {
-            "Этот файл несколько раз обрушил обработку, я его отложил."
-        }
-        (Lang::En, FailureReason::WorkerLost) => {
-            "This file crashed the processing several times, so I gave up on it."
-        }
-        (Lang::Ru, FailureReason::Cancelled) => "Отменено, как вы просили.",
-        (Lang::En, FailureReason::Cancelled) => "Cancelled, as you asked.",
-        (Lang::Ru, _) => "Что-то пошло не так при обработке.",
-        (Lang::En, _) => "Something went wrong while processing it.",
+    let reason = match reason {
+        FailureReason::Cancelled => return msg(lang, "job-failed-cancelled"),
+        FailureReason::CorruptInput => "job-failed-reason-corrupt-input",
+        FailureReason::UnsupportedFormat => "job-failed-reason-unsupported-format",
+        FailureReason::TooLarge => "job-failed-reason-too-large",
+        FailureReason::InputMissing => "job-failed-reason-input-missing",
+        FailureReason::NoSpeech => "job-failed-reason-no-speech",
+        FailureReason::NoText => "job-failed-reason-no-text",
+        FailureReason::Encrypted => "job-failed-reason-encrypted",
+        FailureReason::Rejected => "job-failed-reason-rejected",
+        FailureReason::ProviderFailed => "job-failed-reason-provider-failed",
+        FailureReason::WorkerLost => "job-failed-reason-worker-lost",
+        _ => "job-failed-reason-other",
     };
-    let mark = if reason == FailureReason::Cancelled {
-        "✖️"
-    } else {
-        "❌"
-    };
-    match lang {
-        Lang::Ru => format!("{mark} {what} Деньги не списаны."),
-        Lang::En => format!("{mark} {what} You were not charged."),
-    }
+    tr(lang, "job-failed", &[arg("reason", msg(lang, reason))])
 }
 
 /// The button under the status of a job that can be cancelled while it waits or runs.
 pub fn cancel_button(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "✖️ Отменить".into(),
-        Lang::En => "✖️ Cancel".into(),
-    }
+    msg(lang, "cancel-button")
 }
 
 /// The answer to a press of Cancel that cancels nothing: the job is someone else's (`not_yours`, in a
 /// group), or it has finished.
 pub fn cancel_refused(lang: Lang, not_yours: bool) -> String {
-    match (lang, not_yours) {
-        (Lang::Ru, true) => "Отменить задание может только тот, кто его запустил.".into(),
-        (Lang::En, true) => "Only the person who started this job can cancel it.".into(),
-        (Lang::Ru, false) => "Это задание уже закончилось — отменять нечего.".into(),
-        (Lang::En, false) => "This job has finished already — nothing to cancel.".into(),
+    match not_yours {
+        true => msg(lang, "cancel-refused-not-yours"),
+        false => msg(lang, "cancel-refused"),
     }
 }
 
 /// The answer to a press of Cancel under a job's status: the cancel is asked for; the status then says
 /// how it ended.
 pub fn cancelling(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Отменяю…".into(),
-        Lang::En => "Cancelling…".into(),
-    }
+    msg(lang, "cancelling")
 }
 
 /// A UTC instant (ms since the Unix epoch) as Moscow wall-clock time, `DD.MM.YYYY HH:MM`. Moscow is
@@ -1278,15 +920,9 @@ pub fn moscow_time(unix_ms: i64) -> String {
 /// Reply to /history: the operations (newest first) one per line, in Moscow time.
 pub fn history(lang: Lang, operations: &[LedgerEntry]) -> String {
     if operations.is_empty() {
-        return match lang {
-            Lang::Ru => "Операций пока нет.".into(),
-            Lang::En => "No operations yet.".into(),
-        };
+        return msg(lang, "history-empty");
     }
-    let mut text = match lang {
-        Lang::Ru => "Последние операции (время московское):".to_string(),
-        Lang::En => "Latest operations (Moscow time):".to_string(),
-    };
+    let mut text = msg(lang, "history");
     for operation in operations {
         text.push('\n');
         text.push_str(&history_line(lang, operation));
@@ -1296,88 +932,80 @@ pub fn history(lang: Lang, operations: &[LedgerEntry]) -> String {
 
 /// One /history line: `21.11.2026 09:33 · Charge: Photo upscale ×2 · -5 ₽`.
 pub fn history_line(lang: Lang, operation: &LedgerEntry) -> String {
-    let what = recorded_operation_name(lang, &operation.description);
+    let what = || {
+        [arg(
+            "operation",
+            recorded_operation_name(lang, &operation.description),
+        )]
+    };
     let kind = EntryKind::try_from(operation.kind).unwrap_or(EntryKind::Unspecified);
-    let label = match (lang, kind) {
-        (Lang::Ru, EntryKind::WelcomeCredit) => "Приветственный бонус".to_string(),
-        (Lang::En, EntryKind::WelcomeCredit) => "Welcome credit".to_string(),
-        (Lang::Ru, EntryKind::TopUp) => "Пополнение".to_string(),
-        (Lang::En, EntryKind::TopUp) => "Top-up".to_string(),
-        (Lang::Ru, EntryKind::Capture) => format!("Списание: {what}"),
-        (Lang::En, EntryKind::Capture) => format!("Charge: {what}"),
-        (Lang::Ru, EntryKind::Hold) => format!("Резерв: {what}"),
-        (Lang::En, EntryKind::Hold) => format!("Reserved: {what}"),
-        (Lang::Ru, EntryKind::Release) => format!("Резерв снят: {what}"),
-        (Lang::En, EntryKind::Release) => format!("Reservation returned: {what}"),
-        (Lang::Ru, EntryKind::Expiry) => format!("Резерв истёк и снят: {what}"),
-        (Lang::En, EntryKind::Expiry) => format!("Reservation expired and returned: {what}"),
-        (Lang::Ru, EntryKind::Refund) => "Возврат".to_string(),
-        (Lang::En, EntryKind::Refund) => "Refund".to_string(),
-        (Lang::Ru, EntryKind::Adjustment) => "Корректировка".to_string(),
-        (Lang::En, EntryKind::Adjustment) => "Adjustment".to_string(),
-        (Lang::Ru, EntryKind::Unspecified) => "Операция".to_string(),
-        (Lang::En, EntryKind::Unspecified) => "Operation".to_string(),
+    let label = match kind {
+        EntryKind::WelcomeCredit => msg(lang, "history-line-welcome-credit"),
+        EntryKind::TopUp => msg(lang, "history-line-top-up"),
+        EntryKind::Capture => tr(lang, "history-line-capture", &what()),
+        EntryKind::Hold => tr(lang, "history-line-hold", &what()),
+        EntryKind::Release => tr(lang, "history-line-release", &what()),
+        EntryKind::Expiry => tr(lang, "history-line-expiry", &what()),
+        EntryKind::Refund => msg(lang, "history-line-refund"),
+        EntryKind::Adjustment => msg(lang, "history-line-adjustment"),
+        EntryKind::Unspecified => msg(lang, "history-line-other"),
     };
     let time = moscow_time(operation.created_at_unix_ms);
     match operation.amount_minor {
-        0 => format!("{time} · {label}"),
+        0 => tr(
+            lang,
+            "history-line",
+            &[arg("time", time), arg("label", label)],
+        ),
         amount => {
             let sign = if amount > 0 { "+" } else { "" };
             let money = money(lang, amount, &operation.currency);
-            format!("{time} · {label} · {sign}{money}")
+            tr(
+                lang,
+                "history-line-amount",
+                &[
+                    arg("time", time),
+                    arg("label", label),
+                    arg("amount", format!("{sign}{money}")),
+                ],
+            )
         }
     }
 }
 
 /// /add_balance from someone not in ADMIN_IDS.
 pub fn not_allowed(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Эта команда доступна только администраторам. Ничего не изменено.".into(),
-        Lang::En => "This command is for administrators only. Nothing was changed.".into(),
-    }
+    msg(lang, "not-allowed")
 }
 
 /// /add_balance with arguments that do not parse.
 pub fn add_balance_invalid(lang: Lang, error: AddBalanceError) -> String {
-    let limit = money(lang, MAX_TOP_UP_MINOR, "RUB");
-    let why = match (lang, error) {
-        (Lang::Ru, AddBalanceError::Usage) => "Укажите сумму.".to_string(),
-        (Lang::En, AddBalanceError::Usage) => "Give an amount.".to_string(),
-        (Lang::Ru, AddBalanceError::BadUserId) => {
-            "Telegram id должен быть положительным числом.".to_string()
-        }
-        (Lang::En, AddBalanceError::BadUserId) => {
-            "The Telegram id must be a positive number.".to_string()
-        }
-        (Lang::Ru, AddBalanceError::NotANumber) => {
-            "Сумма — число рублей, например 100, 100.5 или 100,50.".to_string()
-        }
-        (Lang::En, AddBalanceError::NotANumber) => {
-            "The amount is a number of rubles, e.g. 100, 100.5 or 100,50.".to_string()
-        }
-        (Lang::Ru, AddBalanceError::NotPositive) => "Сумма должна быть больше нуля.".to_string(),
-        (Lang::En, AddBalanceError::NotPositive) => "The amount must be above zero.".to_string(),
-        (Lang::Ru, AddBalanceError::TooManyDecimals) => {
-            "Не больше двух знаков после запятой (копейки).".to_string()
-        }
-        (Lang::En, AddBalanceError::TooManyDecimals) => {
-            "At most two decimals (kopecks).".to_string()
-        }
-        (Lang::Ru, AddBalanceError::TooLarge) => format!("Не больше {limit} за раз."),
-        (Lang::En, AddBalanceError::TooLarge) => format!("At most {limit} at a time."),
+    let why = match error {
+        AddBalanceError::Usage => msg(lang, "add-balance-invalid-usage"),
+        AddBalanceError::BadUserId => msg(lang, "add-balance-invalid-bad-user-id"),
+        AddBalanceError::NotANumber => msg(lang, "add-balance-invalid-not-a-number"),
+        AddBalanceError::NotPositive => msg(lang, "add-balance-invalid-not-positive"),
+        AddBalanceError::TooManyDecimals => msg(lang, "add-balance-invalid-too-many-decimals"),
+        AddBalanceError::TooLarge => tr(
+            lang,
+            "add-balance-invalid-too-large",
+            &[arg("limit", money(lang, MAX_TOP_UP_MINOR, "RUB"))],
+        ),
     };
-    match lang {
-        Lang::Ru => format!("{why}\nФормат: /add_balance [<telegram id>] <сумма в ₽>"),
-        Lang::En => format!("{why}\nFormat: /add_balance [<telegram id>] <amount in ₽>"),
-    }
+    tr(lang, "add-balance-invalid", &[arg("why", why)])
 }
 
 /// /add_balance done: `amount` credited to `account_id`, whose balance is now `balance`.
 pub fn balance_added(lang: Lang, amount: &str, account_id: i64, balance: &str) -> String {
-    match lang {
-        Lang::Ru => format!("Начислено {amount} на счёт {account_id}. Баланс: {balance}"),
-        Lang::En => format!("Credited {amount} to account {account_id}. Balance: {balance}"),
-    }
+    tr(
+        lang,
+        "balance-added",
+        &[
+            arg("amount", amount),
+            arg("account_id", account_id.to_string()),
+            arg("balance", balance),
+        ],
+    )
 }
 
 /// Splits `text` into chunks of at most `max_chars` characters (Telegram's limit is 4096), preferring to
@@ -1414,17 +1042,9 @@ pub fn job_rejected(lang: Lang, provider_message: &str) -> String {
         .filter(|c| !c.is_control())
         .take(300)
         .collect();
-    match (lang, words.trim().is_empty()) {
-        (Lang::Ru, true) => "❌ Сервис генерации отклонил запрос — попробуйте описать иначе. Деньги не списаны.".into(),
-        (Lang::En, true) => "❌ The generation service refused the request — try describing it differently. You were not charged.".into(),
-        (Lang::Ru, false) => format!(
-            "❌ Сервис генерации отклонил запрос: «{}». Попробуйте описать иначе. Деньги не списаны.",
-            words.trim()
-        ),
-        (Lang::En, false) => format!(
-            "❌ The generation service refused the request: \"{}\". Try describing it differently. You were not charged.",
-            words.trim()
-        ),
+    match words.trim() {
+        "" => msg(lang, "job-rejected"),
+        words => tr(lang, "job-rejected-quoted", &[arg("message", words)]),
     }
 }
 
@@ -1439,196 +1059,131 @@ pub fn create_ask(lang: Lang, models: &[(String, String)]) -> String {
     let named = models
         .iter()
         .filter(|(m, _)| m != "auto")
-        .map(|(m, p)| format!("{m} — {p}"))
+        .map(|(m, p)| {
+            tr(
+                lang,
+                "create-ask-model",
+                &[arg("model", m.as_str()), arg("price", p.as_str())],
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ");
-    match lang {
-        Lang::Ru => format!(
-            "🎨 Опишите картинку, которую нужно создать, — своими словами, на любом языке.\n\
-             Формат выберите кнопками ниже (сейчас — квадрат).\n\
-             Цена: {auto}; деньги списываются, только когда картинка пришла.\n\n\
-             Точная настройка одним сообщением:\n\
-             Изображение <описание> | model=<модель> | size=vertical|square|horizontal|ШxВ | aspect_ratio=16:9 | negative=<чего не должно быть>\n\
-             Модели: {named}.\n/cancel — отменить."
-        ),
-        Lang::En => format!(
-            "🎨 Describe the picture to create — in your own words, in any language.\n\
-             Choose the shape with the buttons below (square for now).\n\
-             Price: {auto}; you pay only once the picture has arrived.\n\n\
-             For full control, in one message:\n\
-             Image <description> | model=<model> | size=vertical|square|horizontal|WxH | aspect_ratio=16:9 | negative=<what to leave out>\n\
-             Models: {named}.\n/cancel to cancel."
-        ),
-    }
+    tr(
+        lang,
+        "create-ask",
+        &[arg("auto", auto), arg("models", named)],
+    )
 }
 
 /// A shape button under the /create question, marked when chosen.
 pub fn shape_button(lang: Lang, shape: ImageShape, chosen: bool) -> String {
-    let name = match (lang, shape) {
-        (Lang::Ru, ImageShape::Vertical) => "▯ Вертикальный",
-        (Lang::En, ImageShape::Vertical) => "▯ Vertical",
-        (Lang::Ru, ImageShape::Horizontal) => "▭ Горизонтальный",
-        (Lang::En, ImageShape::Horizontal) => "▭ Horizontal",
-        (Lang::Ru, _) => "□ Квадрат",
-        (Lang::En, _) => "□ Square",
-    };
-    if chosen {
-        format!("✅ {name}")
-    } else {
-        name.to_string()
-    }
+    let name = msg(
+        lang,
+        match shape {
+            ImageShape::Vertical => "shape-button-vertical",
+            ImageShape::Horizontal => "shape-button-horizontal",
+            _ => "shape-button-square",
+        },
+    );
+    if chosen { format!("✅ {name}") } else { name }
 }
 
 /// The toast after a shape button: which shape and size the picture will have.
 pub fn shape_chosen(lang: Lang, shape: ImageShape) -> String {
     let (w, h) = shape.size_px();
-    match lang {
-        Lang::Ru => format!("Формат: {w}×{h}. Теперь пришлите описание."),
-        Lang::En => format!("Shape: {w}×{h}. Now send the description."),
-    }
+    tr(lang, "shape-chosen", &[arg("width", w), arg("height", h)])
 }
 
 /// The /prompt question.
 pub fn prompt_ask(lang: Lang, price: &str, max_chars: usize) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "✍️ Опишите идею картинки в нескольких словах (до {max_chars} символов) — я напишу \
-             подробный промпт на английском, а под ним будет кнопка «Создать». Цена промпта: {price}.\n\
-             /cancel — отменить."
-        ),
-        Lang::En => format!(
-            "✍️ Describe the idea of a picture in a few words (up to {max_chars} characters) — I will \
-             write a detailed prompt in English, with a \"Create\" button under it. The prompt costs {price}.\n\
-             /cancel to cancel."
-        ),
-    }
+    tr(
+        lang,
+        "prompt-ask",
+        &[arg("price", price), arg("max_chars", max_chars)],
+    )
 }
 
 /// A Create or Write-a-prompt dialogue got something other than words.
 pub fn words_needed(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Пришлите описание обычным текстом, пожалуйста (или /cancel).".into(),
-        Lang::En => "Please send the description as plain text (or /cancel).".into(),
-    }
+    msg(lang, "words-needed")
 }
 
 /// The description or idea is longer than the operation takes.
 pub fn words_too_long(lang: Lang, chars: usize, max_chars: usize) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "Слишком длинно: {chars} символов, а можно до {max_chars}. Сократите, пожалуйста."
-        ),
-        Lang::En => format!(
-            "That is too long: {chars} characters, and at most {max_chars} fit. Please shorten it."
-        ),
-    }
+    tr(
+        lang,
+        "words-too-long",
+        &[arg("chars", chars), arg("max_chars", max_chars)],
+    )
 }
 
 /// A button under a question that is no longer asked (the dialogue ended or expired).
 pub fn old_question(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Этот вопрос уже неактуален — начните заново (/menu).".into(),
-        Lang::En => "This question is no longer open — start again (/menu).".into(),
-    }
+    msg(lang, "old-question")
 }
 
 /// What is wrong with a power-syntax message, and what is valid (`models`: the aliases on sale).
 pub fn power_error(lang: Lang, error: &crate::generate::PowerError, models: &[String]) -> String {
     use crate::generate::{POWER_KEYS, PowerError};
+    use mediabot_proto::catalog::{GENERATE_MAX_NEGATIVE_CHARS, GENERATE_MAX_PROMPT_CHARS};
     let models = models.join(", ");
     let keys = POWER_KEYS.join(", ");
-    let what = match (lang, error) {
-        (Lang::Ru, PowerError::EmptyPrompt) => {
-            "После «Изображение» нужно описание картинки.".to_string()
-        }
-        (Lang::En, PowerError::EmptyPrompt) => {
-            "\"Image\" must be followed by a description of the picture.".to_string()
-        }
-        (Lang::Ru, PowerError::UnknownKey(key)) => {
-            format!("Не знаю параметр «{key}». Параметры: {keys}.")
-        }
-        (Lang::En, PowerError::UnknownKey(key)) => {
-            format!("I don't know the parameter \"{key}\". Parameters: {keys}.")
-        }
-        (Lang::Ru, PowerError::UnknownModel(model)) => {
-            format!("Нет модели «{model}». Модели: {models}.")
-        }
-        (Lang::En, PowerError::UnknownModel(model)) => {
-            format!("There is no model \"{model}\". Models: {models}.")
-        }
-        (Lang::Ru, PowerError::BadSize(size)) => format!(
-            "Размер «{size}» не подходит: vertical, square, horizontal или ШxВ, каждая сторона от 64 до 4096."
+    let what = match error {
+        PowerError::EmptyPrompt => msg(lang, "power-error-empty-prompt"),
+        PowerError::UnknownKey(key) => tr(
+            lang,
+            "power-error-unknown-key",
+            &[arg("key", key.as_str()), arg("keys", keys)],
         ),
-        (Lang::En, PowerError::BadSize(size)) => format!(
-            "The size \"{size}\" does not work: vertical, square, horizontal or WxH, each side 64 to 4096."
+        PowerError::UnknownModel(model) => tr(
+            lang,
+            "power-error-unknown-model",
+            &[arg("model", model.as_str()), arg("models", models)],
         ),
-        (Lang::Ru, PowerError::BadAspectRatio(ratio)) => format!(
-            "Соотношение сторон «{ratio}» не подходит: нужно w:h, например 16:9 или 3:4 (числа от 1 до 64)."
-        ),
-        (Lang::En, PowerError::BadAspectRatio(ratio)) => format!(
-            "The aspect ratio \"{ratio}\" does not work: it is w:h, e.g. 16:9 or 3:4 (numbers 1 to 64)."
-        ),
-        (Lang::Ru, PowerError::SizeAndAspectRatio) => {
-            "Укажите либо size=ШxВ, либо aspect_ratio, но не оба.".to_string()
+        PowerError::BadSize(size) => {
+            tr(lang, "power-error-bad-size", &[arg("size", size.as_str())])
         }
-        (Lang::En, PowerError::SizeAndAspectRatio) => {
-            "Give either size=WxH or aspect_ratio, not both.".to_string()
-        }
-        (Lang::Ru, PowerError::TooLong(chars)) => format!(
-            "Описание слишком длинное: {chars} символов, можно до {}.",
-            mediabot_proto::catalog::GENERATE_MAX_PROMPT_CHARS
+        PowerError::BadAspectRatio(ratio) => tr(
+            lang,
+            "power-error-bad-aspect-ratio",
+            &[arg("ratio", ratio.as_str())],
         ),
-        (Lang::En, PowerError::TooLong(chars)) => format!(
-            "The description is too long: {chars} characters, at most {} fit.",
-            mediabot_proto::catalog::GENERATE_MAX_PROMPT_CHARS
+        PowerError::SizeAndAspectRatio => msg(lang, "power-error-size-and-aspect-ratio"),
+        PowerError::TooLong(chars) => tr(
+            lang,
+            "power-error-too-long",
+            &[
+                arg("chars", *chars),
+                arg("max_chars", GENERATE_MAX_PROMPT_CHARS),
+            ],
         ),
-        (Lang::Ru, PowerError::NegativeTooLong) => format!(
-            "negative слишком длинный: можно до {} символов.",
-            mediabot_proto::catalog::GENERATE_MAX_NEGATIVE_CHARS
-        ),
-        (Lang::En, PowerError::NegativeTooLong) => format!(
-            "negative is too long: at most {} characters.",
-            mediabot_proto::catalog::GENERATE_MAX_NEGATIVE_CHARS
+        PowerError::NegativeTooLong => tr(
+            lang,
+            "power-error-negative-too-long",
+            &[arg("max_chars", GENERATE_MAX_NEGATIVE_CHARS)],
         ),
     };
-    match lang {
-        Lang::Ru => format!(
-            "{what}\nПример: Изображение кот-астронавт | model=flash | size=vertical | negative=текст"
-        ),
-        Lang::En => format!(
-            "{what}\nExample: Image a cat astronaut | model=flash | size=vertical | negative=text"
-        ),
-    }
+    tr(lang, "power-error", &[arg("error", what)])
 }
-
-/// The first line of a written prompt's message, per language; [`strip_prompt_header`] removes it.
-const PROMPT_HEADERS: [&str; 2] = ["✍️ Промпт:", "✍️ Prompt:"];
 
 /// A written prompt as the bot sends it: a header line, then the prompt itself (the text "Create from this
 /// prompt" takes back with [`strip_prompt_header`]).
 pub fn written_prompt(lang: Lang, prompt: &str) -> String {
-    let header = match lang {
-        Lang::Ru => PROMPT_HEADERS[0],
-        Lang::En => PROMPT_HEADERS[1],
-    };
-    format!("{header}\n\n{prompt}")
+    format!("{}\n\n{prompt}", msg(lang, "written-prompt-header"))
 }
 
 /// The prompt in a message made by [`written_prompt`] (in either language): the text less its header.
 pub fn strip_prompt_header(text: &str) -> &str {
-    PROMPT_HEADERS
-        .iter()
-        .find_map(|h| text.strip_prefix(h))
+    [Lang::Ru, Lang::En]
+        .into_iter()
+        .find_map(|lang| text.strip_prefix(msg(lang, "written-prompt-header").as_str()))
         .unwrap_or(text)
         .trim()
 }
 
 /// The button under a written prompt.
 pub fn create_from_prompt_button(lang: Lang, price: &str) -> String {
-    match lang {
-        Lang::Ru => format!("🎨 Создать по этому промпту — {price}"),
-        Lang::En => format!("🎨 Create from this prompt — {price}"),
-    }
+    tr(lang, "create-from-prompt-button", &[arg("price", price)])
 }
 
 /// The result format's name as shown: PNG, JPEG, WebP.
@@ -1651,25 +1206,18 @@ pub fn edit_ask(
     format: &str,
     max_chars: usize,
 ) -> String {
-    let format = format_name(format);
-    match lang {
-        Lang::Ru => format!(
-            "✏️ Напишите, что изменить, — своими словами, на любом языке (до {max_chars} символов), \
-             например «сделай ночь и добавь снег».\n\
-             Картинок: {images} из {max_images}. До описания можно прислать ещё фото — например, чтобы \
-             объединить их в одну картинку.\n\
-             Модель: {model} — {price}. Формат результата: {format}. Поменять — кнопками ниже.\n\
-             Деньги спишутся, только когда результат придёт. /cancel — отменить."
-        ),
-        Lang::En => format!(
-            "✏️ Write what to change — in your own words, in any language (up to {max_chars} \
-             characters), e.g. \"make it night and add snow\".\n\
-             Pictures: {images} of {max_images}. You can send more photos before the instruction — to \
-             combine them into one picture, say.\n\
-             Model: {model} — {price}. Result format: {format}. Change them with the buttons below.\n\
-             You pay only once the result has arrived. /cancel to cancel."
-        ),
-    }
+    tr(
+        lang,
+        "edit-ask",
+        &[
+            arg("images", images),
+            arg("max_images", max_images),
+            arg("model", model),
+            arg("price", price),
+            arg("format", format_name(format)),
+            arg("max_chars", max_chars),
+        ],
+    )
 }
 
 /// A model button under the Edit question: the alias and its price, marked when chosen.
@@ -1693,31 +1241,19 @@ pub fn format_button(format: &str, chosen: bool) -> String {
 
 /// A picture beyond the most one edit takes.
 pub fn edit_too_many(lang: Lang, max_images: usize) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "Больше {max_images} картинок за раз не получится. Теперь напишите, что изменить (или /cancel)."
-        ),
-        Lang::En => format!(
-            "At most {max_images} pictures at a time. Now write what to change (or /cancel)."
-        ),
-    }
+    tr(lang, "edit-too-many", &[arg("max_images", max_images)])
 }
 
 /// Something other than words arrived while Edit waits for the instruction.
 pub fn edit_instruction_needed(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Напишите обычным текстом, что изменить на картинке (или /cancel).".into(),
-        Lang::En => "Please write as plain text what to change in the picture (or /cancel).".into(),
-    }
+    msg(lang, "edit-instruction-needed")
 }
 
 /// What a retouch preset is called.
-pub fn retouch_preset_name(lang: Lang, preset: RetouchPreset) -> &'static str {
-    match (lang, preset) {
-        (Lang::Ru, RetouchPreset::Enhance) => "Усилить черты",
-        (Lang::En, RetouchPreset::Enhance) => "Enhance features",
-        (Lang::Ru, _) => "Мягкая ретушь",
-        (Lang::En, _) => "Soft retouch",
+pub fn retouch_preset_name(lang: Lang, preset: RetouchPreset) -> String {
+    match preset {
+        RetouchPreset::Enhance => msg(lang, "retouch-preset-name-enhance"),
+        _ => msg(lang, "retouch-preset-name-soft"),
     }
 }
 
@@ -1737,183 +1273,223 @@ pub fn retouch_preset_button(lang: Lang, preset: RetouchPreset, chosen: bool) ->
 
 /// The Retouch question: the two presets and what neither changes.
 pub fn retouch_ask(lang: Lang, price: &str) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "✨ Ретушь портрета — {price}. Выберите вариант кнопкой:\n\
-             • Мягкая ретушь — ровный тон кожи, меньше пятен, блеска и теней под глазами, текстура кожи \
-             сохраняется;\n\
-             • Усилить черты — выразительнее глаза, брови и контуры лица.\n\
-             Губы, возраст и предметы в кадре не меняются. /cancel — отменить."
-        ),
-        Lang::En => format!(
-            "✨ Portrait retouch — {price}. Choose with a button:\n\
-             • Soft retouch — an even skin tone, fewer blemishes, less shine and fewer shadows under the \
-             eyes, the skin's texture kept;\n\
-             • Enhance features — clearer eyes, brows and facial contours.\n\
-             Lips, age and the objects in the picture stay as they are. /cancel to cancel."
-        ),
-    }
+    tr(lang, "retouch-ask", &[arg("price", price)])
 }
 
 /// After a preset button: an optional instruction, or Start.
 pub fn retouch_ask_wishes(lang: Lang, preset: RetouchPreset, max_chars: usize) -> String {
-    let name = retouch_preset_name(lang, preset);
-    match lang {
-        Lang::Ru => format!(
-            "✨ {name}. Хотите что-то добавить? Напишите пожелание (до {max_chars} символов), например \
-             «убери блик на лбу», — или нажмите «Начать»."
-        ),
-        Lang::En => format!(
-            "✨ {name}. Anything to add? Write it (up to {max_chars} characters), e.g. \"remove the shine \
-             on the forehead\" — or press Start."
-        ),
-    }
+    tr(
+        lang,
+        "retouch-ask-wishes",
+        &[
+            arg("name", retouch_preset_name(lang, preset)),
+            arg("max_chars", max_chars),
+        ],
+    )
 }
 
 /// The Cancel button under a dialogue's question (it ends the dialogue, as /cancel does).
 pub fn dialogue_cancel_button(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "✖️ Отмена".into(),
-        Lang::En => "✖️ Cancel".into(),
-    }
+    msg(lang, "dialogue-cancel-button")
 }
 
 /// The button that starts a job with the choices made so far, with its price.
 pub fn start_button(lang: Lang, price: &str) -> String {
-    match lang {
-        Lang::Ru => format!("▶️ Начать — {price}"),
-        Lang::En => format!("▶️ Start — {price}"),
-    }
+    tr(lang, "start-button", &[arg("price", price)])
 }
 
 /// Words arrived before a retouch preset was chosen.
 pub fn retouch_choose_preset(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Сначала выберите вариант ретуши кнопкой под вопросом (или /cancel).".into(),
-        Lang::En => {
-            "First choose the kind of retouch with a button under the question (or /cancel).".into()
-        }
-    }
+    msg(lang, "retouch-choose-preset")
 }
 
 /// A picture over the largest retouch takes (`limit_mb` in MB of 10^6 bytes).
 pub fn retouch_too_big(lang: Lang, limit_mb: u64) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "Для ретуши нужна картинка до {limit_mb} МБ — эта больше. Сожмите её (кнопка «Сжать») и \
-             пришлите снова. Ничего не списано."
-        ),
-        Lang::En => format!(
-            "Retouch takes pictures up to {limit_mb} MB, and this one is larger. Compress it (the \
-             \"Compress\" button) and send it again. Nothing was charged."
-        ),
-    }
+    tr(lang, "retouch-too-big", &[arg("limit_mb", limit_mb)])
 }
 
 /// The Face swap question, under the portrait: now the photo to put the face on.
 pub fn face_swap_ask(lang: Lang, price: &str) -> String {
-    match lang {
-        Lang::Ru => format!(
-            "🔄 Замена лица — {price}. Лицо возьму с этого фото. Теперь пришлите фото, на которое его \
-             перенести (человек на нём должен быть хорошо виден). /cancel — отменить."
-        ),
-        Lang::En => format!(
-            "🔄 Face swap — {price}. I'll take the face from this photo. Now send the photo to put it on \
-             (the person in it should be clearly visible). /cancel to cancel."
-        ),
-    }
+    tr(lang, "face-swap-ask", &[arg("price", price)])
 }
 
 /// Something other than a picture arrived while the bot waits for one.
 pub fn photo_needed(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Жду фото — пришлите картинку (или /cancel).".into(),
-        Lang::En => "I'm waiting for a photo — please send a picture (or /cancel).".into(),
-    }
+    msg(lang, "photo-needed")
 }
 
 /// The label of a main-menu button (the reply keyboard); either language's label opens the mode.
-pub fn menu_label(lang: Lang, mode: crate::menu::Mode) -> &'static str {
+pub fn menu_label(lang: Lang, mode: crate::menu::Mode) -> String {
     use crate::menu::Mode;
-    match (lang, mode) {
-        (Lang::Ru, Mode::Create) => "🎨 Создать",
-        (Lang::En, Mode::Create) => "🎨 Create",
-        (Lang::Ru, Mode::Write) => "✍️ Написать",
-        (Lang::En, Mode::Write) => "✍️ Write a prompt",
-        (Lang::Ru, Mode::Edit) => "✏️ Изменить",
-        (Lang::En, Mode::Edit) => "✏️ Edit",
-        (Lang::Ru, Mode::Retouch) => "✨ Ретушь",
-        (Lang::En, Mode::Retouch) => "✨ Retouch",
-        (Lang::Ru, Mode::AddText) => "📝 Добавить текст",
-        (Lang::En, Mode::AddText) => "📝 Add text",
-        (Lang::Ru, Mode::FaceSwap) => "🔄 Заменить лицо",
-        (Lang::En, Mode::FaceSwap) => "🔄 Face swap",
-        (Lang::Ru, Mode::Enhance) => "⬆️ Улучшить",
-        (Lang::En, Mode::Enhance) => "⬆️ Enhance",
-        (Lang::Ru, Mode::Balance) => "💰 Баланс",
-        (Lang::En, Mode::Balance) => "💰 Balance",
-        (Lang::Ru, Mode::Info) => "ℹ️ Инфо",
-        (Lang::En, Mode::Info) => "ℹ️ Info",
-    }
+    msg(
+        lang,
+        match mode {
+            Mode::Create => "menu-label-create",
+            Mode::Write => "menu-label-write",
+            Mode::Edit => "menu-label-edit",
+            Mode::Retouch => "menu-label-retouch",
+            Mode::AddText => "menu-label-add-text",
+            Mode::FaceSwap => "menu-label-face-swap",
+            Mode::Enhance => "menu-label-enhance",
+            Mode::Balance => "menu-label-balance",
+            Mode::Info => "menu-label-info",
+        },
+    )
 }
 
 /// Reply to /menu: the main menu is the keyboard below.
 pub fn menu_text(lang: Lang) -> String {
-    match lang {
-        Lang::Ru => "Выберите, что сделать, кнопками внизу. Или просто пришлите фото, голосовое, \
-                     видео или документ — я скажу, что могу с ним сделать."
-            .into(),
-        Lang::En => {
-            "Choose what to do with the buttons below. Or just send a photo, a voice note, a \
-                     video or a document and I'll tell you what I can do with it."
-                .into()
-        }
-    }
+    msg(lang, "menu-text")
 }
 
 /// A menu mode asks for the picture it works on (`price`: the mode's price, "from" the cheapest where
 /// there are several).
 pub fn mode_ask_image(lang: Lang, mode: crate::menu::Mode, price: &str) -> String {
     use crate::menu::Mode;
-    let ask = match (lang, mode) {
-        (Lang::Ru, Mode::Edit) => {
-            "✏️ Пришлите фото, которое нужно изменить (можно до 4 — например, чтобы объединить их)."
-        }
-        (Lang::En, Mode::Edit) => "✏️ Send the photo to edit (up to 4 — to combine them, say).",
-        (Lang::Ru, Mode::Retouch) => "✨ Пришлите портрет для ретуши (до 10 МБ).",
-        (Lang::En, Mode::Retouch) => "✨ Send the portrait to retouch (up to 10 MB).",
-        (Lang::Ru, Mode::AddText) => "📝 Пришлите картинку, на которую добавить текст.",
-        (Lang::En, Mode::AddText) => "📝 Send the picture to put text on.",
-        (Lang::Ru, Mode::FaceSwap) => {
-            "🔄 Пришлите портрет — фото с лицом, которое нужно перенести. Потом я попрошу фото, куда его поставить."
-        }
-        (Lang::En, Mode::FaceSwap) => {
-            "🔄 Send the portrait — the photo with the face to use. Then I'll ask for the photo to put it on."
-        }
-        (Lang::Ru, _) => {
-            "⬆️ Пришлите фото — предложу увеличить его в 2 или 4 раза, сжать или сменить формат."
-        }
-        (Lang::En, _) => {
-            "⬆️ Send a photo — I'll offer to upscale it 2× or 4×, compress it or convert it."
-        }
-    };
-    match lang {
-        Lang::Ru => format!("{ask}\nЦена: {price}. /cancel — отменить."),
-        Lang::En => format!("{ask}\nPrice: {price}. /cancel to cancel."),
-    }
+    let ask = msg(
+        lang,
+        match mode {
+            Mode::Edit => "mode-ask-image-edit",
+            Mode::Retouch => "mode-ask-image-retouch",
+            Mode::AddText => "mode-ask-image-add-text",
+            Mode::FaceSwap => "mode-ask-image-face-swap",
+            _ => "mode-ask-image-enhance",
+        },
+    );
+    tr(
+        lang,
+        "mode-ask-image",
+        &[arg("ask", ask), arg("price", price)],
+    )
 }
 
 /// "from 8 ₽": the lowest of several prices.
 pub fn price_from(lang: Lang, price: &str) -> String {
-    match lang {
-        Lang::Ru => format!("от {price}"),
-        Lang::En => format!("from {price}"),
-    }
+    tr(lang, "price-from", &[arg("price", price)])
 }
 
 #[cfg(test)]
 mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use fluent_syntax::ast::Entry;
+
     use super::*;
+
+    thread_local! {
+        /// The messages this test's thread looked up: language code and id.
+        static LOOKED_UP: RefCell<BTreeSet<(&'static str, String)>> = RefCell::default();
+        /// Set by the test of what users see when a message fails; any other failure fails its test.
+        static FAILURE_EXPECTED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Called by [`tr`] on every lookup: notes the message, and fails the test when it is missing or does
+    /// not format with the arguments given.
+    pub(super) fn looked_up(lang: Lang, id: &str, text: &Result<String, String>) {
+        LOOKED_UP.with_borrow_mut(|ids| ids.insert((lang.code(), id.to_string())));
+        if let Err(error) = text
+            && !FAILURE_EXPECTED.get()
+        {
+            panic!("the message {id} of {}: {error}", lang.code());
+        }
+    }
+
+    /// The ids of the messages (and `-terms`) in `lang`'s files; a file that does not parse, or an id
+    /// defined twice, fails the test.
+    fn ids_in_files(lang: Lang) -> BTreeSet<String> {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("locales")
+            .join(lang.code());
+        let mut files = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect::<Vec<_>>();
+        files.sort();
+        assert!(!files.is_empty(), "no files in {}", folder.display());
+        let mut ids = BTreeSet::new();
+        for path in files {
+            assert_eq!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("ftl"),
+                "{}",
+                path.display()
+            );
+            let source = std::fs::read_to_string(&path).unwrap();
+            let resource = fluent_syntax::parser::parse(source.as_str())
+                .unwrap_or_else(|(_, errors)| panic!("{}: {errors:?}", path.display()));
+            for entry in resource.body {
+                let id = match entry {
+                    Entry::Message(message) => message.id.name.to_string(),
+                    Entry::Term(term) => format!("-{}", term.id.name),
+                    _ => continue,
+                };
+                assert!(
+                    ids.insert(id.clone()),
+                    "{id} is defined twice in {}",
+                    folder.display()
+                );
+            }
+        }
+        ids
+    }
+
+    #[test]
+    fn both_languages_have_the_same_messages() {
+        let (ru, en) = (ids_in_files(Lang::Ru), ids_in_files(Lang::En));
+        let only_ru = ru.difference(&en).collect::<Vec<_>>();
+        let only_en = en.difference(&ru).collect::<Vec<_>>();
+        assert!(
+            only_ru.is_empty() && only_en.is_empty(),
+            "only in ru: {only_ru:?}; only in en: {only_en:?}"
+        );
+        assert!(ru.contains("welcome") && ru.contains("insufficient-funds"));
+    }
+
+    #[test]
+    fn every_message_formats_and_is_used() {
+        for lang in [Lang::Ru, Lang::En] {
+            LOOKED_UP.with_borrow_mut(|ids| ids.clear());
+            // Every function, every branch: a message that is missing or does not format with the
+            // arguments its function gives fails here (see `looked_up`).
+            for (call, text) in samples::every_text(lang) {
+                assert!(!text.is_empty(), "{call}");
+                assert!(
+                    !text.contains(['\u{2068}', '\u{2069}']),
+                    "{call}: isolation marks in {text:?}"
+                );
+            }
+            let used = LOOKED_UP.with_borrow(|ids| {
+                ids.iter()
+                    .filter(|(code, _)| *code == lang.code())
+                    .map(|(_, id)| id.clone())
+                    .collect::<BTreeSet<_>>()
+            });
+            let in_files = ids_in_files(lang);
+            let unused = in_files.difference(&used).collect::<Vec<_>>();
+            assert!(
+                unused.is_empty(),
+                "messages of {} that no function looks up (or that samples.rs does not reach): {unused:?}",
+                lang.code()
+            );
+        }
+    }
+
+    #[test]
+    fn a_message_that_fails_shows_its_id() {
+        assert!(lookup(Lang::En, "no-such-message", &[]).is_err());
+        // `queued` names $position.
+        assert!(lookup(Lang::Ru, "queued", &[]).is_err());
+        assert_eq!(
+            lookup(Lang::Ru, "queued", &[arg("position", 3)]).as_deref(),
+            Ok("⏳ В очереди, перед вами 3 задания…")
+        );
+        FAILURE_EXPECTED.set(true);
+        assert_eq!(msg(Lang::Ru, "no-such-message"), "no-such-message");
+        assert_eq!(msg(Lang::En, "queued"), "queued");
+        FAILURE_EXPECTED.set(false);
+    }
 
     #[test]
     fn progress_says_percent_and_time_left() {
@@ -2160,25 +1736,106 @@ mod tests {
     }
 
     #[test]
-    fn russian_plurals() {
-        let frames = |n| ru_plural(n, "кадр", "кадра", "кадров");
-        for (n, word) in [
-            (1, "кадр"),
-            (2, "кадра"),
-            (4, "кадра"),
-            (5, "кадров"),
-            (11, "кадров"),
-            (12, "кадров"),
-            (14, "кадров"),
-            (21, "кадр"),
-            (22, "кадра"),
-            (100, "кадров"),
-            (101, "кадр"),
-            (111, "кадров"),
-            (0, "кадров"),
+    fn counts_take_their_plural_forms() {
+        // Russian: one (1, 21, 101), few (2-4, 22-24), many (0, 5-20, 11-14, 111, …).
+        for (n, jobs) in [
+            (1, "1 задание"),
+            (2, "2 задания"),
+            (4, "4 задания"),
+            (5, "5 заданий"),
+            (11, "11 заданий"),
+            (12, "12 заданий"),
+            (14, "14 заданий"),
+            (21, "21 задание"),
+            (22, "22 задания"),
+            (25, "25 заданий"),
+            (101, "101 задание"),
+            (111, "111 заданий"),
         ] {
-            assert_eq!(frames(n), word, "{n}");
+            assert_eq!(
+                queued(Lang::Ru, n),
+                format!("⏳ В очереди, перед вами {jobs}…")
+            );
         }
+        assert_eq!(queued(Lang::Ru, 0), "⏳ В очереди, вы следующий…");
+        assert_eq!(queued(Lang::En, 1), "⏳ Queued, 1 job ahead of you…");
+        assert_eq!(queued(Lang::En, 2), "⏳ Queued, 2 jobs ahead of you…");
+        assert_eq!(queued(Lang::En, 21), "⏳ Queued, 21 jobs ahead of you…");
+
+        let animation = |lang, frames| {
+            let facts = ImageFacts {
+                format: "GIF".into(),
+                width_px: 10,
+                height_px: 10,
+                bits_per_channel: frames,
+                frames,
+                ..ImageFacts::default()
+            };
+            image_facts(lang, &facts)
+        };
+        for (n, frames, bits) in [
+            (2, "2 кадра", "2 бита"),
+            (5, "5 кадров", "5 бит"),
+            (11, "11 кадров", "11 бит"),
+            (21, "21 кадр", "21 бит"),
+            (22, "22 кадра", "22 бита"),
+            (111, "111 кадров", "111 бит"),
+        ] {
+            let text = animation(Lang::Ru, n);
+            assert!(text.contains(&format!(", {bits} · ")), "{text}");
+            assert!(
+                text.contains(&format!("🎞 Анимация: {frames} — обрабатывается первый.")),
+                "{text}"
+            );
+        }
+        assert!(animation(Lang::En, 2).contains("🎞 An animation of 2 frames — "));
+        assert!(animation(Lang::Ru, 1).contains(", 1 бит · "));
+
+        for (n, chars) in [
+            (201, "201 символ"),
+            (202, "202 символа"),
+            (205, "205 символов"),
+            (211, "211 символов"),
+            (1001, "1001 символ"),
+        ] {
+            assert_eq!(
+                add_text_too_long(Lang::Ru, n, 200),
+                format!("Слишком длинный текст: {chars}, можно до 200. Пришлите покороче.")
+            );
+        }
+        assert_eq!(
+            words_too_long(Lang::En, 2001, 2000),
+            "That is too long: 2001 characters, and at most 2000 fit. Please shorten it."
+        );
+        // "до" and "больше" take the genitive: до 1 символа, до 21 символа, до 200 символов.
+        assert!(add_text_ask_text(Lang::Ru, 21).contains("(до 21 символа)"));
+        assert!(add_text_ask_text(Lang::Ru, 200).contains("(до 200 символов)"));
+        assert!(add_text_ask_text(Lang::En, 1).contains("(up to 1 character)"));
+        assert!(edit_too_many(Lang::Ru, 1).starts_with("Больше 1 картинки за раз"));
+        assert!(edit_too_many(Lang::Ru, 4).starts_with("Больше 4 картинок за раз"));
+        assert!(edit_too_many(Lang::En, 1).starts_with("At most 1 picture at a time."));
+        assert!(edit_too_many(Lang::En, 4).starts_with("At most 4 pictures at a time."));
+
+        let text = |pages, count| ExtractedText {
+            source_format: "PDF".into(),
+            pages,
+            characters: count,
+            words: count,
+            language: "en".into(),
+            ..ExtractedText::default()
+        };
+        assert_eq!(
+            text_summary(Lang::En, &text(1, 1), "5 ₽"),
+            "📄 PDF, 1 page, 1 character, 1 word\nLanguage: English\nBalance: 5 ₽"
+        );
+        assert_eq!(
+            text_summary(Lang::En, &text(2, 2), "5 ₽"),
+            "📄 PDF, 2 pages, 2 characters, 2 words\nLanguage: English\nBalance: 5 ₽"
+        );
+        assert_eq!(
+            text_summary(Lang::Ru, &text(21, 21), "5 ₽"),
+            "📄 PDF, страниц: 21, символов: 21, слов: 21\nЯзык: английский\nБаланс: 5 ₽"
+        );
     }
 
     #[test]

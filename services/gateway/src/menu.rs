@@ -300,7 +300,7 @@ mod tests {
     fn labels_in_either_language_open_their_mode() {
         for mode in MODES {
             assert_eq!(
-                Mode::from_label(i18n::menu_label(Lang::Ru, mode)),
+                Mode::from_label(&i18n::menu_label(Lang::Ru, mode)),
                 Some(mode)
             );
             assert_eq!(
