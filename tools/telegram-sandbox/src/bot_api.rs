@@ -49,6 +49,8 @@ const METHODS: &[&str] = &[
     "sendaudio",
     "sendvideo",
     "sendvideonote",
+    "sendsticker",
+    "sendanimation",
     "sendmediagroup",
     "logout",
     "close",
@@ -103,6 +105,8 @@ pub async fn call(
         "sendaudio" => send_media(shared, token, p, MediaKind::Audio).await,
         "sendvideo" => send_media(shared, token, p, MediaKind::Video).await,
         "sendvideonote" => send_media(shared, token, p, MediaKind::VideoNote).await,
+        "sendsticker" => send_media(shared, token, p, MediaKind::Sticker).await,
+        "sendanimation" => send_media(shared, token, p, MediaKind::Animation).await,
         "sendmediagroup" => send_media_group(shared, token, p).await,
         _ => Err(ApiError::not_found()),
     }
@@ -829,6 +833,11 @@ pub enum MediaKind {
     Video,
     /// `video_note`: round video.
     VideoNote,
+    /// `sticker`: a static WebP (other images are re-encoded to WebP), an animated TGS or a WebM video
+    /// sticker.
+    Sticker,
+    /// `animation`: a GIF or a silent MP4; the message carries it as `document` too, as Telegram does.
+    Animation,
 }
 
 impl MediaKind {
@@ -841,6 +850,8 @@ impl MediaKind {
             MediaKind::Audio => "audio",
             MediaKind::Video => "video",
             MediaKind::VideoNote => "video_note",
+            MediaKind::Sticker => "sticker",
+            MediaKind::Animation => "animation",
         }
     }
 
@@ -853,6 +864,8 @@ impl MediaKind {
             "audio" => MediaKind::Audio,
             "video" => MediaKind::Video,
             "video_note" => MediaKind::VideoNote,
+            "sticker" => MediaKind::Sticker,
+            "animation" => MediaKind::Animation,
             _ => return None,
         })
     }
@@ -865,7 +878,44 @@ impl MediaKind {
             MediaKind::Audio => ("music", "CQAC"),
             MediaKind::Video => ("videos", "BAAC"),
             MediaKind::VideoNote => ("video_notes", "DQAC"),
+            MediaKind::Sticker => ("stickers", "CAAC"),
+            MediaKind::Animation => ("animations", "CgAC"),
         }
+    }
+
+    /// Whether a caption can go with it (stickers and video notes have none).
+    pub fn takes_caption(self) -> bool {
+        !matches!(self, MediaKind::Sticker | MediaKind::VideoNote)
+    }
+
+    /// Whether it can be part of an album (`media_group_id`): photos and videos, documents, audio.
+    pub fn in_albums(self) -> bool {
+        matches!(
+            self,
+            MediaKind::Photo | MediaKind::Video | MediaKind::Document | MediaKind::Audio
+        )
+    }
+
+    /// Puts `media` (what [`media_object`] made) into a message `body` under this kind's field; an
+    /// animation also as `document` (file_id, file_unique_id, file_name, mime_type, file_size), as Telegram
+    /// keeps it for clients that know no animations.
+    pub fn put(self, body: &mut Value, media: Value) {
+        if self == MediaKind::Animation {
+            let mut document = json!({});
+            for key in [
+                "file_id",
+                "file_unique_id",
+                "file_name",
+                "mime_type",
+                "file_size",
+            ] {
+                if let Some(v) = media.get(key) {
+                    document[key] = v.clone();
+                }
+            }
+            body["document"] = document;
+        }
+        body[self.field()] = media;
     }
 }
 
@@ -967,6 +1017,9 @@ pub async fn media_object(
     if kind == MediaKind::Photo {
         return photo_object(shared, bytes).await;
     }
+    if kind == MediaKind::Sticker {
+        return sticker_object(shared, bytes, existing, p).await;
+    }
     let mime_type = match content_type.filter(|t| !t.is_empty() && t != "application/octet-stream")
     {
         Some(t) => t,
@@ -976,6 +1029,14 @@ pub async fn media_object(
     let duration = match p.i64("duration")? {
         Some(d) => d.max(0) as u32,
         None if kind == MediaKind::Document => 0,
+        None if kind == MediaKind::Animation && bytes.starts_with(b"GIF") => {
+            let data = bytes.clone();
+            tokio::task::spawn_blocking(move || media::gif_info(&data))
+                .await
+                .ok()
+                .flatten()
+                .map_or(0, |(_, _, secs)| secs.round() as u32)
+        }
         None => {
             let data = bytes.clone();
             tokio::task::spawn_blocking(move || media::duration_secs(&data))
@@ -1020,13 +1081,17 @@ pub async fn media_object(
             }
             media["mime_type"] = json!(mime_type);
         }
-        MediaKind::Video => {
+        MediaKind::Video | MediaKind::Animation => {
             let data = file.bytes.clone();
-            let probed = tokio::task::spawn_blocking(move || media::video_size(&data))
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or((0, 0));
+            let probed = tokio::task::spawn_blocking(move || {
+                media::gif_info(&data)
+                    .map(|(w, h, _)| (w, h))
+                    .or_else(|| media::video_size(&data))
+            })
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or((0, 0));
             media["width"] = json!(p.i64("width")?.unwrap_or(i64::from(probed.0)));
             media["height"] = json!(p.i64("height")?.unwrap_or(i64::from(probed.1)));
             media["duration"] = json!(duration);
@@ -1051,7 +1116,7 @@ pub async fn media_object(
             media["length"] = json!(length);
             media["duration"] = json!(duration);
         }
-        MediaKind::Photo => {}
+        MediaKind::Photo | MediaKind::Sticker => {}
     }
     let mut state = shared.lock();
     if let Some(stored) = state.file(file.file_id.as_str()) {
@@ -1071,7 +1136,12 @@ pub async fn media_object(
 
 fn media_kind_matches(kind: MediaKind, media: &Value) -> bool {
     match kind {
-        MediaKind::Document => media.get("duration").is_none() && media.get("length").is_none(),
+        MediaKind::Document => {
+            media.get("duration").is_none()
+                && media.get("length").is_none()
+                && media.get("is_video").is_none()
+        }
+        MediaKind::Sticker => media.get("is_video").is_some(),
         MediaKind::Voice => {
             media.get("duration").is_some()
                 && media.get("performer").is_none()
@@ -1079,6 +1149,96 @@ fn media_kind_matches(kind: MediaKind, media: &Value) -> bool {
         }
         _ => false,
     }
+}
+
+/// A `Sticker` (type `regular`): a static image is read for its size and stored as WebP, a TGS is animated,
+/// a WebM a video sticker (its size from the file when it can be read, else `width`/`height` of `p`, else
+/// 512 × 512, Telegram's sticker size). `emoji` from `p`.
+async fn sticker_object(
+    shared: &Shared,
+    bytes: Bytes,
+    existing: Option<Arc<StoredFile>>,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    let data = bytes.clone();
+    let format = tokio::task::spawn_blocking(move || media::sticker_format(&data))
+        .await
+        .map_err(|_| ApiError::bad_request("IMAGE_PROCESS_FAILED"))?
+        .map_err(|_| ApiError::bad_request("IMAGE_PROCESS_FAILED"))?;
+    let given = (p.i64("width")?, p.i64("height")?);
+    let (width, height, is_animated, is_video, mime_type, converted) = match format {
+        media::StickerFormat::Static {
+            width,
+            height,
+            webp,
+        } => (
+            i64::from(width),
+            i64::from(height),
+            false,
+            false,
+            "image/webp",
+            webp,
+        ),
+        media::StickerFormat::Animated => (
+            given.0.unwrap_or(512),
+            given.1.unwrap_or(512),
+            true,
+            false,
+            "application/x-tgsticker",
+            None,
+        ),
+        media::StickerFormat::Video => {
+            let data = bytes.clone();
+            let probed = tokio::task::spawn_blocking(move || media::video_size(&data))
+                .await
+                .ok()
+                .flatten();
+            let (w, h) = match (given, probed) {
+                ((Some(w), Some(h)), _) => (w, h),
+                (_, Some((w, h))) => (i64::from(w), i64::from(h)),
+                _ => (given.0.unwrap_or(512), given.1.unwrap_or(512)),
+            };
+            (w, h, false, true, "video/webm", None)
+        }
+    };
+    let (dir, prefix) = MediaKind::Sticker.storage();
+    let file = match (existing, converted) {
+        (Some(file), None) => file,
+        (_, converted) => shared.lock().store_file(
+            converted.unwrap_or(bytes),
+            dir,
+            prefix,
+            mime_type.to_owned(),
+            None,
+        ),
+    };
+    let mut sticker = json!({
+        "file_id": file.file_id,
+        "file_unique_id": file.file_unique_id,
+        "type": "regular",
+        "width": width,
+        "height": height,
+        "is_animated": is_animated,
+        "is_video": is_video,
+        "file_size": file.bytes.len(),
+    });
+    if let Some(emoji) = p.str("emoji").filter(|e| !e.is_empty()) {
+        sticker["emoji"] = json!(emoji);
+    }
+    let mut state = shared.lock();
+    if let Some(stored) = state.file(file.file_id.as_str()) {
+        state.update_file(StoredFile {
+            file_id: stored.file_id.clone(),
+            file_unique_id: stored.file_unique_id.clone(),
+            bytes: stored.bytes.clone(),
+            file_path: stored.file_path.clone(),
+            mime_type: stored.mime_type.clone(),
+            file_name: stored.file_name.clone(),
+            photo: None,
+            media: Some(sticker.clone()),
+        });
+    }
+    Ok(sticker)
 }
 
 /// Re-encodes a photo into Telegram's sizes and stores each size; returns the PhotoSize array.
@@ -1143,8 +1303,8 @@ async fn send_media(
     let input = resolve_input(shared, p, kind.field(), None).await?;
     let media = media_object(shared, kind, input, p).await?;
     let mut body = json!({});
-    body[kind.field()] = media;
-    if !caption.is_empty() && kind != MediaKind::VideoNote {
+    kind.put(&mut body, media);
+    if !caption.is_empty() && kind.takes_caption() {
         body["caption"] = json!(caption);
         if !caption_entities.is_empty() {
             body["caption_entities"] = json!(caption_entities);
@@ -1175,7 +1335,7 @@ async fn send_media_group(shared: &Shared, token: &str, p: &Params) -> Result<Va
             "wrong number of media specified in the album",
         ));
     }
-    let group_id = format!("{}{}", now_unix(), chat_id.unsigned_abs() % 100_000);
+    let group_id = shared.lock().next_media_group_id();
     let mut bodies = Vec::with_capacity(items.len());
     for item in items {
         let Value::Object(fields) = item else {
@@ -1187,12 +1347,7 @@ async fn send_media_group(shared: &Shared, token: &str, p: &Params) -> Result<Va
             .get("type")
             .and_then(Value::as_str)
             .and_then(MediaKind::from_field)
-            .filter(|k| {
-                matches!(
-                    k,
-                    MediaKind::Photo | MediaKind::Video | MediaKind::Document | MediaKind::Audio
-                )
-            })
+            .filter(|k| k.in_albums())
             .ok_or_else(|| {
                 ApiError::bad_request("can't parse InputMedia: unsupported media type")
             })?;

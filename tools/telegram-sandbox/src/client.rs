@@ -1,8 +1,8 @@
 //! A typed client for the sandbox's control API (`/sandbox/...`), for tests and tools written in Rust: act as
-//! Telegram users (texts, commands, photo/document/voice/audio/video uploads with captions and replies, inline
-//! button presses), read a chat's history and wait for something in it with the history long poll, read the
-//! reply keyboard under the input field, download files, inject Bot API faults, switch flood control, read the
-//! command menu and the bots.
+//! Telegram users (texts, commands, photo/document/voice/audio/video/sticker/animation uploads with captions
+//! and replies, albums, inline button presses), read a chat's history and wait for something in it with the
+//! history long poll, read the reply keyboard under the input field, download files, inject Bot API faults,
+//! switch flood control and a bot's group privacy mode, read the command menu and the bots.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), telegram_sandbox::client::ClientError> {
@@ -92,6 +92,12 @@ pub enum ClientError {
         mime_type: String,
         /// Why.
         source: reqwest::Error,
+    },
+    /// An album must have 2–10 items ([`ChatUser::send_album`]).
+    #[error("an album has 2 to 10 items, got {count}")]
+    Album {
+        /// How many were given.
+        count: usize,
     },
     /// Nothing in the chat matched before the deadline.
     #[error("timed out after {waited:?} waiting in chat {chat_id} for {what}; history: {history}")]
@@ -239,6 +245,9 @@ pub struct NewMessage {
     content: Content,
     reply_to_message_id: Option<i64>,
     duration_secs: Option<u32>,
+    size: Option<(u32, u32)>,
+    emoji: Option<String>,
+    media_group_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -259,6 +268,9 @@ impl NewMessage {
             content: Content::Text(text.into()),
             reply_to_message_id: None,
             duration_secs: None,
+            size: None,
+            emoji: None,
+            media_group_id: None,
         }
     }
 
@@ -273,6 +285,9 @@ impl NewMessage {
             },
             reply_to_message_id: None,
             duration_secs: None,
+            size: None,
+            emoji: None,
+            media_group_id: None,
         }
     }
 
@@ -289,6 +304,27 @@ impl NewMessage {
     /// (the control API's `duration` field). Ignored for a text.
     pub fn duration(mut self, secs: u32) -> Self {
         self.duration_secs = Some(secs);
+        self
+    }
+
+    /// The width and height the message reports for a video, an animation or a video sticker, instead of
+    /// those read from the file (the control API's `width` and `height` fields; a static sticker's size is
+    /// always read from the image). Ignored for a text.
+    pub fn size(mut self, width: u32, height: u32) -> Self {
+        self.size = Some((width, height));
+        self
+    }
+
+    /// The emoji of a sticker (the control API's `emoji` field).
+    pub fn emoji(mut self, emoji: impl Into<String>) -> Self {
+        self.emoji = Some(emoji.into());
+        self
+    }
+
+    /// Part of the album `media_group_id` (a photo, video, document or audio; see
+    /// [`ChatUser::send_album`], which sends a whole album with a fresh id).
+    pub fn media_group(mut self, media_group_id: impl Into<String>) -> Self {
+        self.media_group_id = Some(media_group_id.into());
         self
     }
 
@@ -501,6 +537,17 @@ impl SandboxClient {
                 if let Some(secs) = message.duration_secs {
                     form = form.text("duration", secs.to_string());
                 }
+                if let Some((width, height)) = message.size {
+                    form = form
+                        .text("width", width.to_string())
+                        .text("height", height.to_string());
+                }
+                if let Some(emoji) = message.emoji {
+                    form = form.text("emoji", emoji);
+                }
+                if let Some(id) = message.media_group_id {
+                    form = form.text("media_group_id", id);
+                }
                 form = form.part(kind.field(), file.into_part().await?);
                 self.http.post(url).multipart(form)
             }
@@ -635,6 +682,27 @@ impl SandboxClient {
         Ok(answer["enabled"] == true)
     }
 
+    /// `GET /sandbox/privacy`: whether the bot's group privacy mode is on (Telegram's default: in groups
+    /// the bot receives only commands meant for it and replies to its messages).
+    pub async fn group_privacy(&self) -> Result<bool> {
+        let answer: Value = self
+            .call(self.http.get(self.url("/sandbox/privacy")))
+            .await?;
+        Ok(answer["enabled"] == true)
+    }
+
+    /// `PUT /sandbox/privacy`: turns the bot's group privacy mode on or off (BotFather's /setprivacy) for
+    /// the messages sent from now on; answers the new setting. getMe's `can_read_all_group_messages`
+    /// follows it.
+    pub async fn set_group_privacy(&self, enabled: bool) -> Result<bool> {
+        let request = self
+            .http
+            .put(self.url("/sandbox/privacy"))
+            .json(&json!({ "enabled": enabled }));
+        let answer: Value = self.call(request).await?;
+        Ok(answer["enabled"] == true)
+    }
+
     /// `POST /sandbox/chats/{chat_id}/replay`: delivers the chat's latest update (a message or a button
     /// press) to the bot once more with the same `update_id`, as Telegram does for a bot that restarted
     /// before confirming it; answers that `update_id`. Errors: [`ClientError::Refused`] 404 when the chat
@@ -654,6 +722,17 @@ impl SandboxClient {
         let answer: Bots = self.call(self.http.get(self.url("/sandbox/bots"))).await?;
         Ok(answer.bots)
     }
+}
+
+/// A `media_group_id` no other call in this process gave: numeric, as Telegram's are (the time in
+/// microseconds and a counter).
+pub fn new_media_group_id() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("{micros}{:03}", n % 1000)
 }
 
 /// A 2xx answer.
@@ -734,6 +813,50 @@ impl ChatUser {
     pub async fn send_video_note(&self, file: impl Into<InputFile>) -> Result<Message> {
         self.send(NewMessage::file(MediaKind::VideoNote, file))
             .await
+    }
+
+    /// Sends a sticker: a static WebP (a PNG or JPEG is re-encoded to WebP, as stickers are), an animated
+    /// TGS or a WebM video sticker; its size is read from the image. `NewMessage::file(MediaKind::Sticker,
+    /// ..).emoji("😀")` gives it an emoji.
+    pub async fn send_sticker(&self, file: impl Into<InputFile>) -> Result<Message> {
+        self.send(NewMessage::file(MediaKind::Sticker, file)).await
+    }
+
+    /// Sends an animation (a GIF or a silent MP4); its size and duration are read from the file, and the
+    /// message carries it as `animation` and as `document`.
+    pub async fn send_animation(&self, file: impl Into<InputFile>) -> Result<Message> {
+        self.send(NewMessage::file(MediaKind::Animation, file))
+            .await
+    }
+
+    /// Sends 2–10 photos, videos, documents or audio files as one album, as a Telegram client does: one
+    /// message (and one update) per item, back to back, all with one fresh `media_group_id`; `caption` goes
+    /// with the first. Answers the messages in order.
+    ///
+    /// Errors: [`ClientError::Album`] for fewer than 2 or more than 10 items (nothing is sent); any error
+    /// of [`ChatUser::send`] (the items before it stay sent).
+    pub async fn send_album<F: Into<InputFile>>(
+        &self,
+        items: impl IntoIterator<Item = (MediaKind, F)>,
+        caption: Option<&str>,
+    ) -> Result<Vec<Message>> {
+        let items: Vec<(MediaKind, InputFile)> = items
+            .into_iter()
+            .map(|(kind, file)| (kind, file.into()))
+            .collect();
+        if !(2..=10).contains(&items.len()) {
+            return Err(ClientError::Album { count: items.len() });
+        }
+        let group = new_media_group_id();
+        let mut sent = Vec::with_capacity(items.len());
+        for (i, (kind, file)) in items.into_iter().enumerate() {
+            let mut message = NewMessage::file(kind, file).media_group(group.clone());
+            if let (0, Some(caption)) = (i, caption) {
+                message = message.caption(caption);
+            }
+            sent.push(self.send(message).await?);
+        }
+        Ok(sent)
     }
 
     /// Presses the inline button with `callback_data` of the bot's message `message_id`; answers with the

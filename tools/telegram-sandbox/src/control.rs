@@ -23,6 +23,18 @@ use crate::{
     state::{EntryKind, Fault, PendingCallback, Shared},
 };
 
+/// The multipart file parts a user's message can carry, one per message: the Message field of the same name.
+const UPLOAD_FIELDS: [&str; 8] = [
+    "photo",
+    "document",
+    "voice",
+    "audio",
+    "video",
+    "video_note",
+    "sticker",
+    "animation",
+];
+
 /// Longest `wait` of the history long poll, in seconds.
 const MAX_WAIT_SECS: u64 = 120;
 
@@ -158,7 +170,8 @@ pub async fn send_message(
         chat_id,
     )?;
     let reply_to = params.i64("reply_to_message_id")?;
-    let upload = ["photo", "document", "voice", "audio", "video", "video_note"]
+    let media_group_id = params.str("media_group_id").filter(|id| !id.is_empty());
+    let upload = UPLOAD_FIELDS
         .into_iter()
         .find_map(|field| params.file(field).map(|upload| (field, upload.clone())));
     let mut body = json!({});
@@ -166,6 +179,29 @@ pub async fn send_message(
         Some((field, upload)) => {
             let kind = MediaKind::from_field(field)
                 .ok_or_else(|| ControlError::bad_request("unknown file field"))?;
+            let caption = params.str("caption").filter(|c| !c.is_empty());
+            if caption.is_some() && kind == MediaKind::Sticker {
+                return Err(ControlError::bad_request("a sticker has no caption"));
+            }
+            if let Some(caption) = &caption
+                && entities::utf16_len(caption) > bot_api::MAX_CAPTION
+            {
+                return Err(ControlError::bad_request(
+                    "caption is longer than 1024 characters",
+                ));
+            }
+            if let Some(id) = &media_group_id {
+                if !kind.in_albums() {
+                    return Err(ControlError::bad_request(format!(
+                        "media_group_id: a {field} can't be part of an album (photos, videos, documents and audio can)"
+                    )));
+                }
+                if id.len() > 64 {
+                    return Err(ControlError::bad_request(
+                        "media_group_id is longer than 64 characters",
+                    ));
+                }
+            }
             let media = bot_api::media_object(&shared, kind, Input::Upload(upload), &params)
                 .await
                 .map_err(|e| {
@@ -174,14 +210,16 @@ pub async fn send_message(
                         e.description
                     ))
                 })?;
-            body[field] = media;
-            if let Some(caption) = params.str("caption").filter(|c| !c.is_empty()) {
-                if entities::utf16_len(&caption) > bot_api::MAX_CAPTION {
-                    return Err(ControlError::bad_request(
-                        "caption is longer than 1024 characters",
-                    ));
-                }
+            kind.put(&mut body, media);
+            if let Some(caption) = caption {
+                let found = entities::user_entities(&caption);
                 body["caption"] = json!(caption);
+                if !found.is_empty() {
+                    body["caption_entities"] = json!(found);
+                }
+            }
+            if let Some(id) = media_group_id {
+                body["media_group_id"] = json!(id);
             }
         }
         None => {
@@ -190,19 +228,24 @@ pub async fn send_message(
                 let hint = if is_json {
                     "a text message needs a non-empty \"text\""
                 } else {
-                    "send JSON with \"text\", or multipart with one file part named photo, document, voice, audio, video or video_note"
+                    "send JSON with \"text\", or multipart with one file part named photo, document, voice, audio, video, video_note, sticker or animation"
                 };
                 return Err(ControlError::bad_request(hint));
+            }
+            if media_group_id.is_some() {
+                return Err(ControlError::bad_request(
+                    "media_group_id: a text can't be part of an album",
+                ));
             }
             if entities::utf16_len(&text) > MAX_TEXT {
                 return Err(ControlError::bad_request(
                     "text is longer than 4096 characters",
                 ));
             }
-            let commands = entities::bot_commands(&text);
+            let found = entities::user_entities(&text);
             body["text"] = json!(text);
-            if !commands.is_empty() {
-                body["entities"] = json!(commands);
+            if !found.is_empty() {
+                body["entities"] = json!(found);
             }
         }
     }
@@ -224,7 +267,16 @@ pub async fn send_message(
         if let Some(text) = message["text"].as_str() {
             chat.user_sent_text(text);
         }
-        bot.push_update("message", message.clone());
+        let bot_has_written = chat.bot_has_written;
+        if bot.receives(&message, bot_has_written) {
+            bot.push_update("message", message.clone());
+        } else {
+            tracing::debug!(
+                chat_id,
+                message_id = message["message_id"].as_i64(),
+                "group privacy: message not delivered to the bot"
+            );
+        }
         message
     };
     shared.notify();
@@ -553,4 +605,57 @@ pub async fn set_flood_control(
     })?;
     shared.set_flood_control(setting.enabled);
     Ok(Json(json!({ "enabled": shared.flood_control() })))
+}
+
+/// Body of `PUT`/`POST /sandbox/privacy`.
+#[derive(Debug, Deserialize)]
+struct PrivacySetting {
+    enabled: bool,
+}
+
+/// The answer of the privacy endpoints: `{"bot_id":..,"enabled":bool}`.
+fn privacy_answer(shared: &Shared, token: &str) -> Result<Json<Value>> {
+    let state = shared.lock();
+    let bot = state
+        .bots
+        .get(token)
+        .ok_or_else(|| ControlError::bad_request("the bot is gone"))?;
+    Ok(Json(
+        json!({ "bot_id": bot.id, "enabled": bot.group_privacy }),
+    ))
+}
+
+/// `GET /sandbox/privacy`: the bot's group privacy mode, `{"bot_id":..,"enabled":true}` (getMe's
+/// `can_read_all_group_messages` is its opposite).
+pub async fn privacy(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>> {
+    let query = query_map(query)?;
+    let token = bot_token(&shared, &query)?;
+    privacy_answer(&shared, &token)
+}
+
+/// `PUT` or `POST /sandbox/privacy` with `{"enabled":bool}`: turns the bot's group privacy mode on or off,
+/// as BotFather's /setprivacy does, for the messages sent from now on (the start-up value is
+/// `--group-privacy`); answers like the GET.
+pub async fn set_privacy(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>> {
+    let query = query_map(query)?;
+    let token = bot_token(&shared, &query)?;
+    let setting: PrivacySetting = serde_json::from_slice(&body).map_err(|e| {
+        ControlError::bad_request(format!("bad JSON body, expected {{\"enabled\":bool}}: {e}"))
+    })?;
+    {
+        let mut state = shared.lock();
+        let bot = state
+            .bots
+            .get_mut(&token)
+            .ok_or_else(|| ControlError::bad_request("the bot is gone"))?;
+        bot.group_privacy = setting.enabled;
+    }
+    privacy_answer(&shared, &token)
 }

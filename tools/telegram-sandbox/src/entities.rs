@@ -9,43 +9,127 @@ pub fn utf16_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
-/// The `bot_command` entities of a user's text: `/word` or `/word@botname` at the start or after whitespace.
+/// A "word character" as TDLib's entity finder sees it: a Unicode letter or number, or `_`.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn is_alnum_or_underscore(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// UTF-16 offset of each char index of `chars` (one more entry for the end).
+fn utf16_offsets(chars: &[char]) -> Vec<usize> {
+    let mut offsets = Vec::with_capacity(chars.len() + 1);
+    let mut at = 0;
+    for c in chars {
+        offsets.push(at);
+        at += c.len_utf16();
+    }
+    offsets.push(at);
+    offsets
+}
+
+/// The `bot_command` entities of a user's text, as Telegram finds them (TDLib's `match_bot_commands`):
+/// `/` not after a word character, `/`, `<` or `>`; 1–64 of `A-Za-z0-9_`; optionally `@` and a 3–32 character
+/// bot username, which the entity includes (`/start@jobs_bot` is one entity); and no word character, `/`, `<`
+/// or `>` right after it.
 pub fn bot_commands(text: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut offset16 = 0usize;
-    let mut prev_ws = true;
     let chars: Vec<char> = text.chars().collect();
+    let at16 = utf16_offsets(&chars);
+    let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
-        if c == '/' && prev_ws {
-            let mut j = i + 1;
-            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
-                j += 1;
+        if chars[i] != '/' {
+            i += 1;
+            continue;
+        }
+        if i > 0 && (is_word_char(chars[i - 1]) || matches!(chars[i - 1], '/' | '<' | '>')) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut j = i + 1;
+        while j < chars.len() && is_alnum_or_underscore(chars[j]) {
+            j += 1;
+        }
+        let name_len = j - start - 1;
+        // The next search starts where this one stopped, as in TDLib.
+        i = j;
+        if !(1..=64).contains(&name_len) {
+            continue;
+        }
+        if j < chars.len() && chars[j] == '@' {
+            let mut k = j + 1;
+            while k < chars.len() && is_alnum_or_underscore(chars[k]) {
+                k += 1;
             }
-            if j > i + 1 && j - i - 1 <= 64 {
-                if j < chars.len() && chars[j] == '@' {
-                    let mut k = j + 1;
-                    while k < chars.len() && (chars[k].is_ascii_alphanumeric() || chars[k] == '_') {
-                        k += 1;
-                    }
-                    if k > j + 1 {
-                        j = k;
-                    }
-                }
-                let len16: usize = chars[i..j].iter().map(|c| c.len_utf16()).sum();
-                out.push(json!({ "type": "bot_command", "offset": offset16, "length": len16 }));
-                offset16 += len16;
-                prev_ws = false;
-                i = j;
+            i = k;
+            if !(3..=32).contains(&(k - j - 1)) {
                 continue;
             }
+            j = k;
         }
-        prev_ws = c.is_whitespace();
-        offset16 += c.len_utf16();
-        i += 1;
+        if let Some(&next) = chars.get(j)
+            && (is_word_char(next) || matches!(next, '/' | '<' | '>'))
+        {
+            continue;
+        }
+        out.push(json!({ "type": "bot_command", "offset": at16[start], "length": at16[j] - at16[start] }));
     }
     out
+}
+
+/// The `mention` entities (`@username`) of a user's text, as Telegram finds them (TDLib's `find_mentions`):
+/// `@` not after a word character, 2–32 of `A-Za-z0-9_` not followed by a word character; names shorter than
+/// 4 characters only for Telegram's short inline bots (`@gif`, `@vid`, `@pic`).
+pub fn mentions(text: &str) -> Vec<Value> {
+    let chars: Vec<char> = text.chars().collect();
+    let at16 = utf16_offsets(&chars);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '@' || (i > 0 && is_word_char(chars[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut j = i + 1;
+        while j < chars.len() && is_alnum_or_underscore(chars[j]) {
+            j += 1;
+        }
+        i = j;
+        let name: String = chars[start + 1..j].iter().collect();
+        if !(2..=32).contains(&name.len()) || chars.get(j).is_some_and(|c| is_word_char(*c)) {
+            continue;
+        }
+        if name.len() < 4 && !matches!(name.to_ascii_lowercase().as_str(), "gif" | "vid" | "pic") {
+            continue;
+        }
+        out.push(
+            json!({ "type": "mention", "offset": at16[start], "length": at16[j] - at16[start] }),
+        );
+    }
+    out
+}
+
+/// The entities Telegram gives a user's text or caption: `bot_command`s and `mention`s, by offset.
+pub fn user_entities(text: &str) -> Vec<Value> {
+    let mut out = bot_commands(text);
+    out.extend(mentions(text));
+    out.sort_by_key(|e| e["offset"].as_u64().unwrap_or(0));
+    out
+}
+
+/// The part of `text` that an entity covers (offset and length in UTF-16 code units); "" when out of range.
+pub fn entity_text(text: &str, entity: &Value) -> String {
+    let offset = entity["offset"].as_u64().unwrap_or(0) as usize;
+    let length = entity["length"].as_u64().unwrap_or(0) as usize;
+    let units: Vec<u16> = text.encode_utf16().collect();
+    units
+        .get(offset..offset.saturating_add(length))
+        .map(String::from_utf16_lossy)
+        .unwrap_or_default()
 }
 
 /// Parses `text` in the given `parse_mode` (`HTML`, `MarkdownV2`, `Markdown`; case-insensitive) into plain
@@ -420,6 +504,42 @@ mod tests {
         assert_eq!(e[0]["length"], 18);
         assert_eq!(e[1]["offset"], 22);
         assert!(bot_commands("a/b").is_empty());
+    }
+
+    #[test]
+    fn commands_as_tdlib_finds_them() {
+        let found = |text: &str| -> Vec<String> {
+            bot_commands(text)
+                .iter()
+                .map(|e| entity_text(text, e))
+                .collect()
+        };
+        assert_eq!(found("/help@other_bot"), ["/help@other_bot"]);
+        assert_eq!(found("(/help) /a,/b"), ["/help", "/a", "/b"]);
+        // A username of under 3 characters, a word or `/` right after, `/` after a word: no command.
+        assert!(found("/help@ab").is_empty());
+        assert!(found("/helpé /x/y a/b <br/>").is_empty());
+        // Offsets in UTF-16 units: 🙂 is two.
+        let e = bot_commands("🙂 /start");
+        assert_eq!(e[0], json!({"type":"bot_command","offset":3,"length":6}));
+        assert_eq!(entity_text("🙂 /start", &e[0]), "/start");
+    }
+
+    #[test]
+    fn mentions_as_tdlib_finds_them() {
+        let text = "hi @sandbox_bot, mail a@b.cd @ab @gif /cmd@some_bot";
+        let kinds: Vec<(String, String)> = user_entities(text)
+            .iter()
+            .map(|e| (e["type"].as_str().unwrap().to_owned(), entity_text(text, e)))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("mention".to_owned(), "@sandbox_bot".to_owned()),
+                ("mention".to_owned(), "@gif".to_owned()),
+                ("bot_command".to_owned(), "/cmd@some_bot".to_owned()),
+            ]
+        );
     }
 
     #[test]

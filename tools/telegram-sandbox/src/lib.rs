@@ -43,29 +43,35 @@ pub struct Config {
     /// The URL people and bots reach the sandbox at, when not `http://<listen address>` (e.g. behind a proxy
     /// or in a container).
     pub public_url: Option<String>,
+    /// Group privacy mode of each bot at its start (Telegram's default, on): in groups a bot receives only
+    /// commands meant for it and replies to its messages. The control API's `/sandbox/privacy` switches it
+    /// per bot, as BotFather's /setprivacy does.
+    pub group_privacy: bool,
 }
 
 impl Default for Config {
-    /// `127.0.0.1:8081`, any token, flood control on: what the binary does without flags.
+    /// `127.0.0.1:8081`, any token, flood control and group privacy on: what the binary does without flags.
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
             token: None,
             flood_control: true,
             public_url: None,
+            group_privacy: true,
         }
     }
 }
 
 impl Config {
     /// A configuration for tests: a free port on 127.0.0.1, any token, flood control on (as Telegram's
-    /// always is).
+    /// always is), group privacy on (Telegram's default).
     pub fn for_tests() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             token: None,
             flood_control: true,
             public_url: None,
+            group_privacy: true,
         }
     }
 }

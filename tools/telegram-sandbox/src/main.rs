@@ -28,6 +28,13 @@ struct Args {
     /// The URL the sandbox is reached at, if not http://<listen address>.
     #[arg(long, env = "SANDBOX_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Group privacy mode of every bot at start (Telegram's default): in groups a bot receives only
+    /// commands meant for it and replies to its messages. `--group-privacy=false` turns it off.
+    #[arg(long, env = "SANDBOX_GROUP_PRIVACY", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    group_privacy: bool,
+    /// Turn group privacy mode off (same as `--group-privacy=false`): bots receive every group message.
+    #[arg(long)]
+    no_group_privacy: bool,
 }
 
 #[tokio::main]
@@ -45,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
         token: args.token,
         flood_control: args.flood_control && !args.no_flood_control,
         public_url: args.public_url,
+        group_privacy: args.group_privacy && !args.no_group_privacy,
     };
     let sandbox = spawn(config).await.context("starting the sandbox")?;
     println!("telegram-sandbox listening on {}", sandbox.base_url());

@@ -186,6 +186,114 @@ pub fn video_size(data: &[u8]) -> Option<(u32, u32)> {
         })
 }
 
+/// Width, height and duration in seconds (the frame delays added up; a delay under 2/100 s counts as
+/// 1/10 s, as browsers play it) of a GIF, read from its blocks without decoding a frame. A stream cut short
+/// counts up to where it ends; `None` when it is not a GIF.
+pub fn gif_info(data: &[u8]) -> Option<(u32, u32, f64)> {
+    if !(data.starts_with(b"GIF87a") || data.starts_with(b"GIF89a")) {
+        return None;
+    }
+    let width = u16::from_le_bytes([*data.get(6)?, *data.get(7)?]);
+    let height = u16::from_le_bytes([*data.get(8)?, *data.get(9)?]);
+    let table = |packed: u8| {
+        if packed & 0x80 != 0 {
+            3usize << ((packed & 7) + 1)
+        } else {
+            0
+        }
+    };
+    let skip_sub_blocks = |mut pos: usize| -> Option<usize> {
+        loop {
+            let len = usize::from(*data.get(pos)?);
+            pos += 1 + len;
+            if len == 0 {
+                return Some(pos);
+            }
+        }
+    };
+    let mut pos = 13 + table(*data.get(10)?);
+    let mut centis: u64 = 0;
+    loop {
+        match data.get(pos) {
+            Some(0x21) => {
+                let label = data.get(pos + 1).copied();
+                pos += 2;
+                if label == Some(0xF9) && data.get(pos) == Some(&4) {
+                    let (Some(lo), Some(hi)) = (data.get(pos + 2), data.get(pos + 3)) else {
+                        break;
+                    };
+                    let delay = u16::from_le_bytes([*lo, *hi]);
+                    centis += u64::from(if delay < 2 { 10 } else { delay });
+                }
+                match skip_sub_blocks(pos) {
+                    Some(next) => pos = next,
+                    None => break,
+                }
+            }
+            Some(0x2C) => {
+                let Some(packed) = data.get(pos + 9) else {
+                    break;
+                };
+                // Image descriptor (10 bytes), local colour table, LZW minimum code size, image data.
+                pos += 10 + table(*packed) + 1;
+                match skip_sub_blocks(pos) {
+                    Some(next) => pos = next,
+                    None => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    Some((u32::from(width), u32::from(height), centis as f64 / 100.0))
+}
+
+/// What a file sent as a sticker holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StickerFormat {
+    /// A static image; `webp` is the image re-encoded as WebP when it was in another format (PNG, JPEG):
+    /// Telegram's static stickers are WebP files.
+    Static {
+        /// Pixels.
+        width: u32,
+        /// Pixels.
+        height: u32,
+        /// The WebP bytes, when the input was not WebP already.
+        webp: Option<Bytes>,
+    },
+    /// An animated sticker: gzip-compressed Lottie JSON (`.tgs`).
+    Animated,
+    /// A video sticker: WebM (VP9).
+    Video,
+}
+
+/// Reads a sticker file: a TGS (gzip) is animated, a WebM a video sticker, anything else must be an image,
+/// whose size is read and which is re-encoded as lossless WebP unless it is WebP already.
+pub fn sticker_format(data: &[u8]) -> Result<StickerFormat, MediaError> {
+    if data.starts_with(&[0x1f, 0x8b]) {
+        return Ok(StickerFormat::Animated);
+    }
+    if data.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        return Ok(StickerFormat::Video);
+    }
+    let reader = ImageReader::new(Cursor::new(data)).with_guessed_format()?;
+    if reader.format() == Some(image::ImageFormat::WebP) {
+        let (width, height) = reader.into_dimensions()?;
+        return Ok(StickerFormat::Static {
+            width,
+            height,
+            webp: None,
+        });
+    }
+    let image = DynamicImage::ImageRgba8(reader.decode()?.to_rgba8());
+    let mut webp = Vec::new();
+    image.write_to(&mut Cursor::new(&mut webp), image::ImageFormat::WebP)?;
+    Ok(StickerFormat::Static {
+        width: image.width(),
+        height: image.height(),
+        webp: Some(Bytes::from(webp)),
+    })
+}
+
 /// A MIME type for a file: from its name's extension, else from its first bytes, else
 /// `application/octet-stream`.
 pub fn guess_mime(file_name: Option<&str>, data: &[u8]) -> String {
@@ -202,6 +310,8 @@ pub fn guess_mime(file_name: Option<&str>, data: &[u8]) -> String {
         "image/webp"
     } else if data.starts_with(b"RIFF") && data.get(8..12) == Some(b"WAVE") {
         "audio/x-wav"
+    } else if data.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        "video/webm"
     } else if data.starts_with(b"%PDF") {
         "application/pdf"
     } else if data.starts_with(b"OggS") {
@@ -242,6 +352,10 @@ pub fn extension_for(mime: &str, file_name: Option<&str>) -> String {
         "audio/mp4" => "m4a",
         "audio/x-wav" => "wav",
         "video/mp4" => "mp4",
+        "video/webm" => "webm",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "application/x-tgsticker" => "tgs",
         "application/pdf" => "pdf",
         _ => "bin",
     }
@@ -289,6 +403,33 @@ mod tests {
             })
             .collect();
         assert!(shapes.iter().all(|s| *s == shapes[0]), "{shapes:?}");
+    }
+
+    #[test]
+    fn gif_size_and_duration_from_its_blocks() {
+        let mut gif = Vec::new();
+        {
+            let mut encoder = image::codecs::gif::GifEncoder::new(&mut gif);
+            let frame = |ms| {
+                image::Frame::from_parts(
+                    image::RgbaImage::from_pixel(7, 5, image::Rgba([1, 2, 3, 255])),
+                    0,
+                    0,
+                    image::Delay::from_numer_denom_ms(ms, 1),
+                )
+            };
+            // 1.2 s, 0.3 s and a zero delay that players show for 0.1 s.
+            encoder
+                .encode_frames([frame(1200), frame(300), frame(0)])
+                .unwrap();
+        }
+        let (w, h, secs) = gif_info(&gif).unwrap();
+        assert_eq!((w, h), (7, 5));
+        assert!((secs - 1.6).abs() < 1e-9, "{secs}");
+        // Cut short: the frames up to the cut still count; not a GIF at all: None.
+        let (_, _, cut) = gif_info(&gif[..gif.len() - 20]).unwrap();
+        assert!(cut >= 1.2, "{cut}");
+        assert!(gif_info(b"\x89PNG....").is_none());
     }
 
     #[test]

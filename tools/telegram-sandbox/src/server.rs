@@ -51,6 +51,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
             post(control::add_fault).delete(control::clear_faults),
         )
         .route(
+            "/sandbox/privacy",
+            get(control::privacy)
+                .put(control::set_privacy)
+                .post(control::set_privacy),
+        )
+        .route(
             "/sandbox/flood-control",
             get(control::flood_control).put(control::set_flood_control),
         )

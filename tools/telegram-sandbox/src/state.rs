@@ -44,7 +44,10 @@ pub struct Shared {
 impl Shared {
     /// Creates the shared state; with a fixed token its bot exists from the start.
     pub fn new(config: Config, shutdown: CancellationToken) -> Self {
-        let mut state = State::default();
+        let mut state = State {
+            group_privacy: config.group_privacy,
+            ..State::default()
+        };
         if let Some(token) = &config.token
             && let Some(id) = token_bot_id(token)
         {
@@ -257,6 +260,10 @@ pub struct Chat {
     /// comes with a new or changed history entry (the bot's message, the user's message, a deletion), so
     /// whoever follows the history knows when to read it again.
     pub reply_keyboard: Option<ChatKeyboard>,
+    /// The bot has sent a message here: in a group with privacy mode on it then receives general commands
+    /// (`/help` without `@bot`), as Telegram delivers them to the last bot that wrote in the group (here each
+    /// bot has its own chats, so "the last bot" is "this bot, once it wrote").
+    pub bot_has_written: bool,
 }
 
 impl Chat {
@@ -267,6 +274,7 @@ impl Chat {
             index: HashMap::new(),
             counter: 0,
             reply_keyboard: None,
+            bot_has_written: false,
         }
     }
 
@@ -310,6 +318,9 @@ impl Chat {
         message["message_id"] = json!(id);
         message["date"] = json!(now_unix());
         message["chat"] = self.chat.clone();
+        if message["from"]["is_bot"] == true {
+            self.bot_has_written = true;
+        }
         self.index.insert(id, self.entries.len());
         self.entries.push(Entry {
             seq: id,
@@ -461,10 +472,13 @@ pub struct Bot {
     pub callbacks: HashMap<String, PendingCallback>,
     /// Flood control buckets.
     pub flood: FloodControl,
+    /// Group privacy mode (BotFather's /setprivacy; on by default, as on Telegram): in groups the bot
+    /// receives only messages meant for it, see [`Bot::receives`].
+    pub group_privacy: bool,
 }
 
 impl Bot {
-    fn new(id: i64) -> Self {
+    fn new(id: i64, group_privacy: bool) -> Self {
         let user = json!({
             "id": id,
             "is_bot": true,
@@ -485,6 +499,7 @@ impl Bot {
             chats: HashMap::new(),
             callbacks: HashMap::new(),
             flood: FloodControl::default(),
+            group_privacy,
         }
     }
 
@@ -492,12 +507,46 @@ impl Bot {
     pub fn me(&self) -> Value {
         let mut me = self.user.clone();
         me["can_join_groups"] = json!(true);
-        // Privacy mode off: the bot sees every group message the control API sends.
-        me["can_read_all_group_messages"] = json!(true);
+        // Privacy mode on (the default): the bot sees only group messages meant for it.
+        me["can_read_all_group_messages"] = json!(!self.group_privacy);
         me["supports_inline_queries"] = json!(false);
         me["can_connect_to_business"] = json!(false);
         me["has_main_web_app"] = json!(false);
         me
+    }
+
+    /// Whether a user's `message` reaches the bot as an update. Everything in private chats, and everything
+    /// with privacy mode off; in a group or supergroup with privacy mode on (Telegram's default) only:
+    /// a command addressed to this bot (`/cmd@this_bot`, anywhere in the text or caption), a general command
+    /// (`/cmd` without `@`) at the start of the text or caption once the bot has written in the chat
+    /// (`bot_has_written`), and a reply to one of the bot's messages. The history keeps every message
+    /// either way: the group's other members see them.
+    pub fn receives(&self, message: &Value, bot_has_written: bool) -> bool {
+        if !self.group_privacy || message["chat"]["type"] == "private" {
+            return true;
+        }
+        if message["reply_to_message"]["from"]["id"].as_i64() == Some(self.id) {
+            return true;
+        }
+        let (text, entities) = match message["text"].as_str() {
+            Some(text) => (text, &message["entities"]),
+            None => (
+                message["caption"].as_str().unwrap_or_default(),
+                &message["caption_entities"],
+            ),
+        };
+        let username = self.user["username"].as_str().unwrap_or_default();
+        entities
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["type"] == "bot_command")
+            .any(
+                |e| match crate::entities::entity_text(text, e).split_once('@') {
+                    Some((_, to)) => to.eq_ignore_ascii_case(username),
+                    None => bot_has_written && e["offset"] == 0,
+                },
+            )
     }
 
     /// Queues an update of `kind` (`message`, `callback_query`, ...) unless the bot's allowed_updates
@@ -582,14 +631,18 @@ pub struct State {
     /// The token of the bot that called the Bot API last (the default bot of the control API).
     pub last_bot: Option<String>,
     callback_counter: u64,
+    media_group_counter: u64,
+    /// Group privacy mode of bots created from now on (`Config::group_privacy`).
+    pub group_privacy: bool,
 }
 
 impl State {
     /// The bot of `token`, created on first use.
     pub fn ensure_bot(&mut self, token: &str, id: i64) -> &mut Bot {
+        let group_privacy = self.group_privacy;
         self.bots
             .entry(token.to_owned())
-            .or_insert_with(|| Bot::new(id))
+            .or_insert_with(|| Bot::new(id, group_privacy))
     }
 
     /// The token of the bot with user id `id`.
@@ -608,6 +661,12 @@ impl State {
             bot_id.rem_euclid(1_000_000_000),
             self.callback_counter
         )
+    }
+
+    /// A new `media_group_id` for an album (numeric, as Telegram's are; unique within this sandbox).
+    pub fn next_media_group_id(&mut self) -> String {
+        self.media_group_counter += 1;
+        format!("{}{:05}", now_unix(), self.media_group_counter % 100_000)
     }
 
     /// Stores a file and returns it. Equal content gets the same file_unique_id.

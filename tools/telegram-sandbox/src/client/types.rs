@@ -229,6 +229,66 @@ pub struct Video {
     pub extra: Extra,
 }
 
+/// A sticker (type `regular`): a static WebP, an animated TGS (`is_animated`) or a WebM video sticker
+/// (`is_video`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sticker {
+    /// Id to download or resend the file.
+    pub file_id: String,
+    /// Stable per content.
+    pub file_unique_id: String,
+    /// `regular`, `mask` or `custom_emoji`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    /// An animated (TGS) sticker.
+    #[serde(default)]
+    pub is_animated: bool,
+    /// A video (WebM) sticker.
+    #[serde(default)]
+    pub is_video: bool,
+    /// The emoji the sticker stands for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
+    /// Bytes.
+    #[serde(default)]
+    pub file_size: u64,
+    /// Fields not named above.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// An animation (a GIF or a silent MP4); its message carries the same file as `document` too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Animation {
+    /// Id to download or resend the file.
+    pub file_id: String,
+    /// Stable per content.
+    pub file_unique_id: String,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    /// Seconds.
+    #[serde(default)]
+    pub duration: u32,
+    /// The sender's file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// `image/gif` or `video/mp4`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// Bytes.
+    #[serde(default)]
+    pub file_size: u64,
+    /// Fields not named above.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
 /// One button of an inline keyboard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InlineKeyboardButton {
@@ -325,6 +385,12 @@ pub struct Message {
     /// A round video note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_note: Option<Video>,
+    /// A sticker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticker: Option<Sticker>,
+    /// An animation (then `document` holds the same file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub animation: Option<Animation>,
     /// The message this one replies to (without its own `reply_to_message`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to_message: Option<Box<Message>>,
@@ -334,7 +400,9 @@ pub struct Message {
     /// Unix seconds of the last edit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edit_date: Option<i64>,
-    /// Shared by the messages of one album (sendMediaGroup).
+    /// Shared by the messages of one album (the bot's sendMediaGroup, a user's [`ChatUser::send_album`]).
+    ///
+    /// [`ChatUser::send_album`]: super::ChatUser::send_album
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_group_id: Option<String>,
     /// Fields not named above.
@@ -380,7 +448,8 @@ impl Message {
             .max_by_key(|p| u64::from(p.width) * u64::from(p.height))
     }
 
-    /// The file of a media message: the largest photo size, document, voice, audio, video or video note.
+    /// The file of a media message: the largest photo size, document (an animation's file too), voice,
+    /// audio, video, video note or sticker.
     pub fn file_id(&self) -> Option<&str> {
         self.largest_photo()
             .map(|p| p.file_id.as_str())
@@ -389,6 +458,8 @@ impl Message {
             .or(self.audio.as_ref().map(|a| a.file_id.as_str()))
             .or(self.video.as_ref().map(|v| v.file_id.as_str()))
             .or(self.video_note.as_ref().map(|v| v.file_id.as_str()))
+            .or(self.sticker.as_ref().map(|s| s.file_id.as_str()))
+            .or(self.animation.as_ref().map(|a| a.file_id.as_str()))
     }
 
     /// The id of the message this one replies to.

@@ -280,7 +280,8 @@
       img.style.height = "auto";
       out.push(img);
     }
-    if (m.document) {
+    // An animation comes with the same file as `document` (for old clients): show it once, as the animation.
+    if (m.document && !m.animation) {
       const d = m.document;
       if (/^image\/(jpeg|png|gif|webp)$/.test(d.mime_type || "")) {
         const img = document.createElement("img");
@@ -307,7 +308,13 @@
       audio.src = fileUrl(m.voice.file_id);
       out.push(audio, fileLink(m.voice, "voice note, " + (m.voice.duration || 0) + " s", "♪"));
     }
-    if (m.video || m.animation) {
+    if (m.animation && m.animation.mime_type === "image/gif") {
+      const img = document.createElement("img");
+      img.className = "preview";
+      img.alt = m.animation.file_name || "GIF";
+      img.src = fileUrl(m.animation.file_id);
+      out.push(img);
+    } else if (m.video || m.animation) {
       const v = m.video || m.animation;
       const video = document.createElement("video");
       video.controls = true;
@@ -322,7 +329,18 @@
       video.src = fileUrl(m.video_note.file_id);
       out.push(video);
     }
+    if (m.sticker && !m.sticker.is_animated) {
+      const s = m.sticker;
+      const el = document.createElement(s.is_video ? "video" : "img");
+      el.className = "sticker";
+      el.src = fileUrl(s.file_id);
+      el.title = s.emoji || "sticker";
+      if (s.is_video) { el.autoplay = true; el.loop = true; el.muted = true; }
+      out.push(el);
+    }
+    const shown = m.sticker && !m.sticker.is_animated ? ["sticker"] : [];
     for (const kind of ["sticker", "location", "contact", "poll", "dice", "venue"]) {
+      if (shown.includes(kind)) continue;
       if (m[kind]) {
         const span = document.createElement("div");
         span.className = "text";

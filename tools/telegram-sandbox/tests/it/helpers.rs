@@ -21,6 +21,14 @@ pub const USER: i64 = 424242;
 /// How long any condition may take before a test fails.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
+/// A file of the shared fixtures (`../shared/fixtures/` of the project root), by its path there.
+pub fn fixture_path(path: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!(
+        "{}/../../../shared/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+}
+
 pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(format!(
         "{}/../../../shared/fixtures/{path}",
@@ -107,6 +115,24 @@ impl TestApp {
             body["error_code"].as_u64().unwrap(),
             body["description"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// Takes the updates the bot has now (getUpdates without waiting) and confirms them, as a polling bot
+    /// does; returns their messages.
+    pub async fn take_updates(&self) -> Vec<Value> {
+        let updates = self
+            .ok("getUpdates", serde_json::json!({ "timeout": 0 }))
+            .await;
+        let updates = updates.as_array().unwrap().clone();
+        if let Some(last) = updates.last() {
+            let offset = last["update_id"].as_i64().unwrap() + 1;
+            self.ok(
+                "getUpdates",
+                serde_json::json!({ "offset": offset, "timeout": 0 }),
+            )
+            .await;
+        }
+        updates.into_iter().map(|u| u["message"].clone()).collect()
     }
 
     /// The person of chat `chat_id` (Ann, language `en`): in a private chat its id is the chat id, in a group

@@ -9,7 +9,9 @@
 )]
 
 mod browser;
+mod groups;
 mod helpers;
+mod media;
 mod reply_keyboard;
 mod teloxide_bot;
 mod web_page;
