@@ -208,6 +208,17 @@ async fn answer_after(system: &mut System, user: &User, after: i64, starts: &str
     .await
 }
 
+/// The ids of the bot's messages in `user`'s chat after the message `sent`.
+async fn bot_messages_after(user: &User, sent: &serde_json::Value) -> Vec<i64> {
+    let after = sent["message_id"].as_i64();
+    user.messages()
+        .await
+        .iter()
+        .filter(|m| m["from"]["is_bot"] == true && m["message_id"].as_i64() > after)
+        .map(|m| m["message_id"].as_i64().unwrap())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_group_the_bot_answers_only_what_is_meant_for_it() {
     let mut system = System::start(Options {
@@ -245,17 +256,8 @@ async fn in_a_group_the_bot_answers_only_what_is_meant_for_it() {
         "Send a photo",
     )
     .await;
-    let bot_messages: Vec<i64> = ann
-        .messages()
-        .await
-        .iter()
-        .filter(|m| {
-            m["from"]["is_bot"] == true && m["message_id"].as_i64() > chatter["message_id"].as_i64()
-        })
-        .map(|m| m["message_id"].as_i64().unwrap())
-        .collect();
     assert_eq!(
-        bot_messages,
+        bot_messages_after(&ann, &chatter).await,
         [help_answer.message_id],
         "only /help@bot was answered"
     );
@@ -284,16 +286,11 @@ async fn in_a_group_the_bot_answers_only_what_is_meant_for_it() {
         "I understand photos",
     )
     .await;
-    let after_chatter: Vec<i64> = ann
-        .messages()
-        .await
-        .iter()
-        .filter(|m| {
-            m["from"]["is_bot"] == true && m["message_id"].as_i64() > chatter["message_id"].as_i64()
-        })
-        .map(|m| m["message_id"].as_i64().unwrap())
-        .collect();
-    assert_eq!(after_chatter, [answer.message_id], "chatter got nothing");
+    assert_eq!(
+        bot_messages_after(&ann, &chatter).await,
+        [answer.message_id],
+        "chatter got nothing"
+    );
 
     // /start in a group: how to talk to the bot there, no reply keyboard (its presses would not arrive).
     let start = ann.send_text(&format!("/start@{name}")).await;
