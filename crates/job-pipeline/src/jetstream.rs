@@ -484,6 +484,74 @@ impl Pipeline {
         Ok(false)
     }
 
+    /// Changes the stored status of `job_id` with `change` only while it is in `state`, by a compare-and-set
+    /// on the entry's revision: a status that moved on meanwhile (a worker's RUNNING over QUEUED, an outcome
+    /// over RUNNING) is never overwritten by an older view. Returns whether the change was written
+    /// (`false`: no status, another state, `change` declined, or the entry changed under it).
+    /// Errors: [`Error::Status`] when NATS fails.
+    pub async fn amend_status(
+        &self,
+        job_id: &str,
+        state: JobState,
+        change: impl FnOnce(&mut JobStatus) -> bool,
+    ) -> Result<bool, Error> {
+        let key = status_key(job_id);
+        let entry = self
+            .job_status
+            .entry(key.as_str())
+            .await
+            .map_err(|e| Error::Status(Box::new(e)))?;
+        let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
+            return Ok(false);
+        };
+        let mut status = JobStatus::decode(entry.value).map_err(|e| Error::Status(Box::new(e)))?;
+        if status.state != state as i32 || !change(&mut status) {
+            return Ok(false);
+        }
+        match self
+            .job_status
+            .update(key, Bytes::from(status.encode_to_vec()), entry.revision)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(false),
+            Err(e) => Err(Error::Status(Box::new(e))),
+        }
+    }
+
+    /// Jobs ahead of the job request stored at `sequence` in the work-queue stream `stream_name` (its
+    /// [`JobStatus::queue_sequence`]): the stream's messages below that sequence, waiting or running (a
+    /// work queue deletes a message once its job is acked). 0 when it is next, or already taken.
+    /// Errors: [`Error::Status`] when NATS fails.
+    pub async fn queue_position(&self, stream_name: &str, sequence: u64) -> Result<u64, Error> {
+        let status_error = |e: Box<dyn std::error::Error + Send + Sync>| Error::Status(e);
+        let stream = self
+            .jetstream
+            .get_stream_no_info(stream_name)
+            .await
+            .map_err(|e| status_error(Box::new(e)))?;
+        let info = stream
+            .info_builder()
+            .with_deleted(true)
+            .fetch()
+            .await
+            .map_err(|e| status_error(Box::new(e)))?
+            .info;
+        let first = info.state.first_sequence;
+        if sequence <= first {
+            return Ok(0);
+        }
+        // Messages acked out of order leave gaps below `sequence`; those are not ahead any more.
+        let gaps = info
+            .state
+            .deleted
+            .unwrap_or_default()
+            .iter()
+            .filter(|&&d| d >= first && d < sequence)
+            .count() as u64;
+        Ok((sequence - first).saturating_sub(gaps))
+    }
+
     /// Reads a job's status; `None` if the id is unknown or expired.
     pub async fn get_status(&self, job_id: &str) -> Result<Option<JobStatus>, Error> {
         let bytes = self

@@ -187,6 +187,7 @@ impl JobQueue {
                 failed: None,
                 updated_at_unix_ms: job.submitted_at_unix_ms,
                 context: job.context.clone(),
+                ..Default::default()
             })
             .await?;
         let published = self
@@ -200,6 +201,19 @@ impl JobQueue {
         match published {
             Ok(ack) => {
                 tracing::info!(ahead, duplicate = ack.duplicate, "job queued");
+                // Where it waits, for `/status`'s queue position; best effort (a worker that took it
+                // already has moved it past QUEUED).
+                let sequence = ack.sequence;
+                if let Err(error) = self
+                    .pipeline
+                    .amend_status(job_id.as_str(), JobState::Queued, |status| {
+                        status.queue_sequence = sequence;
+                        true
+                    })
+                    .await
+                {
+                    tracing::debug!(%error, "could not record the job's queue sequence");
+                }
                 Ok(Submitted {
                     job_id,
                     queue_position: ahead,

@@ -194,6 +194,19 @@ impl Progress {
         event.remaining_ms = remaining
             .map(|r| u64::try_from(r.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0);
+        // The status keeps the latest percent for `GetJob` and the gateway's /status; only while the job
+        // is RUNNING, so a late report never overwrites the outcome.
+        if let Err(error) = self
+            .pipeline
+            .amend_status(&event.job_id, JobState::Running, |status| {
+                let newer = percent > status.percent;
+                status.percent = status.percent.max(percent);
+                newer
+            })
+            .await
+        {
+            tracing::debug!(%error, percent, "recording progress in the status failed");
+        }
         let msg_id = message_id(&event.job_id, &format!("progress.{percent}"));
         if let Err(error) = self
             .pipeline
@@ -734,6 +747,7 @@ fn status(job: &JobRequest, state: JobState) -> JobStatus {
         failed: None,
         updated_at_unix_ms: now_unix_ms(),
         context: job.context.clone(),
+        ..Default::default()
     }
 }
 

@@ -444,133 +444,138 @@ pub enum InvalidOperation {
     },
 }
 
+/// Most pictures one album job takes (Telegram's album limit).
+pub const ALBUM_MAX_IMAGES: u32 = 10;
+
+impl From<Params> for Operation {
+    /// One picture's operation with these parameters.
+    fn from(params: Params) -> Self {
+        Operation {
+            params: Some(params),
+            count: 0,
+        }
+    }
+}
+
 impl Operation {
+    /// This operation on each of `count` pictures in one job (an album; see [`Operation::count`]).
+    pub fn times(mut self, count: u32) -> Self {
+        self.count = count;
+        self
+    }
+
+    /// Pictures the job processes: [`Operation::count`], at least 1.
+    pub fn pictures(&self) -> u32 {
+        self.count.max(1)
+    }
+
+    /// Whether this operation can run on an album ([`Operation::times`]): imaging's one-picture
+    /// operations that take no words (upscale, compress, convert).
+    pub fn runs_on_albums(&self) -> bool {
+        matches!(
+            self.params,
+            Some(Params::Upscale(_) | Params::Compress(_) | Params::Convert(_))
+        )
+    }
+
     /// `image.upscale` by `factor` (2 or 4).
     pub fn upscale(factor: u32) -> Self {
-        Operation {
-            params: Some(Params::Upscale(Upscale { factor })),
-        }
+        Operation::from(Params::Upscale(Upscale { factor }))
     }
 
     /// `speech.transcribe` in `language` ("auto" or an ISO 639-1 code).
     pub fn transcribe(language: &str) -> Self {
-        Operation {
-            params: Some(Params::Transcribe(Transcribe {
-                language: language.to_string(),
-                translate: false,
-                ..Default::default()
-            })),
-        }
+        Operation::from(Params::Transcribe(Transcribe {
+            language: language.to_string(),
+            translate: false,
+            ..Default::default()
+        }))
     }
 
     /// `speech.transcribe` of speech in `language` ("auto" or an ISO 639-1 code), translated to English
     /// (whisper's translate task); its key and callback data carry `translate=true`.
     pub fn translate_to_english(language: &str) -> Self {
-        Operation {
-            params: Some(Params::Transcribe(Transcribe {
-                language: language.to_string(),
-                translate: true,
-                ..Default::default()
-            })),
-        }
+        Operation::from(Params::Transcribe(Transcribe {
+            language: language.to_string(),
+            translate: true,
+            ..Default::default()
+        }))
     }
 
     /// `image.compress` to at most `target_kb` kilobytes (1000 bytes each; one of
     /// [`COMPRESS_TARGETS_KB`]).
     pub fn compress(target_kb: u32) -> Self {
-        Operation {
-            params: Some(Params::Compress(Compress { target_kb })),
-        }
+        Operation::from(Params::Compress(Compress { target_kb }))
     }
 
     /// `image.convert` to `target` (any of [`CONVERT_TARGETS`]).
     pub fn convert(target: ConvertTarget) -> Self {
-        Operation {
-            params: Some(Params::Convert(Convert {
-                target: target as i32,
-            })),
-        }
+        Operation::from(Params::Convert(Convert {
+            target: target as i32,
+        }))
     }
 
     /// `image.add_text` with these parameters.
     pub fn add_text(params: AddText) -> Self {
-        Operation {
-            params: Some(Params::AddText(params)),
-        }
+        Operation::from(Params::AddText(params))
     }
 
     /// `document.text`: the text of a document, OCR (for pages without a text layer) in the languages of
     /// `language` ("ru", "en" or "auto"; see [`ocr_languages`]).
     pub fn document_text(language: &str) -> Self {
-        Operation {
-            params: Some(Params::DocumentText(DocumentText {
-                language: language.to_string(),
-            })),
-        }
+        Operation::from(Params::DocumentText(DocumentText {
+            language: language.to_string(),
+        }))
     }
 
     /// `image.ocr`: the text in an image, recognised in the languages of `language` ("ru", "en" or
     /// "auto"; see [`ocr_languages`]).
     pub fn ocr(language: &str) -> Self {
-        Operation {
-            params: Some(Params::Ocr(Ocr {
-                language: language.to_string(),
-            })),
-        }
+        Operation::from(Params::Ocr(Ocr {
+            language: language.to_string(),
+        }))
     }
 
     /// `image.generate` with these parameters.
     pub fn generate(params: Generate) -> Self {
-        Operation {
-            params: Some(Params::Generate(params)),
-        }
+        Operation::from(Params::Generate(params))
     }
 
     /// `prompt.write`: an image prompt from `idea`, written in `language` ("ru", "en", "auto").
     pub fn write_prompt(idea: &str, language: &str) -> Self {
-        Operation {
-            params: Some(Params::WritePrompt(WritePrompt {
-                idea: idea.to_string(),
-                language: language.to_string(),
-            })),
-        }
+        Operation::from(Params::WritePrompt(WritePrompt {
+            idea: idea.to_string(),
+            language: language.to_string(),
+        }))
     }
 
     /// `image.edit` of the pictures the input holds, as `params` say.
     pub fn edit(params: Edit) -> Self {
-        Operation {
-            params: Some(Params::Edit(params)),
-        }
+        Operation::from(Params::Edit(params))
     }
 
     /// `image.retouch` in `preset`, with the user's `instruction` (may be empty).
     pub fn retouch(preset: RetouchPreset, instruction: &str) -> Self {
-        Operation {
-            params: Some(Params::Retouch(Retouch {
-                preset: preset as i32,
-                instruction: instruction.to_string(),
-            })),
-        }
+        Operation::from(Params::Retouch(Retouch {
+            preset: preset as i32,
+            instruction: instruction.to_string(),
+        }))
     }
 
     /// `image.upscale_remote` by `factor` (2 or 4), at a provider.
     pub fn upscale_remote(factor: u32) -> Self {
-        Operation {
-            params: Some(Params::UpscaleRemote(UpscaleRemote { factor })),
-        }
+        Operation::from(Params::UpscaleRemote(UpscaleRemote { factor }))
     }
 
     /// `image.face_swap`.
     pub fn face_swap() -> Self {
-        Operation {
-            params: Some(Params::FaceSwap(FaceSwap {})),
-        }
+        Operation::from(Params::FaceSwap(FaceSwap {}))
     }
 
     /// Whether the job's input object is an `InputParts` holding several pictures (`image.edit`,
     /// `image.face_swap`) rather than one file's bytes.
     pub fn takes_parts(&self) -> bool {
-        matches!(self.params, Some(Params::Edit(_) | Params::FaceSwap(_)))
+        self.count > 1 || matches!(self.params, Some(Params::Edit(_) | Params::FaceSwap(_)))
     }
 
     /// Whether the job reads an input object (`in/<job_id>`): every operation on a file does;
@@ -620,8 +625,18 @@ impl Operation {
     }
 
     /// Its parameters as (name, value) text pairs, in a fixed order: what prices match on, and part of the
-    /// [`key`](Self::key) and the [`callback_data`](Self::callback_data).
+    /// [`key`](Self::key) and the [`callback_data`](Self::callback_data). An album's `count` comes last,
+    /// only above 1 (so one picture's keys, job ids and buttons are as they were).
     pub fn params(&self) -> Vec<(&'static str, String)> {
+        let mut params = self.case_params();
+        if self.count > 1 {
+            params.push(("count", self.count.to_string()));
+        }
+        params
+    }
+
+    /// The parameters of the `params` case alone.
+    fn case_params(&self) -> Vec<(&'static str, String)> {
         match self.params.as_ref() {
             Some(Params::Upscale(p)) => vec![("factor", p.factor.to_string())],
             Some(Params::UpscaleRemote(p)) => vec![("factor", p.factor.to_string())],
@@ -693,6 +708,17 @@ impl Operation {
 
     /// Checks every parameter. Errors: [`InvalidOperation`] naming the first bad one.
     pub fn validate(&self) -> Result<(), InvalidOperation> {
+        if self.count > 1 && (!self.runs_on_albums() || self.count > ALBUM_MAX_IMAGES) {
+            return Err(InvalidOperation::Param {
+                operation: self.id().unwrap_or("operation"),
+                param: "count",
+                reason: format!(
+                    "above 1 only for image.upscale, image.compress and image.convert, at most \
+                     {ALBUM_MAX_IMAGES}; got {}",
+                    self.count
+                ),
+            });
+        }
         match self.params.as_ref() {
             None => Err(InvalidOperation::Missing),
             Some(Params::Compress(p)) if !COMPRESS_TARGETS_KB.contains(&p.target_kb) => {
@@ -972,6 +998,10 @@ impl Operation {
                 }
             }
             _ => return None,
+        };
+        let operation = match param("count") {
+            Some(count) => operation.times(count.parse().ok()?),
+            None => operation,
         };
         operation.validate().ok().map(|()| operation)
     }
@@ -1273,6 +1303,8 @@ pub fn price_of<'a>(
         }
         PriceUnit::Job | PriceUnit::Unspecified => entry.amount_minor,
     };
+    // An album job costs its operation's price per picture.
+    let amount = amount.checked_mul(i64::from(operation.pictures()))?;
     Some((amount, entry))
 }
 
@@ -1390,14 +1422,14 @@ mod tests {
         assert!(Operation::transcribe("ru").validate().is_ok());
         assert!(Operation::transcribe("auto").validate().is_ok());
         // The HTTP API's whisper options: checked, and not part of the key (the price does not change).
-        let with = |prompt: &str, temperature: f32| Operation {
-            params: Some(Params::Transcribe(Transcribe {
+        let with = |prompt: &str, temperature: f32| {
+            Operation::from(Params::Transcribe(Transcribe {
                 language: "en".into(),
                 prompt: prompt.into(),
                 temperature,
                 max_audio_ms: 60_000,
                 ..Default::default()
-            })),
+            }))
         };
         assert!(with("Kennedy", 0.4).validate().is_ok());
         assert_eq!(
@@ -1421,9 +1453,7 @@ mod tests {
                 .validate()
                 .is_err()
         );
-        let unknown = Operation {
-            params: Some(Params::Convert(Convert { target: 99 })),
-        };
+        let unknown = Operation::from(Params::Convert(Convert { target: 99 }));
         assert!(unknown.validate().is_err());
         assert_eq!(unknown.key(), "image.convert target=99");
         assert_eq!(
@@ -1878,5 +1908,39 @@ mod tests {
         );
         assert_eq!(Operation::from_key("image.edit model=pro format=gif"), None);
         assert_eq!(Operation::from_key("image.retouch preset=hard"), None);
+    }
+    #[test]
+    fn an_album_job_is_its_operation_on_each_picture_at_the_sum_of_their_prices() {
+        let album = Operation::upscale(2).times(4);
+        assert_eq!(album.key(), "image.upscale factor=2 count=4");
+        assert_eq!(album.callback_data(), "op:image.upscale:factor=2,count=4");
+        assert_eq!(
+            Operation::from_callback_data(&album.callback_data()),
+            Some(album.clone())
+        );
+        assert_eq!(Operation::from_key(&album.key()), Some(album.clone()));
+        assert!(album.takes_parts() && album.validate().is_ok());
+        // One picture's key, job ids and buttons are as they were.
+        assert_eq!(
+            Operation::upscale(2).times(1).key(),
+            "image.upscale factor=2"
+        );
+        assert!(Operation::upscale(2).times(11).validate().is_err());
+        assert!(
+            Operation::transcribe("ru").times(2).validate().is_err(),
+            "only imaging's one-picture operations"
+        );
+        let prices = [Price {
+            operation: "image.upscale".into(),
+            amount_minor: 500,
+            currency: "RUB".into(),
+            params: [("factor".to_string(), "2".to_string())].into(),
+            unit: PriceUnit::Job as i32,
+        }];
+        assert_eq!(price_of(&prices, &album, 0).map(|p| p.0), Some(2000));
+        assert_eq!(
+            price_of(&prices, &Operation::upscale(2), 0).map(|p| p.0),
+            Some(500)
+        );
     }
 }

@@ -79,6 +79,11 @@ const SQLITE_MIGRATIONS: Embedded = Embedded(&[
         "api keys",
         include_str!("../migrations/sqlite/0002_api_keys.sql"),
     ),
+    (
+        3,
+        "holds by account time",
+        include_str!("../migrations/sqlite/0003_holds_by_account_time.sql"),
+    ),
 ]);
 
 /// The PostgreSQL schema, from `migrations/postgres/`.
@@ -92,6 +97,11 @@ const POSTGRES_MIGRATIONS: Embedded = Embedded(&[
         2,
         "api keys",
         include_str!("../migrations/postgres/0002_api_keys.sql"),
+    ),
+    (
+        3,
+        "holds by account time",
+        include_str!("../migrations/postgres/0003_holds_by_account_time.sql"),
     ),
 ]);
 

@@ -372,6 +372,82 @@ impl PageCursor {
     }
 }
 
+/// A page of holds (paid operations), newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldPage {
+    /// The holds.
+    pub holds: Vec<Hold>,
+    /// Cursor for the next (older) page; `None` when there is none.
+    pub next: Option<HoldCursor>,
+}
+
+/// Where a page of holds starts: holds placed before this one (by `created_at_ms`, then job id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldCursor {
+    /// The last listed hold's `created_at_ms`.
+    pub created_at_ms: i64,
+    /// The last listed hold's job id.
+    pub job_id: String,
+}
+
+impl HoldCursor {
+    const PREFIX: &'static str = "ho1.";
+
+    /// The opaque token clients pass back: `ho1.<created_at_ms in hex>.<job id>`.
+    pub fn to_token(&self) -> String {
+        format!("{}{:x}.{}", Self::PREFIX, self.created_at_ms, self.job_id)
+    }
+
+    /// Parses a token from [`to_token`](Self::to_token); empty means "the newest page" (`None`).
+    pub fn from_token(token: &str) -> Result<Option<Self>, InvalidInput> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        token
+            .strip_prefix(Self::PREFIX)
+            .and_then(|rest| rest.split_once('.'))
+            .and_then(|(ms, job_id)| {
+                let created_at_ms = i64::from_str_radix(ms, 16).ok()?;
+                (!job_id.is_empty() && job_id.len() <= 64).then(|| Self {
+                    created_at_ms,
+                    job_id: job_id.to_string(),
+                })
+            })
+            .map(Some)
+            .ok_or_else(|| InvalidInput::new("page_token", "not a token from a previous response"))
+    }
+}
+
+/// Which holds a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HoldFilter {
+    /// Only holds in this state; `None`: every state.
+    pub state: Option<HoldState>,
+    /// Only holds whose job id ends with this (validated by [`HoldFilter::job_id_suffix`]).
+    pub job_id_suffix: Option<String>,
+}
+
+impl HoldFilter {
+    /// A job id suffix as a filter: 4 to 36 lower-case hex digits and '-' (a short job id as users see
+    /// it, or a whole one); empty means none. Upper case is folded.
+    pub fn job_id_suffix(raw: &str) -> Result<Option<String>, InvalidInput> {
+        let suffix = raw.trim().to_ascii_lowercase();
+        if suffix.is_empty() {
+            return Ok(None);
+        }
+        let valid = (4..=36).contains(&suffix.len())
+            && suffix.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        if valid {
+            Ok(Some(suffix))
+        } else {
+            Err(InvalidInput::new(
+                "job_id_suffix",
+                "4 to 36 hex digits and '-', the end of a job id",
+            ))
+        }
+    }
+}
+
 /// Default number of entries per page.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 /// Largest page.
@@ -411,6 +487,21 @@ mod tests {
             Ok(Some(PageCursor(12345)))
         );
         assert_eq!(PageCursor::from_token(""), Ok(None));
+        let cursor = HoldCursor {
+            created_at_ms: 1_765_000_000_123,
+            job_id: "0190c2d4-5b6a-7c8d-9e0f-a1b2c3d4e5f6".into(),
+        };
+        assert_eq!(HoldCursor::from_token(&cursor.to_token()), Ok(Some(cursor)));
+        assert_eq!(HoldCursor::from_token(""), Ok(None));
+        assert!(HoldCursor::from_token("le1.12").is_err());
+        assert!(HoldCursor::from_token("ho1.zz.x").is_err());
+        assert_eq!(
+            HoldFilter::job_id_suffix(" C3D4E5F6 "),
+            Ok(Some("c3d4e5f6".into()))
+        );
+        assert_eq!(HoldFilter::job_id_suffix(""), Ok(None));
+        assert!(HoldFilter::job_id_suffix("abc").is_err());
+        assert!(HoldFilter::job_id_suffix("a%b_c").is_err());
         assert!(PageCursor::from_token("garbage").is_err());
         assert_eq!(page_size(0), 20);
         assert_eq!(page_size(1000), 100);

@@ -7,8 +7,8 @@ use tonic::{Request, Response, Status};
 
 use crate::api_keys::ApiKey;
 use crate::domain::{
-    self, AccountId, Balance, Entry, EntryKind, HoldOutcome, HoldState, IdempotencyKey,
-    InvalidInput, JobId, PageCursor, PositiveAmount, ValidOperation,
+    self, AccountId, Balance, Entry, EntryKind, HoldCursor, HoldFilter, HoldOutcome, HoldState,
+    IdempotencyKey, InvalidInput, JobId, PageCursor, PositiveAmount, ValidOperation,
 };
 use crate::ledger::Ledger;
 
@@ -55,6 +55,8 @@ impl BillingService {
             currency: self.ledger.settings().currency.clone(),
             available_minor: outcome.available_minor,
             expires_at_unix_ms: hold.expires_at_ms,
+            created_at_unix_ms: hold.created_at_ms,
+            settled_at_unix_ms: hold.settled_at_ms.unwrap_or_default(),
         }
     }
 
@@ -173,6 +175,47 @@ impl Billing for BillingService {
                 .map(|e| self.entry_to_proto(e))
                 .collect(),
             next_page_token: page.next.map(PageCursor::to_token).unwrap_or_default(),
+        }))
+    }
+
+    async fn list_holds(
+        &self,
+        request: Request<proto::ListHoldsRequest>,
+    ) -> Result<Response<proto::ListHoldsResponse>, Status> {
+        let request = request.into_inner();
+        let account = AccountId::parse(request.account_id)?;
+        let cursor = HoldCursor::from_token(&request.page_token)?;
+        let filter = HoldFilter {
+            state: match request.state() {
+                proto::HoldState::Unspecified => None,
+                proto::HoldState::Pending => Some(HoldState::Pending),
+                proto::HoldState::Captured => Some(HoldState::Captured),
+                proto::HoldState::Released => Some(HoldState::Released),
+                proto::HoldState::Expired => Some(HoldState::Expired),
+            },
+            job_id_suffix: HoldFilter::job_id_suffix(&request.job_id_suffix)?,
+        };
+        let page = self
+            .ledger
+            .holds(
+                account,
+                domain::page_size(request.page_size),
+                cursor,
+                &filter,
+            )
+            .await?;
+        Ok(Response::new(proto::ListHoldsResponse {
+            holds: page
+                .holds
+                .into_iter()
+                .map(|hold| {
+                    self.hold_to_proto(HoldOutcome {
+                        hold,
+                        available_minor: 0,
+                    })
+                })
+                .collect(),
+            next_page_token: page.next.map(|c| c.to_token()).unwrap_or_default(),
         }))
     }
 

@@ -25,8 +25,8 @@ use tracing::instrument;
 
 use crate::db::{Backend, Db};
 use crate::domain::{
-    AccountId, Balance, Entry, EntryKind, EntryPage, Hold, HoldOutcome, HoldState, IdempotencyKey,
-    JobId, PageCursor, PositiveAmount, ValidOperation,
+    AccountId, Balance, Entry, EntryKind, EntryPage, Hold, HoldCursor, HoldFilter, HoldOutcome,
+    HoldPage, HoldState, IdempotencyKey, JobId, PageCursor, PositiveAmount, ValidOperation,
 };
 use crate::prices::PriceList;
 
@@ -594,6 +594,54 @@ impl Ledger {
             None
         };
         Ok(EntryPage { entries, next })
+    }
+
+    /// The account's holds (one per paid job), newest first: at most `page_size` placed before `cursor`,
+    /// narrowed by `filter`. Does not open the account (an unknown one has none).
+    #[instrument(skip_all, fields(account_id = %account, page_size = page_size, ?cursor, ?filter), err(level = "debug"))]
+    pub async fn holds(
+        &self,
+        account: AccountId,
+        page_size: u32,
+        cursor: Option<HoldCursor>,
+        filter: &HoldFilter,
+    ) -> Result<HoldPage> {
+        let (before_ms, before_job) =
+            cursor.map_or((i64::MAX, String::new()), |c| (c.created_at_ms, c.job_id));
+        // An empty `before_job` with `i64::MAX` matches everything: the newest page.
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            hold_columns!(),
+            " FROM holds WHERE account_id = $1",
+            " AND (created_at_ms < $2 OR (created_at_ms = $2 AND job_id < $3) OR $3 = '')",
+            " AND ($4 = '' OR state = $4)",
+            " AND ($5 = '' OR job_id LIKE $6)",
+            " ORDER BY created_at_ms DESC, job_id DESC LIMIT $7"
+        ))
+        .bind(account.get())
+        .bind(before_ms)
+        .bind(before_job)
+        .bind(filter.state.map(HoldState::as_db).unwrap_or_default())
+        .bind(filter.job_id_suffix.clone().unwrap_or_default())
+        // The suffix holds only hex digits and '-' (HoldFilter::job_id_suffix): no LIKE wildcards.
+        .bind(format!(
+            "%{}",
+            filter.job_id_suffix.as_deref().unwrap_or_default()
+        ))
+        .bind(i64::from(page_size) + 1)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut holds = rows.iter().map(hold_from_row).collect::<Result<Vec<_>>>()?;
+        let next = if holds.len() > page_size as usize {
+            holds.truncate(page_size as usize);
+            holds.last().map(|h| HoldCursor {
+                created_at_ms: h.created_at_ms,
+                job_id: h.job_id.clone(),
+            })
+        } else {
+            None
+        };
+        Ok(HoldPage { holds, next })
     }
 
     /// Opens the account with the welcome credit unless it exists. Runs inside the caller's write

@@ -19,6 +19,11 @@ impl AdminIds {
         self.0.contains(&user_id)
     }
 
+    /// The administrators' Telegram user ids, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.0.iter().copied()
+    }
+
     /// How many administrators there are.
     pub fn len(&self) -> usize {
         self.0.len()

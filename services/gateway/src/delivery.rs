@@ -36,9 +36,9 @@ use job_pipeline::jetstream::{Delivery, Disposition, message_id, subjects};
 use mediabot_proto::billing::v1::GetBalanceRequest;
 use mediabot_proto::catalog::price_of;
 use mediabot_proto::jobs::v1::{
-    ExtractedText, FailureReason, Generate, ImageResult, JobCompleted, JobContext, JobDelivered,
-    JobFailed, JobOrigin, JobProgress, JobState, JobUndelivered, Operation, PromptText, Transcript,
-    job_completed,
+    ExtractedText, FailureReason, Generate, ImageArchive, ImageResult, JobCompleted, JobContext,
+    JobDelivered, JobFailed, JobOrigin, JobProgress, JobState, JobUndelivered, Operation,
+    PromptText, Transcript, job_completed,
 };
 use prost::Message as _;
 use teloxide::prelude::*;
@@ -49,6 +49,7 @@ use teloxide::types::{
 use tokio::io::AsyncReadExt;
 use tracing::Instrument as _;
 
+use crate::activity::with_short_id;
 use crate::bot_api;
 use crate::i18n::{self, Lang};
 use crate::operations::{self, Input};
@@ -202,7 +203,10 @@ async fn on_progress(gateway: &Gateway, message: &NatsMessage) -> Result<(), Err
     let mut edit = gateway.bot.edit_message_text(
         ChatId(context.chat_id),
         MessageId(context.status_message_id),
-        i18n::working_with_estimate(lang, progress.percent, progress.remaining_ms),
+        with_short_id(
+            i18n::working_with_estimate(lang, progress.percent, progress.remaining_ms),
+            &progress.job_id,
+        ),
     );
     // A job that can be cancelled keeps its Cancel button while it runs.
     if progress
@@ -267,6 +271,9 @@ async fn deliver_completed(
         Some(_) if is_api(&context) => Ok(()),
         Some(job_completed::Result::Image(image)) => {
             deliver_image(gateway, &context, &operation, image).await
+        }
+        Some(job_completed::Result::Archive(archive)) => {
+            deliver_archive(gateway, &context, &operation, archive).await
         }
         Some(job_completed::Result::Transcript(transcript)) => {
             deliver_transcript(gateway, &context, transcript).await
@@ -509,6 +516,55 @@ fn file_name(operation: &Operation, extension: &str) -> String {
     format!("{name}.{extension}")
 }
 
+/// An album job's result: its ZIP archive as one document, `album-<operation>.zip`.
+async fn deliver_archive(
+    gateway: &Gateway,
+    context: &JobContext,
+    operation: &Operation,
+    archive: &ImageArchive,
+) -> Result<(), Error> {
+    let lang = Lang::from_code(Some(&context.language_code));
+    let bytes = read_object(gateway, &archive.output_key, archive.size_bytes).await?;
+    let name = format!("album-{}", file_name(&operation.clone().times(0), "zip"));
+    let balance = available_balance(gateway, context, lang).await;
+    let caption = i18n::archive_result(
+        lang,
+        operation,
+        archive.images,
+        archive.size_bytes,
+        &balance,
+    );
+    let mut send = gateway
+        .bot
+        .send_document(
+            ChatId(context.chat_id),
+            InputFile::memory(bytes).file_name(name),
+        )
+        .caption(caption);
+    if let Some(reply) = reply_to(context) {
+        send = send.reply_parameters(reply);
+    }
+    bot_api::call(send).await?;
+    delete_status(gateway, context).await;
+    Ok(())
+}
+
+/// A result object's bytes (`size_bytes`: the expected size, to allocate once).
+async fn read_object(gateway: &Gateway, key: &str, size_bytes: u64) -> Result<Vec<u8>, Error> {
+    let mut object = gateway
+        .pipeline
+        .media
+        .get(key)
+        .await
+        .map_err(|e| Error::ObjectStore(e.to_string()))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(size_bytes).unwrap_or(0));
+    object
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| Error::ObjectStore(e.to_string()))?;
+    Ok(bytes)
+}
+
 async fn deliver_image(
     gateway: &Gateway,
     context: &JobContext,
@@ -516,17 +572,7 @@ async fn deliver_image(
     image: &ImageResult,
 ) -> Result<(), Error> {
     let lang = Lang::from_code(Some(&context.language_code));
-    let mut object = gateway
-        .pipeline
-        .media
-        .get(image.output_key.as_str())
-        .await
-        .map_err(|e| Error::ObjectStore(e.to_string()))?;
-    let mut bytes = Vec::with_capacity(image.size_bytes as usize);
-    object
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| Error::ObjectStore(e.to_string()))?;
+    let bytes = read_object(gateway, &image.output_key, image.size_bytes).await?;
     let extension = match image.mime_type.as_str() {
         "image/png" => "png",
         "image/webp" => "webp",

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use fluent_templates::LanguageIdentifier;
 use fluent_templates::fluent_bundle::FluentValue;
 use mediabot_proto::Service;
-use mediabot_proto::billing::v1::{EntryKind, Operation as LedgerEntry};
+use mediabot_proto::billing::v1::{Hold, HoldState};
 use mediabot_proto::imaging::v1::{ColorModel, ImageFacts};
 use mediabot_proto::jobs::v1::{
     ExtractedText, FailureReason, ImageResult, ImageShape, JobState, Operation, RetouchPreset,
@@ -148,8 +148,22 @@ fn param(operation: &Operation, name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// What an operation is called (price list, history, buttons), keyed by its catalog id.
+/// What an operation is called (price list, history, buttons), keyed by its catalog id; an album's
+/// says how many pictures: «Увеличение фото ×2 · 4 фото».
 pub fn operation_name(lang: Lang, operation: &Operation) -> String {
+    let name = one_picture_operation_name(lang, operation);
+    match operation.count {
+        0 | 1 => name,
+        count => tr(
+            lang,
+            "operation-name-album",
+            &[arg("name", name), arg("count", count)],
+        ),
+    }
+}
+
+/// [`operation_name`] of one picture's (or a picture-less) operation.
+fn one_picture_operation_name(lang: Lang, operation: &Operation) -> String {
     let factor = param(operation, "factor");
     let model = param(operation, "model");
     let translate = param(operation, "translate") == "true";
@@ -917,62 +931,6 @@ pub fn moscow_time(unix_ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Reply to /history: the operations (newest first) one per line, in Moscow time.
-pub fn history(lang: Lang, operations: &[LedgerEntry]) -> String {
-    if operations.is_empty() {
-        return msg(lang, "history-empty");
-    }
-    let mut text = msg(lang, "history");
-    for operation in operations {
-        text.push('\n');
-        text.push_str(&history_line(lang, operation));
-    }
-    text
-}
-
-/// One /history line: `21.11.2026 09:33 · Charge: Photo upscale ×2 · -5 ₽`.
-pub fn history_line(lang: Lang, operation: &LedgerEntry) -> String {
-    let what = || {
-        [arg(
-            "operation",
-            recorded_operation_name(lang, &operation.description),
-        )]
-    };
-    let kind = EntryKind::try_from(operation.kind).unwrap_or(EntryKind::Unspecified);
-    let label = match kind {
-        EntryKind::WelcomeCredit => msg(lang, "history-line-welcome-credit"),
-        EntryKind::TopUp => msg(lang, "history-line-top-up"),
-        EntryKind::Capture => tr(lang, "history-line-capture", &what()),
-        EntryKind::Hold => tr(lang, "history-line-hold", &what()),
-        EntryKind::Release => tr(lang, "history-line-release", &what()),
-        EntryKind::Expiry => tr(lang, "history-line-expiry", &what()),
-        EntryKind::Refund => msg(lang, "history-line-refund"),
-        EntryKind::Adjustment => msg(lang, "history-line-adjustment"),
-        EntryKind::Unspecified => msg(lang, "history-line-other"),
-    };
-    let time = moscow_time(operation.created_at_unix_ms);
-    match operation.amount_minor {
-        0 => tr(
-            lang,
-            "history-line",
-            &[arg("time", time), arg("label", label)],
-        ),
-        amount => {
-            let sign = if amount > 0 { "+" } else { "" };
-            let money = money(lang, amount, &operation.currency);
-            tr(
-                lang,
-                "history-line-amount",
-                &[
-                    arg("time", time),
-                    arg("label", label),
-                    arg("amount", format!("{sign}{money}")),
-                ],
-            )
-        }
-    }
-}
-
 /// /add_balance from someone not in ADMIN_IDS.
 pub fn not_allowed(lang: Lang) -> String {
     msg(lang, "not-allowed")
@@ -1368,6 +1326,261 @@ pub fn price_from(lang: Lang, price: &str) -> String {
     tr(lang, "price-from", &[arg("price", price)])
 }
 
+/// Where a job of the user's stands, for /status (from its hold and its `JobStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Paid for, not queued yet: the file is being received.
+    Preparing,
+    /// Waiting in its service's queue, `ahead` jobs before it.
+    Queued {
+        /// Jobs ahead of it (0: next).
+        ahead: u64,
+    },
+    /// A worker runs it; the latest percent it reported.
+    Running {
+        /// 0..=100.
+        percent: u32,
+    },
+    /// Done or failed; the result or the reason is on its way to the chat.
+    Finishing,
+}
+
+/// How far a job is, as /status shows it.
+pub fn progress_text(lang: Lang, progress: Progress) -> String {
+    match progress {
+        Progress::Preparing => msg(lang, "progress-text-preparing"),
+        Progress::Queued { ahead: 0 } => msg(lang, "progress-text-queued-next"),
+        Progress::Queued { ahead } => tr(lang, "progress-text-queued", &[arg("ahead", ahead)]),
+        Progress::Running { percent } => {
+            tr(lang, "progress-text-running", &[arg("percent", percent)])
+        }
+        Progress::Finishing => msg(lang, "progress-text-finishing"),
+    }
+}
+
+/// One job in progress, a /status line: `#c3d4e5f6 · Photo upscale ×2 · ⚙️ running, 40%`.
+pub fn status_line(lang: Lang, short_id: &str, operation: &str, progress: Progress) -> String {
+    tr(
+        lang,
+        "status-line",
+        &[
+            arg("short_id", short_id),
+            arg("operation", recorded_operation_name(lang, operation)),
+            arg("progress", progress_text(lang, progress)),
+        ],
+    )
+}
+
+/// Reply to /status: the user's jobs in progress (`lines` from [`status_line`]), or that there are none.
+pub fn status_list(lang: Lang, lines: &[String]) -> String {
+    if lines.is_empty() {
+        return msg(lang, "status-list-empty");
+    }
+    let mut text = tr(lang, "status-list", &[arg("count", lines.len())]);
+    for line in lines {
+        text.push('\n');
+        text.push_str(line);
+    }
+    text.push_str("\n\n");
+    text.push_str(&msg(lang, "status-list-one-job"));
+    text
+}
+
+/// A paid operation's state as /history and `/status <id>` tell it.
+pub fn hold_state_text(lang: Lang, state: HoldState) -> String {
+    msg(
+        lang,
+        match state {
+            HoldState::Pending => "hold-state-text-pending",
+            HoldState::Captured => "hold-state-text-captured",
+            HoldState::Released | HoldState::Expired => "hold-state-text-returned",
+            HoldState::Unspecified => "hold-state-text-unknown",
+        },
+    )
+}
+
+/// The money of a paid operation: what was taken once captured, what is held while in progress, none
+/// once returned.
+fn hold_money(lang: Lang, hold: &Hold) -> Option<String> {
+    match hold.state() {
+        HoldState::Captured => Some(money(lang, hold.captured_minor, &hold.currency)),
+        HoldState::Pending => Some(money(lang, hold.amount_minor, &hold.currency)),
+        _ => None,
+    }
+}
+
+/// One /history line: `21.11.2026 09:33 · Photo upscale ×2 · 5 ₽ · ✅ done and paid · #c3d4e5f6`.
+pub fn history_hold_line(lang: Lang, hold: &Hold, short_id: &str) -> String {
+    let mut parts = vec![
+        moscow_time(hold.created_at_unix_ms),
+        recorded_operation_name(lang, &hold.operation),
+    ];
+    parts.extend(hold_money(lang, hold));
+    parts.push(hold_state_text(lang, hold.state()));
+    parts.push(format!("#{short_id}"));
+    parts.join(" · ")
+}
+
+/// Reply to /history and its "More" pages: one line per paid operation (`lines`, newest first).
+pub fn history_page(lang: Lang, lines: &[String], first_page: bool) -> String {
+    if lines.is_empty() {
+        return match first_page {
+            true => msg(lang, "history-page-empty"),
+            false => msg(lang, "history-page-no-more"),
+        };
+    }
+    let mut text = match first_page {
+        true => msg(lang, "history-page"),
+        false => msg(lang, "history-page-earlier"),
+    };
+    for line in lines {
+        text.push('\n');
+        text.push_str(line);
+    }
+    text
+}
+
+/// The button under a /history page that shows the older operations.
+pub fn more_button(lang: Lang) -> String {
+    msg(lang, "more-button")
+}
+
+/// `/status <id>` of one job: its operation, money, state and, while in progress, how far it is.
+pub fn status_one(lang: Lang, short_id: &str, hold: &Hold, progress: Option<Progress>) -> String {
+    let state = match progress {
+        Some(progress) if hold.state() == HoldState::Pending => progress_text(lang, progress),
+        _ => hold_state_text(lang, hold.state()),
+    };
+    let mut args = vec![
+        arg("short_id", short_id),
+        arg("name", recorded_operation_name(lang, &hold.operation)),
+        arg("when", moscow_time(hold.created_at_unix_ms)),
+        arg("state", state),
+    ];
+    match hold_money(lang, hold) {
+        Some(amount) => {
+            args.push(arg("amount", amount));
+            tr(lang, "status-one-amount", &args)
+        }
+        None => tr(lang, "status-one", &args),
+    }
+}
+
+/// `/status <id>` with an id that is none of the user's jobs.
+pub fn status_unknown(lang: Lang, short_id: &str) -> String {
+    tr(lang, "status-unknown", &[arg("short_id", short_id)])
+}
+
+/// `/status <id>` with something that cannot be a job number.
+pub fn status_bad_id(lang: Lang) -> String {
+    msg(lang, "status-bad-id")
+}
+
+/// How to use the bot in a group (its /menu and /start there; `bot_username` without the @): the menu's
+/// buttons are for private chats, where every message reaches the bot.
+pub fn group_how_to(lang: Lang, bot_username: &str) -> String {
+    tr(lang, "group-how-to", &[arg("bot_username", bot_username)])
+}
+
+/// A kind of file the bot has no operation for (a static sticker is a picture, offered as one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtherMedia {
+    /// A GIF, or the silent MP4 Telegram turns GIFs into.
+    Animation,
+    /// An animated (`.tgs`) sticker.
+    AnimatedSticker,
+    /// A video (`.webm`) sticker.
+    VideoSticker,
+}
+
+/// What the message says of such a file (nothing is downloaded).
+#[derive(Debug, Clone, Default)]
+pub struct MediaFacts<'a> {
+    /// Pixels; 0 when unknown.
+    pub width: u32,
+    /// Pixels; 0 when unknown.
+    pub height: u32,
+    /// Seconds, for animations.
+    pub duration_secs: Option<u32>,
+    /// As Telegram reports it.
+    pub mime_type: Option<&'a str>,
+    /// Bytes; 0 when unknown.
+    pub size_bytes: u64,
+    /// As sent (shown through [`safe_file_name`]).
+    pub file_name: Option<&'a str>,
+    /// A sticker's emoji.
+    pub emoji: Option<&'a str>,
+}
+
+/// The reply to a file of `kind`: what it is, from the message's metadata, and that there is no
+/// operation for it yet, with what the bot does take.
+pub fn other_media(lang: Lang, kind: OtherMedia, facts: &MediaFacts<'_>) -> String {
+    let what = msg(
+        lang,
+        match kind {
+            OtherMedia::Animation => "other-media-animation",
+            OtherMedia::AnimatedSticker => "other-media-animated-sticker",
+            OtherMedia::VideoSticker => "other-media-video-sticker",
+        },
+    );
+    let mut parts = vec![match facts.emoji.filter(|e| !e.is_empty()) {
+        Some(emoji) => format!("{what} {emoji}"),
+        None => what,
+    }];
+    if let Some(name) = facts
+        .file_name
+        .map(safe_file_name)
+        .filter(|n| !n.is_empty())
+    {
+        parts.push(tr(lang, "other-media-name", &[arg("name", name)]));
+    }
+    if facts.width > 0 && facts.height > 0 {
+        parts.push(format!("{}×{}", facts.width, facts.height));
+    }
+    if let Some(seconds) = facts.duration_secs.filter(|s| *s > 0) {
+        parts.push(tr(lang, "other-media-seconds", &[arg("seconds", seconds)]));
+    }
+    if let Some(mime) = facts.mime_type.filter(|m| !m.is_empty()) {
+        parts.push(mime.chars().filter(|c| !c.is_control()).take(80).collect());
+    }
+    if facts.size_bytes > 0 {
+        parts.push(file_size(lang, facts.size_bytes));
+    }
+    let verdict = msg(
+        lang,
+        match kind {
+            OtherMedia::Animation => "other-media-no-operation-animation",
+            _ => "other-media-no-operation-sticker",
+        },
+    );
+    format!("{}\n{verdict}", parts.join(" · "))
+}
+
+/// The offer under an album of `count` pictures (sent together): every button works on all of them.
+pub fn album_offer(lang: Lang, count: u32) -> String {
+    tr(lang, "album-offer", &[arg("count", count)])
+}
+
+/// The caption of an album's archive: how many pictures, its size, then the balance.
+pub fn archive_result(
+    lang: Lang,
+    operation: &Operation,
+    images: u32,
+    size_bytes: u64,
+    balance: &str,
+) -> String {
+    tr(
+        lang,
+        "archive-result",
+        &[
+            arg("operation", one_picture_operation_name(lang, operation)),
+            arg("images", images),
+            arg("size", file_size(lang, size_bytes)),
+            arg("balance", balance),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::{Cell, RefCell};
@@ -1528,43 +1741,80 @@ mod tests {
     }
 
     #[test]
-    fn history_lines() {
-        let op = |kind: EntryKind, amount_minor, description: &str| LedgerEntry {
-            entry_id: "1".into(),
-            kind: kind as i32,
-            amount_minor,
-            currency: "RUB".into(),
-            reference: "job".into(),
-            description: description.into(),
-            created_at_unix_ms: 1_795_242_780_000,
+    fn files_without_operations_are_described_from_their_metadata() {
+        let facts = MediaFacts {
+            width: 480,
+            height: 270,
+            duration_secs: Some(3),
+            mime_type: Some("video/mp4"),
+            size_bytes: 1_258_291,
+            file_name: Some("cat\u{202e}fig.mp4"),
+            emoji: None,
+        };
+        let text = other_media(Lang::Ru, OtherMedia::Animation, &facts);
+        assert!(
+            text.starts_with("🎞 Анимация · «catfig.mp4» · 480×270 · 3 с · video/mp4 · "),
+            "{text}"
+        );
+        assert!(text.contains("нет операций"), "{text}");
+        let sticker = MediaFacts {
+            width: 512,
+            height: 512,
+            emoji: Some("😀"),
+            ..MediaFacts::default()
         };
         assert_eq!(
-            history_line(
-                Lang::Ru,
-                &op(EntryKind::Capture, -500, "image.upscale factor=2")
-            ),
-            "21.11.2026 09:33 · Списание: Увеличение фото ×2 · -5 ₽"
+            other_media(Lang::En, OtherMedia::VideoSticker, &sticker)
+                .lines()
+                .next(),
+            Some("🧩 Video sticker 😀 · 512×512")
+        );
+    }
+
+    #[test]
+    fn history_has_one_line_per_paid_operation_with_its_state() {
+        let hold = |state: HoldState, amount_minor, captured_minor| Hold {
+            job_id: "0190c2d4-5b6a-7c8d-9e0f-a1b2c3d4e5f6".into(),
+            operation: "image.upscale factor=2".into(),
+            amount_minor,
+            captured_minor,
+            state: state as i32,
+            currency: "RUB".into(),
+            created_at_unix_ms: 1_795_242_780_000,
+            ..Default::default()
+        };
+        assert_eq!(
+            history_hold_line(Lang::Ru, &hold(HoldState::Captured, 500, 500), "c3d4e5f6"),
+            "21.11.2026 09:33 · Увеличение фото ×2 · 5 ₽ · ✅ выполнено и оплачено · #c3d4e5f6"
         );
         assert_eq!(
-            history_line(Lang::En, &op(EntryKind::TopUp, 10_050, "admin:1")),
-            "21.11.2026 09:33 · Top-up · +100.50 ₽"
+            history_hold_line(Lang::En, &hold(HoldState::Pending, 500, 0), "c3d4e5f6"),
+            "21.11.2026 09:33 · Photo upscale ×2 · 5 ₽ · ⏳ in progress · #c3d4e5f6"
         );
         assert_eq!(
-            history_line(
-                Lang::En,
-                &op(EntryKind::Expiry, 0, "speech.transcribe language=auto")
-            ),
-            "21.11.2026 09:33 · Reservation expired and returned: Speech transcription (voice, audio, video)"
-        );
-        let text = history(
-            Lang::Ru,
-            &[op(EntryKind::WelcomeCredit, 3000, "welcome credit")],
+            history_hold_line(Lang::En, &hold(HoldState::Expired, 500, 0), "c3d4e5f6"),
+            "21.11.2026 09:33 · Photo upscale ×2 · ↩️ not done, money returned · #c3d4e5f6"
         );
         assert_eq!(
-            text,
-            "Последние операции (время московское):\n21.11.2026 09:33 · Приветственный бонус · +30 ₽"
+            history_page(Lang::En, &[], true),
+            "No paid operations yet. Your balance: /balance."
         );
-        assert_eq!(history(Lang::En, &[]), "No operations yet.");
+        assert_eq!(
+            progress_text(Lang::Ru, Progress::Queued { ahead: 2 }),
+            "⏳ в очереди, перед ним 2 задания"
+        );
+        assert_eq!(
+            progress_text(Lang::Ru, Progress::Queued { ahead: 5 }),
+            "⏳ в очереди, перед ним 5 заданий"
+        );
+        assert_eq!(
+            progress_text(Lang::En, Progress::Queued { ahead: 1 }),
+            "⏳ queued, 1 job ahead"
+        );
+        assert_eq!(
+            status_list(Lang::Ru, &["a".into()]),
+            "Выполняется 1 задание:\na\n\nОдно задание подробно: /status и его номер."
+        );
     }
 
     #[test]

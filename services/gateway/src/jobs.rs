@@ -37,6 +37,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 use tracing::Instrument;
 
+use crate::activity::with_short_id;
 use crate::backends::Availability;
 use crate::bot_api;
 use crate::i18n::{self, Lang};
@@ -192,7 +193,10 @@ impl Gateway {
                 StatusMessage::Reply => {
                     bot_api::call(
                         self.bot
-                            .send_message(start.chat_id, i18n::receiving(start.lang))
+                            .send_message(
+                                start.chat_id,
+                                with_short_id(i18n::receiving(start.lang), job_id.as_str()),
+                            )
                             .reply_parameters(ReplyParameters::new(start.source_message)),
                     )
                     .await?
@@ -333,7 +337,7 @@ impl Gateway {
         self.set_status_marked(
             start.chat_id,
             status,
-            i18n::queued(lang, 0),
+            with_short_id(i18n::queued(lang, 0), job_id.as_str()),
             keyboard.clone(),
         )
         .await;
@@ -363,7 +367,7 @@ impl Gateway {
                     self.set_status_marked(
                         start.chat_id,
                         status,
-                        i18n::queued(lang, position),
+                        with_short_id(i18n::queued(lang, position), job_id.as_str()),
                         keyboard,
                     )
                     .await;
@@ -392,8 +396,8 @@ impl Gateway {
         let lang = start.lang;
         let reserved = |text: String, error: Error| (Stage::Reserved, Some(text), Some(error));
         if matches!(start.status, StatusMessage::Edit(_)) {
-            self.set_status(start.chat_id, status, i18n::receiving(lang))
-                .await;
+            let text = with_short_id(i18n::receiving(lang), job_id.as_str());
+            self.set_status(start.chat_id, status, text).await;
         }
         let downloaded = if start.operation.takes_parts() {
             let mut parts = Vec::with_capacity(1 + start.more_media.len());

@@ -17,7 +17,9 @@
 //!
 //! Replies are in Russian when the user's `language_code` is `ru`, English otherwise ([`i18n`]).
 
+pub mod activity;
 pub mod admin;
+pub mod albums;
 pub mod api;
 pub mod backends;
 pub mod bot_api;
@@ -243,6 +245,9 @@ pub struct Gateway {
     pub job_starts: Arc<async_nats::jetstream::kv::Store>,
     /// Pending dialogues (key: `<chat_id>.<user_id>`), shared by every replica ([`dialogue`]).
     pub dialogues: Arc<async_nats::jetstream::kv::Store>,
+    /// Albums being collected or offered (key: `<chat_id>.<media_group_id>`), shared by every replica
+    /// ([`albums`]).
+    pub albums: Arc<async_nats::jetstream::kv::Store>,
     /// /language choices (key: user id), shared by every replica, never expiring ([`languages`]).
     pub languages: Arc<async_nats::jetstream::kv::Store>,
     /// Who may run `/add_balance`.
@@ -349,6 +354,13 @@ impl Application {
             dialogue::DIALOGUE_TTL,
         )
         .await?;
+        let albums = jetstream::key_value_bucket(
+            &pipeline.jetstream,
+            albums::ALBUMS_BUCKET,
+            "the pictures of albums users sent (one offer and one job per album)",
+            albums::ALBUM_TTL,
+        )
+        .await?;
         let languages = jetstream::key_value_bucket(
             &pipeline.jetstream,
             languages::LANGUAGES_BUCKET,
@@ -377,6 +389,7 @@ impl Application {
             deliveries: Arc::new(deliveries),
             job_starts: Arc::new(job_starts),
             dialogues: Arc::new(dialogues),
+            albums: Arc::new(albums),
             languages: Arc::new(languages),
             admins: Arc::new(config.admin_ids),
             progress_edits: Arc::default(),
@@ -434,7 +447,7 @@ impl Application {
             tracing::info!(addr = ?listener.local_addr().ok(), "HTTP API listening");
             tokio::spawn(api.serve(listener, shutdown.clone()))
         });
-        telegram::register_commands(&gateway.bot).await;
+        telegram::register_commands(&gateway.bot, &gateway.admins).await;
         let consumer = gateway
             .pipeline
             .durable_consumer(

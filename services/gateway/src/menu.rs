@@ -112,13 +112,22 @@ pub fn keyboard(lang: Lang) -> KeyboardMarkup {
     KeyboardMarkup::new(rows).resize_keyboard().persistent()
 }
 
-/// /menu: the menu, with a line on what it is for.
-pub async fn show(bot: &TelegramBot, message: &Message, lang: Lang) -> HandlerResult {
-    bot_api::call(
+/// /menu: the menu, with a line on what it is for. In a group, where the presses of a reply keyboard
+/// are plain messages a bot in privacy mode never receives, how to talk to the bot there instead
+/// (`bot_username`: the bot's @name, without the @).
+pub async fn show(
+    bot: &TelegramBot,
+    message: &Message,
+    lang: Lang,
+    bot_username: &str,
+) -> HandlerResult {
+    let send = if message.chat.is_private() {
         bot.send_message(message.chat.id, i18n::menu_text(lang))
-            .reply_markup(keyboard(lang)),
-    )
-    .await?;
+            .reply_markup(keyboard(lang))
+    } else {
+        bot.send_message(message.chat.id, i18n::group_how_to(lang, bot_username))
+    };
+    bot_api::call(send).await?;
     Ok(())
 }
 

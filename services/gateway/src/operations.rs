@@ -364,6 +364,9 @@ pub fn immediate_for(input: Input, language: &str) -> Option<Operation> {
 /// How a button's operation (parsed from its callback data) starts, if this table offers it as a button
 /// for `input` at all, so crafted callback data cannot start anything else.
 pub fn button_start(operation: &Operation, input: Input) -> Option<Start> {
+    // An album's button is its operation's, on every picture.
+    let single = operation.clone().times(0);
+    let operation = &single;
     let language = operation
         .params()
         .into_iter()

@@ -8,27 +8,28 @@
 //! the language and delegate to [`Gateway`] (jobs, dialogues, intake) or billing (balances, history,
 //! admin top-ups).
 
-use mediabot_proto::billing::v1::{
-    GetBalanceRequest, IssueApiKeyRequest, ListOperationsRequest, PriceUnit, TopUpRequest,
-};
+use mediabot_proto::billing::v1::{GetBalanceRequest, IssueApiKeyRequest, PriceUnit, TopUpRequest};
 use mediabot_proto::catalog::{self, ADD_TEXT_MAX_CHARS, price_of};
 use mediabot_proto::jobs::v1::{AddText, Operation};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{
-    BotCommand, FileMeta, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup,
-    MaybeInaccessibleMessage, MessageId, ReplyParameters,
+    BotCommand, BotCommandScope, FileMeta, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup,
+    MaybeInaccessibleMessage, Me, MessageEntityKind, MessageId, Recipient, ReplyParameters,
+    StickerFormat,
 };
 use teloxide::utils::command::BotCommands;
 
 use tracing::Instrument as _;
 
+use crate::activity;
 use crate::admin::{self, AddBalance};
+use crate::albums::{self, AlbumPicture};
 use crate::bot_api;
 use crate::dialogue::{CANCEL_DIALOGUE, Dialogue, DialogueImage, Stage, with_cancel};
 use crate::edits::{self, Opening};
 use crate::generate;
-use crate::i18n::{self, Lang};
+use crate::i18n::{self, Lang, MediaFacts, OtherMedia};
 use crate::intake::ImageIntake;
 use crate::jobs::{self, Cancel, JobStart, MediaRef, Started, StatusMessage};
 use crate::languages::LanguageChoice;
@@ -54,8 +55,12 @@ pub enum Command {
     Menu,
     /// The current balance.
     Balance,
-    /// The latest operations on the account.
+    /// The paid operations, one line each (done and paid / in progress / money returned), newest first,
+    /// with a "More" button for older ones.
     History,
+    /// The jobs in progress with their queue position or percent; `/status <id>` one job, by the short
+    /// id its messages show (`#c3d4e5f6`).
+    Status(String),
     /// What the bot does.
     Help,
     /// A key for the HTTP API (OpenAI-compatible transcription), paid from this balance; replaces the
@@ -80,12 +85,11 @@ pub enum Command {
     AddBalance(String),
 }
 
-/// Operations shown by /history.
-pub const HISTORY_LENGTH: u32 = 10;
-
 /// The handler tree given to the dispatcher.
 pub fn schema() -> UpdateHandler<HandlerError> {
     let messages = Update::filter_message()
+        // In a group, only what is meant for the bot; the rest is the members' own conversation.
+        .chain(dptree::filter(|m: Message, me: Me| meant_for_bot(&m, &me)))
         .branch(teloxide::filter_command::<Command, _>().endpoint(on_command))
         .branch(dptree::filter(|m: Message| image_of(&m).is_some()).endpoint(on_image))
         .branch(dptree::filter(|m: Message| audio_of(&m).is_some()).endpoint(on_audio))
@@ -95,9 +99,46 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     dptree::entry().branch(messages).branch(callbacks)
 }
 
-/// Sets the command menu in English and Russian (not /add_balance: it is for administrators only).
+/// Whether `message` is for the bot: everything in a private chat; in a group or supergroup a command
+/// at its start that is the bot's (`/help@<bot>`, or `/help` naming no bot: only this one is asked
+/// then), a mention of the bot (`@<bot>`, or a mention of its account), or a reply to one of the bot's
+/// messages. Telegram delivers a bot in privacy mode (the default) little else; with privacy mode off
+/// the bot would see every message of the group, and must still not answer the members' chatter.
+pub fn meant_for_bot(message: &Message, me: &Me) -> bool {
+    if message.chat.is_private() {
+        return true;
+    }
+    let reply_to_bot = message
+        .reply_to_message()
+        .and_then(|replied| replied.from.as_ref())
+        .is_some_and(|author| author.id == me.id);
+    if reply_to_bot {
+        return true;
+    }
+    let entities = message
+        .parse_entities()
+        .or_else(|| message.parse_caption_entities())
+        .unwrap_or_default();
+    entities.iter().any(|entity| match entity.kind() {
+        MessageEntityKind::BotCommand => {
+            entity.start() == 0
+                && entity
+                    .text()
+                    .split_once('@')
+                    .is_none_or(|(_, bot)| bot.eq_ignore_ascii_case(me.username()))
+        }
+        MessageEntityKind::Mention => entity
+            .text()
+            .trim_start_matches('@')
+            .eq_ignore_ascii_case(me.username()),
+        MessageEntityKind::TextMention { user } => user.id == me.id,
+        _ => false,
+    })
+}
+
+/// Sets the command menu in English and Russian; administrators' private chats get /add_balance too.
 /// Failures are logged, not fatal.
-pub async fn register_commands(bot: &TelegramBot) {
+pub async fn register_commands(bot: &TelegramBot, admins: &admin::AdminIds) {
     let menus = [
         (
             None,
@@ -107,7 +148,8 @@ pub async fn register_commands(bot: &TelegramBot) {
                 ("create", "Create a picture from a description"),
                 ("prompt", "Write a prompt from an idea"),
                 ("balance", "Your balance"),
-                ("history", "Latest operations"),
+                ("history", "Paid operations"),
+                ("status", "Jobs in progress"),
                 ("help", "How it works"),
                 ("apikey", "Key for the HTTP API"),
                 ("cancel", "Cancel what the bot is asking for"),
@@ -123,7 +165,8 @@ pub async fn register_commands(bot: &TelegramBot) {
                 ("create", "Создать картинку по описанию"),
                 ("prompt", "Написать промпт по идее"),
                 ("balance", "Ваш баланс"),
-                ("history", "Последние операции"),
+                ("history", "Платные операции"),
+                ("status", "Что сейчас выполняется"),
                 ("help", "Как это работает"),
                 ("apikey", "Ключ для HTTP API"),
                 ("cancel", "Отменить то, о чём спрашивает бот"),
@@ -137,12 +180,31 @@ pub async fn register_commands(bot: &TelegramBot) {
             .iter()
             .map(|(c, d)| BotCommand::new(*c, *d))
             .collect::<Vec<_>>();
-        let mut request = bot.set_my_commands(commands);
+        let mut request = bot.set_my_commands(commands.clone());
         if let Some(code) = language {
             request = request.language_code(code);
         }
         if let Err(error) = bot_api::call(request).await {
             tracing::warn!(%error, "setMyCommands failed");
+        }
+        // Administrators see their command too, in their private chat with the bot only.
+        let admin_command = match language {
+            Some("ru") => BotCommand::new("add_balance", "Пополнить баланс: [id] сумма в ₽"),
+            _ => BotCommand::new("add_balance", "Top up a balance: [id] amount in ₽"),
+        };
+        for admin in admins.iter() {
+            let mut with_admin = commands.clone();
+            with_admin.push(admin_command.clone());
+            let scope = BotCommandScope::Chat {
+                chat_id: Recipient::Id(ChatId(admin as i64)),
+            };
+            let mut request = bot.set_my_commands(with_admin).scope(scope);
+            if let Some(code) = language {
+                request = request.language_code(code);
+            }
+            if let Err(error) = bot_api::call(request).await {
+                tracing::warn!(%error, admin, "setMyCommands for an administrator failed");
+            }
         }
     }
 }
@@ -172,6 +234,16 @@ pub fn image_of(message: &Message) -> Option<(Input, MediaRef)> {
         return Some((
             Input::Photo,
             media(&largest.file, Some("image/jpeg".into()), None, None),
+        ));
+    }
+    // An ordinary sticker is a WebP picture (animated and video stickers are not pictures).
+    if let Some(sticker) = message
+        .sticker()
+        .filter(|s| s.format() == StickerFormat::Static)
+    {
+        return Some((
+            Input::ImageDocument,
+            media(&sticker.file, Some("image/webp".into()), None, None),
         ));
     }
     let document = message.document()?;
@@ -354,6 +426,7 @@ async fn on_command(
     gateway: Gateway,
     message: Message,
     command: Command,
+    me: Me,
 ) -> HandlerResult {
     let lang = lang_of(&gateway, message.from.as_ref()).await;
     let Some(user) = message.from.as_ref() else {
@@ -365,7 +438,7 @@ async fn on_command(
     let text = match command {
         Command::Help => i18n::help(lang, gateway.limits.max_file_bytes >> 20),
         Command::Cancel => i18n::cancelled(lang, ended),
-        Command::Menu => return menu::show(&bot, &message, lang).await,
+        Command::Menu => return menu::show(&bot, &message, lang, me.username()).await,
         Command::Create => return generate::open_create(&bot, &gateway, &message, lang).await,
         Command::Prompt => return generate::open_prompt(&bot, &gateway, &message, lang).await,
         Command::Ping => i18n::ping(lang, &crate::ping::ping(&gateway).await),
@@ -379,17 +452,33 @@ async fn on_command(
             return Ok(());
         }
         Command::Apikey => api_key(&gateway, lang, &message, account_id).await,
-        Command::History => history(&gateway, lang, account_id).await,
+        Command::History => {
+            let page = activity::history_page(&gateway, lang, account_id, String::new()).await;
+            let (text, keyboard) = page.unwrap_or_else(|status| {
+                tracing::warn!(%status, "billing ListHolds failed");
+                (i18n::try_later(lang), None)
+            });
+            let mut send = bot.send_message(message.chat.id, text);
+            if let Some(keyboard) = keyboard {
+                send = send.reply_markup(keyboard);
+            }
+            bot_api::call(send).await?;
+            return Ok(());
+        }
+        Command::Status(argument) => activity::status(&gateway, lang, account_id, &argument).await,
         Command::AddBalance(args) => add_balance(&gateway, lang, &message, user, &args).await,
         Command::Balance => balance_text(&gateway, lang, account_id, false).await,
         Command::Start => {
-            // The welcome comes with the main menu.
+            // The welcome comes with the main menu; in a group, with how to talk to the bot there.
             let text = balance_text(&gateway, lang, account_id, true).await;
-            bot_api::call(
+            let send = if message.chat.is_private() {
                 bot.send_message(message.chat.id, text)
-                    .reply_markup(menu::keyboard(lang)),
-            )
-            .await?;
+                    .reply_markup(menu::keyboard(lang))
+            } else {
+                let how_to = i18n::group_how_to(lang, me.username());
+                bot.send_message(message.chat.id, format!("{text}\n\n{how_to}"))
+            };
+            bot_api::call(send).await?;
             return Ok(());
         }
     };
@@ -449,27 +538,6 @@ async fn api_key(gateway: &Gateway, lang: Lang, message: &Message, account_id: i
         }
         Err(status) => {
             tracing::warn!(%status, "billing IssueApiKey failed");
-            i18n::try_later(lang)
-        }
-    }
-}
-
-async fn history(gateway: &Gateway, lang: Lang, account_id: i64) -> String {
-    let request = ListOperationsRequest {
-        account_id,
-        page_size: HISTORY_LENGTH,
-        page_token: String::new(),
-    };
-    match gateway
-        .backends
-        .billing
-        .clone()
-        .list_operations(request)
-        .await
-    {
-        Ok(page) => i18n::history(lang, &page.into_inner().operations),
-        Err(status) => {
-            tracing::warn!(%status, "billing ListOperations failed");
             i18n::try_later(lang)
         }
     }
@@ -590,6 +658,47 @@ async fn on_image(bot: TelegramBot, gateway: Gateway, message: Message) -> Handl
             }
         }
     }
+    // Pictures sent together: one offer for all of them, sent by the task of the last one to arrive
+    // (or this one alone, see `albums`).
+    if let Some(group) = message.media_group_id()
+        && let Some((key, revision)) = albums::add(&gateway, &message, &group.0, &media).await?
+    {
+        let span = tracing::Span::current();
+        tokio::spawn(
+            async move {
+                let chat = message.chat.id;
+                let offered =
+                    albums::offer_when_complete(&bot, &gateway, chat, &key, revision, lang).await;
+                let done = match offered {
+                    Ok(albums::Completed::Alone) => {
+                        offer_picture(&bot, &gateway, &message, input, media, choice, enhance).await
+                    }
+                    Ok(_) => Ok(()),
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = done {
+                    tracing::warn!(%error, "could not offer an album");
+                }
+            }
+            .instrument(span),
+        );
+        return Ok(());
+    }
+    offer_picture(&bot, &gateway, &message, input, media, choice, enhance).await
+}
+
+/// The offer under a picture: its facts and the operations for it with their prices (`enhance`: only
+/// the Enhance mode's).
+async fn offer_picture(
+    bot: &TelegramBot,
+    gateway: &Gateway,
+    message: &Message,
+    input: Input,
+    media: MediaRef,
+    choice: LanguageChoice,
+    enhance: bool,
+) -> HandlerResult {
+    let lang = choice.lang;
     let prices = match gateway.backends.prices().await {
         Ok(prices) => prices,
         Err(error) => {
@@ -795,7 +904,9 @@ async fn on_other(
                 .await;
         }
     }
-    let text = if let Some(document) = message.document() {
+    let text = if let Some((kind, facts)) = other_media(&message) {
+        i18n::other_media(lang, kind, &facts)
+    } else if let Some(document) = message.document() {
         i18n::unsupported_file(
             lang,
             document.file_name.as_deref(),
@@ -807,6 +918,37 @@ async fn on_other(
     };
     bot_api::call(bot.send_message(message.chat.id, text)).await?;
     Ok(())
+}
+
+/// A file the bot has no operation for (an animation, an animated or video sticker), with what its
+/// message says of it.
+fn other_media(message: &Message) -> Option<(OtherMedia, MediaFacts<'_>)> {
+    if let Some(animation) = message.animation() {
+        let facts = MediaFacts {
+            width: animation.width,
+            height: animation.height,
+            duration_secs: Some(animation.duration.seconds()),
+            mime_type: animation.mime_type.as_ref().map(|m| m.essence_str()),
+            size_bytes: u64::from(animation.file.size),
+            file_name: animation.file_name.as_deref(),
+            emoji: None,
+        };
+        return Some((OtherMedia::Animation, facts));
+    }
+    let sticker = message.sticker()?;
+    let kind = match sticker.format() {
+        StickerFormat::Static => return None,
+        StickerFormat::Animated => OtherMedia::AnimatedSticker,
+        StickerFormat::Video => OtherMedia::VideoSticker,
+    };
+    let facts = MediaFacts {
+        width: u32::from(sticker.width),
+        height: u32::from(sticker.height),
+        size_bytes: u64::from(sticker.file.size),
+        emoji: sticker.emoji.as_deref(),
+        ..MediaFacts::default()
+    };
+    Some((kind, facts))
 }
 
 /// Whether a text has something to draw: a character that is neither white space, a control nor an
@@ -1160,6 +1302,9 @@ async fn callback_update(
             answer(&bot, &query, Some(text)).await;
             return Ok(());
         }
+        Some(data) if data.starts_with(activity::MORE_PREFIX) => {
+            return activity::more_pressed(bot, gateway, query, lang).await;
+        }
         Some(data) if data.starts_with(edits::EDIT_PREFIX) => {
             return edits::edit_button(bot, gateway, query).await;
         }
@@ -1217,10 +1362,28 @@ async fn callback_update(
             return Ok(());
         }
     };
+    // An album's job takes every picture of the album its offer replies to.
+    let mut more_media = Vec::new();
+    if operation.count > 1 {
+        match albums::pictures(&gateway, source, operation.count).await {
+            Ok(Some(pictures)) => {
+                more_media = pictures.iter().skip(1).map(AlbumPicture::media).collect();
+            }
+            Ok(None) => {
+                answer(&bot, &query, Some(i18n::send_again(lang))).await;
+                return Ok(());
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not read the album");
+                answer(&bot, &query, Some(i18n::try_later(lang))).await;
+                return Ok(());
+            }
+        }
+    }
     let start = JobStart {
         operation,
         media: Some(media),
-        more_media: Vec::new(),
+        more_media,
         chat_id: offer.chat.id,
         user_id: query.from.id.0 as i64,
         source_message: source.id,

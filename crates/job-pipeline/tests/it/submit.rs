@@ -253,3 +253,75 @@ async fn an_unavailable_service_refuses_jobs_and_is_not_serving() {
     bad.job_id = "nope".into();
     assert_eq!(bad_field(&app.submit(bad).await.unwrap_err()), "job_id");
 }
+
+#[tokio::test]
+async fn a_queued_job_knows_how_many_jobs_are_ahead_of_it_as_the_queue_moves() {
+    let app = serve(true).await;
+    let mut jobs = Vec::new();
+    for bytes in [b"one", b"two", b"six"] {
+        let job_id = put_input(&app.pipeline, bytes).await;
+        app.submit(request(&job_id)).await.unwrap();
+        jobs.push(job_id);
+    }
+    let mut sequences = Vec::new();
+    for job_id in &jobs {
+        let status = app.get_job(job_id).await.unwrap();
+        assert!(status.queue_sequence > 0, "{status:?}");
+        sequences.push(status.queue_sequence);
+    }
+    let stream = Service::Imaging.stream();
+    let mut positions = Vec::new();
+    for &sequence in &sequences {
+        positions.push(app.pipeline.queue_position(stream, sequence).await.unwrap());
+    }
+    assert_eq!(positions, [0, 1, 2]);
+
+    // A worker takes the first two and finishes the second first: one job is left ahead of the third.
+    let consumer = app
+        .pipeline
+        .durable_consumer(
+            stream,
+            Service::Imaging.consumer(),
+            None,
+            std::time::Duration::from_secs(30),
+            5,
+        )
+        .await
+        .unwrap();
+    let mut batch = consumer.fetch().max_messages(2).messages().await.unwrap();
+    let _first = futures::StreamExt::next(&mut batch).await.unwrap().unwrap();
+    let second = futures::StreamExt::next(&mut batch).await.unwrap().unwrap();
+    second.double_ack().await.unwrap();
+    assert_eq!(
+        app.pipeline
+            .queue_position(stream, sequences[2])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        app.pipeline
+            .queue_position(stream, sequences[0])
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Once RUNNING, a QUEUED-only change is refused and the status stays as the worker wrote it.
+    let mut running = app.get_job(&jobs[0]).await.unwrap();
+    running.state = JobState::Running as i32;
+    app.pipeline.put_status(&running).await.unwrap();
+    let amended = app
+        .pipeline
+        .amend_status(&jobs[0], JobState::Queued, |status| {
+            status.queue_sequence = 999;
+            true
+        })
+        .await
+        .unwrap();
+    assert!(!amended);
+    assert_eq!(
+        app.get_job(&jobs[0]).await.unwrap().queue_sequence,
+        sequences[0]
+    );
+}

@@ -327,9 +327,10 @@ impl job_pipeline::JobHandler for WaitsForStop {
         &self,
         _job: &mediabot_proto::jobs::v1::JobRequest,
         _input: bytes::Bytes,
-        _progress: &job_pipeline::Progress,
+        progress: &job_pipeline::Progress,
         stop: &CancellationToken,
     ) -> Result<job_pipeline::JobOutput, JobError> {
+        progress.report(30).await;
         self.started.notify_one();
         stop.cancelled().await;
         Err(JobError::Transient("stopped by shutdown".into()))
@@ -413,6 +414,12 @@ async fn a_cancelled_job_fails_as_cancelled_running_or_queued() {
     tokio::time::timeout(DEADLINE, stopping.started.notified())
         .await
         .expect("the job started");
+    // The status of a running job carries its latest percent (what /status shows).
+    let status = pipeline.get_status(&job_id).await.unwrap().unwrap();
+    assert_eq!(
+        (status.state, status.percent),
+        (JobState::Running as i32, 30)
+    );
     pipeline.request_cancel(&job_id).await.unwrap();
     let (outcome, _) = wait_outcome(&pipeline, &job_id, DEADLINE).await;
     let Outcome::Failed(failed) = outcome else {

@@ -27,7 +27,7 @@ help =
     Under a photo there are "✏️ Edit" (by your instruction, up to 4 photos, the model and the format with the buttons), "✨ Retouch" (soft or enhance features, up to 10 MB) and "🔄 Face swap" (the face from that photo, then send the photo to put it on). While a picture is being made, "✖️ Cancel" stops it. Every mode is in /menu.
     Files up to { $limit_mb } MB. If something fails, you are not charged.
 
-    /start to begin, /menu for the menu, /balance for your balance, /history for your operations, /apikey for an HTTP API key, /cancel to cancel what I am asking for, /language for the language, /ping to check the bot works, /help for this text.
+    /start to begin, /menu for the menu, /balance for your balance, /history for your operations, /status for jobs in progress (/status and a job's number for one job), /apikey for an HTTP API key, /cancel to cancel what I am asking for, /language for the language, /ping to check the bot works, /help for this text.
 
 # /language, in the language it describes: what is set, and what the buttons do.
 language-menu =
@@ -78,20 +78,40 @@ balance-held =
     Your balance: { $available }
     Reserved for jobs in progress: { $held }
 
-# /history: a header, then a line per operation ($time: Moscow time; $amount: signed money).
-history-empty = No operations yet.
-history = Latest operations (Moscow time):
-history-line = { $time } · { $label }
-history-line-amount = { $time } · { $label } · { $amount }
-history-line-welcome-credit = Welcome credit
-history-line-top-up = Top-up
-history-line-capture = Charge: { $operation }
-history-line-hold = Reserved: { $operation }
-history-line-release = Reservation returned: { $operation }
-history-line-expiry = Reservation expired and returned: { $operation }
-history-line-refund = Refund
-history-line-adjustment = Adjustment
-history-line-other = Operation
+# /history: a line per paid operation, newest first, paged with More.
+history-page = Your operations, newest first (Moscow time):
+history-page-earlier = Earlier:
+history-page-empty = No paid operations yet. Your balance: /balance.
+history-page-no-more = No more operations.
+more-button = More ⬇️
+# A paid operation's state (/history, /status with a job's number).
+hold-state-text-pending = ⏳ in progress
+hold-state-text-captured = ✅ done and paid
+hold-state-text-returned = ↩️ not done, money returned
+hold-state-text-unknown = —
+
+# /status: the jobs in progress ($progress: a progress-text-* text), or one job by its number.
+status-list = { $count } { $count ->
+        [one] job
+       *[other] jobs
+    } in progress:
+status-list-empty = Nothing in progress. Finished operations are in /history.
+status-list-one-job = One job in detail: /status and its number.
+status-line = #{ $short_id } · { $operation } · { $progress }
+status-one =
+    Job #{ $short_id }: { $name }
+    Started: { $when } (Moscow time)
+    State: { $state }
+status-one-amount =
+    Job #{ $short_id }: { $name }
+    Started: { $when } (Moscow time)
+    Amount: { $amount }
+    State: { $state }
+status-unknown = None of your jobs is #{ $short_id }. The number is the 8 characters after # in a job's message or in /history.
+status-bad-id = A job number is the 8 characters after # in a job's message, e.g. /status 1a2b3c4d.
+
+# In a group ($bot_username without the @).
+group-how-to = In a group I read only commands with my name (/help@{ $bot_username }), mentions of @{ $bot_username } and replies to my messages: to have a photo or a file processed, send it as a reply to one of my messages or with @{ $bot_username } in its caption. The menu with buttons is in a private chat with me.
 
 # /add_balance (administrators)
 not-allowed = This command is for administrators only. Nothing was changed.

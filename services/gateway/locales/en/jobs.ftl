@@ -20,6 +20,11 @@ operation-name-edit-model = ✏️ Picture edit by instruction, model { $model }
 operation-name-retouch = ✨ Portrait retouch
 operation-name-face-swap = 🔄 Face swap
 operation-name-other = Operation
+# An album's operation: $name is the one-picture name.
+operation-name-album = { $name } · { $count } { $count ->
+        [one] picture
+       *[other] pictures
+    }
 
 # The button that starts an operation for $price (already formatted).
 operation-button-upscale = Upscale ×{ $factor } — { $price }
@@ -59,6 +64,15 @@ working-percent = ⚙️ Working on it… { $percent }%
 working-with-estimate = ⚙️ Working on it… { $percent }%, { $left } left
 time-left-seconds = about { $seconds } s
 time-left-minutes = about { $minutes } min
+# How far a job is, for /status.
+progress-text-preparing = ⏳ receiving the file
+progress-text-queued-next = ⏳ queued, next
+progress-text-queued = ⏳ queued, { $ahead } { $ahead ->
+        [one] job
+       *[other] jobs
+    } ahead
+progress-text-running = ⚙️ running, { $percent }%
+progress-text-finishing = 📤 done, sending the result
 cancel-button = ✖️ Cancel
 cancel-refused = This job has finished already — nothing to cancel.
 cancel-refused-not-yours = Only the person who started this job can cancel it.
@@ -97,3 +111,11 @@ job-failed-reason-other = Something went wrong while processing it.
 job-rejected = ❌ The generation service refused the request — try describing it differently. You were not charged.
 job-rejected-quoted = ❌ The generation service refused the request: "{ $message }". Try describing it differently. You were not charged.
 undeliverable = ❌ I could not send you the result. You were not charged.
+
+# The caption of an album's archive; $operation: the one-picture operation-name-* text.
+archive-result =
+    Done: { $operation } — { $images } { $images ->
+        [one] picture
+       *[other] pictures
+    } in the archive, { $size }.
+    Balance: { $balance }

@@ -137,3 +137,19 @@ photo-needed = I'm waiting for a photo — please send a picture (or /cancel).
 # The buttons under a dialogue's question.
 dialogue-cancel-button = ✖️ Cancel
 start-button = ▶️ Start — { $price }
+
+# An album of $count pictures sent together: every button works on all of them.
+album-offer = 🖼 { $count } { $count ->
+        [one] picture
+       *[other] pictures
+    } together. What shall I do with all of them? The price is for all; the result comes as one archive.
+
+# A file the bot has no operation for: what it is (the kind, its emoji, name, size, duration, MIME type and
+# file size, joined with " · "), then why not.
+other-media-animation = 🎞 Animation
+other-media-animated-sticker = 🧩 Animated sticker
+other-media-video-sticker = 🧩 Video sticker
+other-media-name = «{ $name }»
+other-media-seconds = { $seconds } s
+other-media-no-operation-animation = I have no operation for animations yet. Send a picture, a photo, audio, a video or a document.
+other-media-no-operation-sticker = I have no operation for animated or video stickers yet; an ordinary sticker I can upscale or convert.

@@ -26,7 +26,7 @@ help =
     Под фото есть кнопки «✏️ Изменить» (по описанию, можно до 4 фото, модель и формат — кнопками), «✨ Ретушь» (мягкая или «усилить черты», до 10 МБ) и «🔄 Заменить лицо» (лицо с этого фото, потом пришлите фото, куда его поставить). Пока картинка делается, её можно отменить кнопкой «✖️ Отменить». Все режимы — в /menu.
     Файлы до { $limit_mb } МБ. Если что-то не получится, деньги не списываются.
 
-    /start — начало, /menu — меню, /balance — баланс, /history — операции, /apikey — ключ для HTTP API, /cancel — отменить то, о чём я спрашиваю, /language — язык, /ping — работает ли бот, /help — эта справка.
+    /start — начало, /menu — меню, /balance — баланс, /history — операции, /status — что выполняется (/status и номер задания — одно задание), /apikey — ключ для HTTP API, /cancel — отменить то, о чём я спрашиваю, /language — язык, /ping — работает ли бот, /help — эта справка.
 
 language-menu =
     🌐 Язык: русский. Голосовые и видео расшифровываю на русском.
@@ -70,19 +70,37 @@ balance-held =
     Ваш баланс: { $available }
     Зарезервировано под задания в работе: { $held }
 
-history-empty = Операций пока нет.
-history = Последние операции (время московское):
-history-line = { $time } · { $label }
-history-line-amount = { $time } · { $label } · { $amount }
-history-line-welcome-credit = Приветственный бонус
-history-line-top-up = Пополнение
-history-line-capture = Списание: { $operation }
-history-line-hold = Резерв: { $operation }
-history-line-release = Резерв снят: { $operation }
-history-line-expiry = Резерв истёк и снят: { $operation }
-history-line-refund = Возврат
-history-line-adjustment = Корректировка
-history-line-other = Операция
+history-page = Ваши операции, новые сверху (время московское):
+history-page-earlier = Раньше:
+history-page-empty = Платных операций пока нет. Баланс — /balance.
+history-page-no-more = Больше операций нет.
+more-button = Ещё ⬇️
+hold-state-text-pending = ⏳ выполняется
+hold-state-text-captured = ✅ выполнено и оплачено
+hold-state-text-returned = ↩️ не выполнено, деньги возвращены
+hold-state-text-unknown = —
+
+status-list = Выполняется { $count } { $count ->
+        [one] задание
+        [few] задания
+       *[many] заданий
+    }:
+status-list-empty = Сейчас ничего не выполняется. Готовые операции — в /history.
+status-list-one-job = Одно задание подробно: /status и его номер.
+status-line = #{ $short_id } · { $operation } · { $progress }
+status-one =
+    Задание #{ $short_id }: { $name }
+    Начато: { $when } (МСК)
+    Состояние: { $state }
+status-one-amount =
+    Задание #{ $short_id }: { $name }
+    Начато: { $when } (МСК)
+    Сумма: { $amount }
+    Состояние: { $state }
+status-unknown = Задания #{ $short_id } среди ваших нет. Номер — 8 знаков после # в сообщении о задании или в /history.
+status-bad-id = Номер задания — 8 знаков после # в сообщении о задании, например /status 1a2b3c4d.
+
+group-how-to = В группе я читаю только команды со своим именем (/help@{ $bot_username }), упоминания @{ $bot_username } и ответы на мои сообщения: чтобы я обработал фото или файл, ответьте им на моё сообщение или подпишите @{ $bot_username }. Меню с кнопками — в личном чате со мной.
 
 not-allowed = Эта команда доступна только администраторам. Ничего не изменено.
 add-balance-invalid =

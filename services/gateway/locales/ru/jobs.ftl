@@ -19,6 +19,7 @@ operation-name-edit-model = ✏️ Изменение картинки по оп
 operation-name-retouch = ✨ Ретушь портрета
 operation-name-face-swap = 🔄 Замена лица
 operation-name-other = Операция
+operation-name-album = { $name } · { $count } фото
 
 operation-button-upscale = Увеличить ×{ $factor } — { $price }
 operation-button-compress = Сжать до { $size } — { $price }
@@ -51,6 +52,15 @@ working-percent = ⚙️ Обрабатываю… { $percent }%
 working-with-estimate = ⚙️ Обрабатываю… { $percent }%, осталось { $left }
 time-left-seconds = около { $seconds } с
 time-left-minutes = около { $minutes } мин
+progress-text-preparing = ⏳ получаю файл
+progress-text-queued-next = ⏳ в очереди, следующее
+progress-text-queued = ⏳ в очереди, перед ним { $ahead } { $ahead ->
+        [one] задание
+        [few] задания
+       *[many] заданий
+    }
+progress-text-running = ⚙️ выполняется, { $percent }%
+progress-text-finishing = 📤 готово, отправляю результат
 cancel-button = ✖️ Отменить
 cancel-refused = Это задание уже закончилось — отменять нечего.
 cancel-refused-not-yours = Отменить задание может только тот, кто его запустил.
@@ -85,3 +95,11 @@ job-failed-reason-other = Что-то пошло не так при обрабо
 job-rejected = ❌ Сервис генерации отклонил запрос — попробуйте описать иначе. Деньги не списаны.
 job-rejected-quoted = ❌ Сервис генерации отклонил запрос: «{ $message }». Попробуйте описать иначе. Деньги не списаны.
 undeliverable = ❌ Не удалось отправить результат. Деньги не списаны.
+
+archive-result =
+    Готово: { $operation } — { $images } { $images ->
+        [one] картинка
+        [few] картинки
+       *[many] картинок
+    } в архиве, { $size }.
+    Баланс: { $balance }

@@ -132,3 +132,17 @@ photo-needed = Жду фото — пришлите картинку (или /ca
 
 dialogue-cancel-button = ✖️ Отмена
 start-button = ▶️ Начать — { $price }
+
+album-offer = 🖼 { $count } { $count ->
+        [one] картинка
+        [few] картинки
+       *[many] картинок
+    } вместе. Что сделать со всеми сразу? Цена — за все; результат придёт одним архивом.
+
+other-media-animation = 🎞 Анимация
+other-media-animated-sticker = 🧩 Анимированный стикер
+other-media-video-sticker = 🧩 Видеостикер
+other-media-name = «{ $name }»
+other-media-seconds = { $seconds } с
+other-media-no-operation-animation = Для анимаций у меня пока нет операций. Пришлите картинку, фото, аудио, видео или документ.
+other-media-no-operation-sticker = Для анимированных и видеостикеров у меня пока нет операций; обычный стикер я могу увеличить или сконвертировать.

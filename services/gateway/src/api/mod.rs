@@ -248,9 +248,7 @@ impl Api {
         params: Transcribe,
     ) -> Result<Operation, ApiError> {
         let backends = &self.gateway.backends;
-        let mut operation = Operation {
-            params: Some(Params::Transcribe(params.clone())),
-        };
+        let mut operation = Operation::from(Params::Transcribe(params.clone()));
         let max_ms = u64::from(self.gateway.limits.max_audio_secs) * 1000;
         let request = |operation: &Operation, audio_duration_ms| ReserveRequest {
             job_id: job_id.to_string(),
@@ -624,9 +622,7 @@ impl Form {
             temperature,
             max_audio_ms: 0,
         };
-        let check = Operation {
-            params: Some(Params::Transcribe(operation.clone())),
-        };
+        let check = Operation::from(Params::Transcribe(operation.clone()));
         if let Err(error) = check.validate() {
             let param = match &error {
                 mediabot_proto::catalog::InvalidOperation::Param { param, .. } => *param,

@@ -3,7 +3,7 @@
 //! all, so a message that is missing, misspelt or given the wrong arguments fails a test.
 
 use mediabot_proto::Service;
-use mediabot_proto::billing::v1::{EntryKind, Operation as LedgerEntry};
+use mediabot_proto::billing::v1::{Hold, HoldState};
 use mediabot_proto::imaging::v1::{ColorModel, ImageFacts};
 use mediabot_proto::jobs::v1::{
     AddText, ConvertTarget, Edit, ExtractedText, FailureReason, Generate, ImageResult, ImageShape,
@@ -334,30 +334,117 @@ pub fn every_text(lang: Lang) -> Vec<(String, String)> {
         );
     }
     say("cancelling".into(), cancelling(lang));
-    say("history empty".into(), history(lang, &[]));
-    let entries: Vec<LedgerEntry> = [
-        (EntryKind::Unspecified, 0, ""),
-        (EntryKind::WelcomeCredit, 3000, "welcome credit"),
-        (EntryKind::TopUp, 10_050, "admin:1"),
-        (EntryKind::Capture, -500, "image.upscale factor=2"),
-        (EntryKind::Refund, 500, "job"),
-        (EntryKind::Adjustment, -1, "fix"),
-        (EntryKind::Hold, -500, "image.upscale_2x"),
-        (EntryKind::Release, 500, "speech.transcribe language=auto"),
-        (EntryKind::Expiry, 0, "unknown.op"),
-    ]
-    .into_iter()
-    .map(|(kind, amount_minor, description)| LedgerEntry {
-        entry_id: "1".into(),
-        kind: kind as i32,
+    let hold = |state: HoldState, amount_minor, captured_minor| Hold {
+        job_id: "0190c2d4-5b6a-7c8d-9e0f-a1b2c3d4e5f6".into(),
+        operation: "image.upscale factor=2".into(),
         amount_minor,
+        captured_minor,
+        state: state as i32,
         currency: "RUB".into(),
-        reference: "job".into(),
-        description: description.into(),
         created_at_unix_ms: 1_795_242_780_000,
-    })
-    .collect();
-    say("history".into(), history(lang, &entries));
+        ..Default::default()
+    };
+    let progresses = [
+        Progress::Preparing,
+        Progress::Queued { ahead: 0 },
+        Progress::Queued { ahead: 1 },
+        Progress::Queued { ahead: 3 },
+        Progress::Queued { ahead: 5 },
+        Progress::Queued { ahead: 21 },
+        Progress::Running { percent: 40 },
+        Progress::Finishing,
+    ];
+    for state in [
+        HoldState::Unspecified,
+        HoldState::Pending,
+        HoldState::Captured,
+        HoldState::Released,
+        HoldState::Expired,
+    ] {
+        let hold = hold(state, 500, 450);
+        say(
+            format!("hold_state_text {state:?}"),
+            hold_state_text(lang, state),
+        );
+        say(
+            format!("history_hold_line {state:?}"),
+            history_hold_line(lang, &hold, "c3d4e5f6"),
+        );
+        say(
+            format!("status_one {state:?}"),
+            status_one(lang, "c3d4e5f6", &hold, None),
+        );
+        say(
+            format!("status_one {state:?} running"),
+            status_one(
+                lang,
+                "c3d4e5f6",
+                &hold,
+                Some(Progress::Running { percent: 7 }),
+            ),
+        );
+    }
+    for progress in progresses {
+        say(
+            format!("progress_text {progress:?}"),
+            progress_text(lang, progress),
+        );
+        say(
+            format!("status_line {progress:?}"),
+            status_line(lang, "c3d4e5f6", "image.upscale factor=2", progress),
+        );
+    }
+    for n in [0, 1, 2, 5, 21] {
+        let lines = vec!["#c3d4e5f6 · x".to_string(); n];
+        say(format!("status_list {n}"), status_list(lang, &lines));
+        for first_page in [true, false] {
+            say(
+                format!("history_page {n} {first_page}"),
+                history_page(lang, &lines, first_page),
+            );
+        }
+    }
+    say("more_button".into(), more_button(lang));
+    say("status_unknown".into(), status_unknown(lang, "c3d4e5f6"));
+    say("status_bad_id".into(), status_bad_id(lang));
+    say("group_how_to".into(), group_how_to(lang, "media_bot"));
+    for kind in [
+        OtherMedia::Animation,
+        OtherMedia::AnimatedSticker,
+        OtherMedia::VideoSticker,
+    ] {
+        let full = MediaFacts {
+            width: 480,
+            height: 270,
+            duration_secs: Some(3),
+            mime_type: Some("video/mp4"),
+            size_bytes: 1_258_291,
+            file_name: Some("cat\u{202e}fig.mp4"),
+            emoji: Some("😀"),
+        };
+        say(
+            format!("other_media {kind:?} full"),
+            other_media(lang, kind, &full),
+        );
+        say(
+            format!("other_media {kind:?} bare"),
+            other_media(lang, kind, &MediaFacts::default()),
+        );
+    }
+    for n in COUNTS {
+        let n = n as u32;
+        say(format!("album_offer {n}"), album_offer(lang, n));
+        say(
+            format!("archive_result {n}"),
+            archive_result(lang, &Operation::upscale(2), n, 5_000_000, "27 ₽"),
+        );
+        let mut album = Operation::upscale(2);
+        album.count = n;
+        say(
+            format!("operation_name album {n}"),
+            operation_name(lang, &album),
+        );
+    }
     say("not_allowed".into(), not_allowed(lang));
     for error in [
         AddBalanceError::Usage,

@@ -455,6 +455,7 @@ async fn a_redelivered_job_that_already_completed_is_not_run_again() {
         failed: None,
         updated_at_unix_ms: 1,
         context: None,
+        ..Default::default()
     };
     app.pipeline.put_status(&status).await.unwrap();
     let request = language_request(&job_id, "auto");

@@ -581,6 +581,11 @@ pub struct User {
 }
 
 impl User {
+    /// A user acting through `chat` (e.g. a member of a group, from [`SandboxClient::chat_user`]).
+    pub fn from_chat(chat: ChatUser) -> Self {
+        Self { chat }
+    }
+
     /// The typed handle: `send`, `send_photo`, `press`, `wait_bot_text`, `watch`, `download`, ...
     pub fn chat(&self) -> &ChatUser {
         &self.chat

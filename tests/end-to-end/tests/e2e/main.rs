@@ -22,6 +22,7 @@ mod openai_api;
 mod picture_modes;
 mod resilience;
 mod speech_languages;
+mod telegram_experience;
 mod tracing;
 mod unhappy_paths;
 mod video_speech;

@@ -387,6 +387,17 @@ async fn an_edit_whose_model_fails_costs_nothing() {
         .await;
 }
 
+/// Sends the command `text` and waits for the bot's answer, the first later message starting with
+/// `starts`.
+async fn command(system: &mut System, user: &User, text: &str, starts: &str) -> Message {
+    let sent = user.send_text(text).await;
+    let id = sent["message_id"].as_i64().unwrap();
+    user.wait_for_bot_message(system, id, Duration::from_secs(30), text, |m| {
+        text_of(m).starts_with(starts)
+    })
+    .await
+}
+
 /// A slow provider: the user presses Cancel under the status; the request is cancelled at the provider,
 /// the status says so, and nothing is charged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -440,6 +451,28 @@ async fn a_user_cancels_a_slow_generation_and_pays_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The status shows the job's short id; /status lists the job as running, /status <id> shows it.
+    let short = &cancel[cancel.len() - 8..];
+    assert!(
+        text_of(&status).ends_with(&format!("\n#{short}")),
+        "{}",
+        text_of(&status)
+    );
+    let listed = command(&mut system, &user, "/status", "Выполняется").await;
+    assert!(
+        text_of(&listed).starts_with("Выполняется 1 задание:")
+            && text_of(&listed).contains(&format!("#{short} · "))
+            && text_of(&listed).contains("⚙️ выполняется"),
+        "{}",
+        text_of(&listed)
+    );
+    let one = command(&mut system, &user, &format!("/status {short}"), "Задание #").await;
+    assert!(
+        text_of(&one).starts_with(&format!("Задание #{short}: "))
+            && text_of(&one).contains("Состояние: ⚙️ выполняется"),
+        "{}",
+        text_of(&one)
+    );
     let toast = user.press_for_answer(status.message_id, &cancel).await;
     assert_eq!(toast.as_deref(), Some("Отменяю…"));
     user.wait_for_bot_message(
@@ -451,6 +484,19 @@ async fn a_user_cancels_a_slow_generation_and_pays_nothing() {
     )
     .await;
     system.wait_for_balance(7621, WELCOME).await;
+    // Settled: nothing in progress, and /history says the money came back.
+    let listed = command(&mut system, &user, "/status", "Сейчас ничего").await;
+    assert!(
+        text_of(&listed).starts_with("Сейчас ничего не выполняется"),
+        "{}",
+        text_of(&listed)
+    );
+    let history = command(&mut system, &user, "/history", "Ваши операции").await;
+    assert!(
+        text_of(&history).contains(&format!("↩️ не выполнено, деньги возвращены · #{short}")),
+        "{}",
+        text_of(&history)
+    );
     let stats = provider.stats().await.unwrap();
     assert_eq!(
         stats.model("fal-ai/flux/dev").cancelled,
