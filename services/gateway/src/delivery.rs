@@ -734,17 +734,7 @@ async fn deliver_text(
     text: &ExtractedText,
 ) -> Result<(), Error> {
     let lang = Lang::from_code(Some(&context.language_code));
-    let mut object = gateway
-        .pipeline
-        .media
-        .get(text.output_key.as_str())
-        .await
-        .map_err(|e| Error::ObjectStore(e.to_string()))?;
-    let mut whole = Vec::with_capacity(usize::try_from(text.size_bytes).unwrap_or(0));
-    object
-        .read_to_end(&mut whole)
-        .await
-        .map_err(|e| Error::ObjectStore(e.to_string()))?;
+    let whole = read_object(gateway, &text.output_key, text.size_bytes).await?;
     let balance = available_balance(gateway, context, lang).await;
     let summary = i18n::text_summary(lang, text, &balance);
     let beginning = text.text.trim();
